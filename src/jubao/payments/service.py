@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from jubao.channels.base import (

@@ -27,7 +27,7 @@ class ChannelCallback:
         self._channel = channel
         self._service = service
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         body = await request.body()
         if len(body) > _MAX_BODY:
             return json_response({"code": "FAIL", "message": "body too large"}, 413)

@@ -89,7 +89,7 @@ class Gateway:
         self._merchants = merchants
         self._max_body = max_body_bytes
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         try:
             payload = env.success(await self._handle(request))
