@@ -1,0 +1,97 @@
+"""Runs a real sandbox (gateway + simulator, real uvicorn on a loopback port) inside a test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from jubao.channels.simulator import Simulator
+from jubao.config import Settings
+from jubao.sandbox import build_sandbox
+from jubao.web.app import Runtime
+from tests.support import fubei
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningSandbox:
+    url: str
+    info: dict[str, Any]
+    runtime: Runtime
+    simulator: Simulator
+    settings: Settings
+    http: httpx.AsyncClient
+
+    async def call(self, method: str, biz: dict[str, Any] | str, **extra: str) -> dict[str, Any]:
+        """Sign as a merchant would (independent signer) and POST to /gateway."""
+        content = fubei.body(self.info["app_id"], self.info["app_secret"], method, biz, **extra)
+        answer = await self.http.post(
+            "/gateway", content=content, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    async def mina(self, merchant_order_sn: str, total_fee: Any = "0.01", **biz: Any) -> dict[str, Any]:
+        return await self.call(
+            "openapi.payment.order.mina",
+            {
+                "merchant_order_sn": merchant_order_sn,
+                "sub_openid": self.info["demo_openid"],
+                "total_fee": total_fee,
+                "store_id": self.info["store_id"],
+                **biz,
+            },
+        )
+
+    async def pay(self, sign_params: dict[str, Any], openid: str | None = None) -> httpx.Response:
+        return await self.http.post(
+            "/sim/wechatpay/request-payment",
+            json={"sign_params": sign_params, "openid": openid or self.info["demo_openid"]},
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(
+    data_dir: Path, simulator_overrides: dict[str, Any] | None = None, **overrides: Any
+) -> AsyncIterator[RunningSandbox]:
+    port = free_port()
+    settings = Settings.from_env(
+        env={},
+        data_dir=data_dir,
+        port=port,
+        notify_allow_private=True,
+        **overrides,
+    )
+    app, runtime, simulator, info = await build_sandbox(
+        settings, simulator_overrides=simulator_overrides
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            yield RunningSandbox(url, info, runtime, simulator, settings, http)
+    finally:
+        server.should_exit = True
+        await task
