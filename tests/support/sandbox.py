@@ -46,7 +46,9 @@ class RunningSandbox:
         result: dict[str, Any] = answer.json()
         return result
 
-    async def mina(self, merchant_order_sn: str, total_fee: Any = "0.01", **biz: Any) -> dict[str, Any]:
+    async def mina(
+        self, merchant_order_sn: str, total_fee: Any = "0.01", **biz: Any
+    ) -> dict[str, Any]:
         return await self.call(
             "openapi.payment.order.mina",
             {
