@@ -29,6 +29,7 @@ class Settings:
     order_expire_seconds: int = 7200
     reconcile_after_seconds: float = 10.0  # query asks the channel about unpaid orders this old
     refund_reconcile_after_seconds: float = 30.0
+    pending_reconcile_seconds: float = 120.0  # background check of unpaid orders this quiet
     maintenance_interval_seconds: float = 5.0
     notify_schedule: tuple[float, ...] = WECHAT_NOTIFY_SCHEDULE
     notify_timeout_seconds: float = 5.0

@@ -62,6 +62,7 @@ async def build_runtime(
         async def maintain() -> None:
             await payments.expire_due()
             await payments.reconcile_refunds()
+            await payments.reconcile_pending()
 
         runtime.background.append(
             Periodic("maintenance", settings.maintenance_interval_seconds, maintain)

@@ -417,3 +417,25 @@ def stale_refunds(older_than: int, limit: int) -> Tx[list[Row]]:
 
 def touch_refund(refund_id: int, now: int) -> Tx[None]:
     yield execute("UPDATE refunds SET updated_at = ? WHERE refund_id = ?", now, refund_id)
+
+
+def unpaid_orders_to_check(older_than: int, limit: int) -> Tx[list[Row]]:
+    """Unpaid orders with a prepay id, not looked at since ``older_than``, oldest first."""
+    return (
+        yield fetch_all(
+            "SELECT * FROM orders WHERE state = ? AND prepay_id IS NOT NULL AND updated_at <= ? "
+            "ORDER BY updated_at LIMIT ?",
+            OrderState.USERPAYING.value,
+            older_than,
+            limit,
+        )
+    ).rows
+
+
+def touch_order(order_id: int, now: int) -> Tx[None]:
+    yield execute(
+        "UPDATE orders SET updated_at = ? WHERE order_id = ? AND state = ?",
+        now,
+        order_id,
+        OrderState.USERPAYING.value,
+    )

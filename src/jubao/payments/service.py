@@ -226,7 +226,10 @@ class PaymentService:
         except (ChannelError, ChannelUnavailable) as exc:
             log.info("reconcile %s: channel query failed: %s", order["order_sn"], exc.sub_code)
             return order
-        return await self._apply_transaction(transaction, source="query") or order
+        try:
+            return await self._apply_transaction(transaction, source="query") or order
+        except ChannelNotificationRejected:  # logged and recorded in the timeline already
+            return order
 
     async def _apply_transaction(
         self, transaction: ChannelTransaction, *, source: str
@@ -258,6 +261,21 @@ class PaymentService:
                 )
             return order
         return None
+
+    async def reconcile_pending(self, limit: int = 100) -> int:
+        """Background safety net: ask the channel about unpaid orders nobody has asked about for
+        ``pending_reconcile_seconds``; returns how many turned out paid or closed."""
+        now = self._clock()
+        older_than = now - int(self._settings.pending_reconcile_seconds * 1000)
+        orders = await self._db.read(partial(repo.unpaid_orders_to_check, older_than, limit))
+        changed = 0
+        for order in orders:
+            result = await self._reconcile_order(order)
+            if result["state"] != OrderState.USERPAYING:
+                changed += 1
+            else:
+                await self._db.write(partial(repo.touch_order, order["order_id"], self._clock()))
+        return changed
 
     # ---- channel events -------------------------------------------------------------------
 
