@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jubao import __version__
 from jubao.channels.base import (
+    Channel,
     ChannelBinding,
     PrepayRequest,
     RefundRequest,
@@ -422,7 +423,7 @@ async def test_error_without_message_uses_the_code(wechat: FakeWechat) -> None:
 
 async def test_aclose_closes_only_an_owned_client(wechat: FakeWechat) -> None:
     injected = httpx.AsyncClient(transport=httpx.MockTransport(always(httpx.Response(500))))
-    channel = WechatPayChannel(wechat.config(), http_client=injected)
+    channel: Channel = WechatPayChannel(wechat.config(), http_client=injected)  # mypy: conforms
     await channel.aclose()
     assert not injected.is_closed
     await injected.aclose()

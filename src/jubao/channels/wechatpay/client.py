@@ -78,10 +78,13 @@ class WechatPayChannel:
         self._base = config.base_url.rstrip("/")
         self._clock = clock or _utc_now
         self._owns_client = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=config.timeout,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        )
+        if http_client is None:
+            # The request path is bound by the WeChat round trip: allow plenty of concurrency.
+            http_client = httpx.AsyncClient(
+                timeout=config.timeout,
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            )
+        self._http = http_client
         self._user_agent = f"jubao/{__version__}"
 
     # ---- Channel --------------------------------------------------------------------------------
