@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 
@@ -57,10 +58,8 @@ async def test_migrations_are_idempotent_and_constraints_hold(database_url: str)
         results = await asyncio.gather(
             *(
                 db.write(
-                    lambda i=i: repo.reserve_refund(
-                        created[0]["order_id"], f"r{i}", f"mr{i}", 100, 2
-                    )
-                )  # type: ignore[misc]
+                    partial(repo.reserve_refund, created[0]["order_id"], f"r{i}", f"mr{i}", 100, 2)
+                )
                 for i in range(8)
             )
         )
