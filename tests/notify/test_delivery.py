@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from jubao.merchants import repository as merchant_repo
@@ -24,6 +25,7 @@ from tests.notify.support import (
     Shop,
     attempts,
     fast_settings,
+    free_port,
     notification,
     now_ms,
     open_shop,
@@ -351,3 +353,43 @@ async def test_a_batch_of_notifications_is_delivered_concurrently(world: World) 
         return [r["status"] for r in rows]
 
     assert await world.db.read(statuses) == ["DELIVERED"] * len(ids)
+
+
+async def test_https_is_pinned_with_the_original_name_as_sni(world: World) -> None:
+    seen: list[httpx.Request] = []
+
+    def merchant(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="success")
+
+    async def dns(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"]
+
+    notification_id = await world.shop.paid_order("https://Merchant.Example/notify?k=1")
+    client = httpx.AsyncClient(transport=httpx.MockTransport(merchant))
+    dispatcher = Dispatcher(
+        world.db, fast_settings(), http_client=client, guard=UrlGuard(resolver=dns)
+    )
+    try:
+        row = await settle(dispatcher.run_once, world.db, notification_id)
+    finally:
+        await dispatcher.stop()
+        await client.aclose()
+    assert row["status"] == "DELIVERED"
+    [request] = seen
+    assert str(request.url) == "https://93.184.216.34/notify?k=1"
+    assert request.headers["host"] == "merchant.example"
+    assert request.extensions["sni_hostname"] == "merchant.example"
+    assert request.headers["connection"] == "close"
+
+
+async def test_nothing_listening_is_a_recorded_connection_error(world: World) -> None:
+    port = free_port()  # bound then released: nothing listens there
+    notification_id = await world.shop.paid_order(f"http://127.0.0.1:{port}/notify")
+    dispatcher = Dispatcher(world.db, fast_settings())
+    try:
+        await dispatcher.run_once()
+    finally:
+        await dispatcher.stop()
+    [attempt] = await world.db.read(lambda: attempts(notification_id))
+    assert attempt["http_status"] is None and attempt["error"].startswith("ConnectError")

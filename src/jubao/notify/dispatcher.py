@@ -206,17 +206,18 @@ class Dispatcher:
         form = build_form(row["payload"], secret)
         timeout = self._settings.notify_timeout_seconds
         try:
-            destination = await self._guard.vet(row["url"])
-            async with asyncio.timeout(timeout):  # one deadline for the whole exchange
+            async with asyncio.timeout(timeout):  # one deadline: resolution to last byte read
+                destination = await self._guard.vet(row["url"])
                 return await self._post(destination, form), None
         except UrlRefused as exc:
             return None, f"refused: {exc}"
-        except TimeoutError:
+        except (TimeoutError, httpx.TimeoutException):
             return None, f"timeout after {timeout:g} s"
-        except httpx.TimeoutException as exc:
-            return None, f"timeout after {timeout:g} s ({type(exc).__name__})"
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # still an attempt: recorded and counted, never retried forever
+            log.exception("notification %s: unexpected delivery error", row["notification_id"])
+            return None, f"internal error: {type(exc).__name__}"
 
     async def _post(self, destination: Destination, form: dict[str, str]) -> Reply:
         headers = {"Host": destination.host_header, "User-Agent": USER_AGENT}
