@@ -1,0 +1,223 @@
+"""Console test support: a runtime over a fake channel (no simulator needed), the console app
+built around it, and a logged-in httpx client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from jubao.channels.base import (
+    ChannelBinding,
+    ChannelRefund,
+    ChannelTransaction,
+    PrepayRequest,
+    RefundEvent,
+    RefundRequest,
+    RefundStatus,
+    SignParams,
+    TradeStatus,
+    TransactionEvent,
+)
+from jubao.config import Settings
+from jubao.errors import ChannelNotificationRejected
+from jubao.notify.wiring import attach_dispatcher
+from jubao.runtime import build_runtime
+from jubao.sandbox import SIM_PREFIX, build_sandbox
+from jubao.web.app import Runtime, create_app
+from jubao.web.console import console_routes
+from tests.support.sandbox import RunningSandbox, free_port
+
+ADMIN_TOKEN = "console-test-token-0123456789"
+PAYER_PATH = "/fake/request-payment"
+
+
+class FakeChannel:
+    """Answers like a channel that accepts everything: prepay ids, instant refunds."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.prepaid: dict[str, str] = {}  # prepay_id -> out_trade_no
+
+    async def prepay(self, request: PrepayRequest) -> str:
+        prepay_id = f"wx{next(self._ids):030d}"
+        self.prepaid[prepay_id] = request.out_trade_no
+        return prepay_id
+
+    def sign_params(self, app_id: str, prepay_id: str) -> SignParams:
+        return SignParams(app_id, "1700000000", "nonce", f"prepay_id={prepay_id}", "RSA", "sig")
+
+    async def query(self, binding: ChannelBinding, out_trade_no: str) -> ChannelTransaction:
+        return ChannelTransaction(out_trade_no, TradeStatus.PENDING)
+
+    async def close(self, binding: ChannelBinding, out_trade_no: str) -> None:
+        return None
+
+    async def refund(self, request: RefundRequest) -> ChannelRefund:
+        return ChannelRefund(
+            request.out_refund_no, RefundStatus.SUCCESS, f"r-{request.out_refund_no}"
+        )
+
+    async def query_refund(self, binding: ChannelBinding, out_refund_no: str) -> ChannelRefund:
+        return ChannelRefund(out_refund_no, RefundStatus.SUCCESS)
+
+    def parse_notification(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> TransactionEvent | RefundEvent:
+        raise ChannelNotificationRejected("the fake channel takes no callbacks")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def fake_payer(runtime: Runtime, channel: FakeChannel) -> Route:
+    """What the simulator's request-payment does, in miniature: the payment is reported to the
+    gateway (here: straight to the service) and answered."""
+
+    async def pay(request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        match = re.fullmatch(r"prepay_id=(\w+)", body["sign_params"]["package"])
+        out_trade_no = channel.prepaid.get(match.group(1)) if match else None
+        if out_trade_no is None:
+            return JSONResponse({"code": "PARAM_ERROR", "message": "unknown prepay_id"}, 400)
+        transaction = ChannelTransaction(
+            out_trade_no,
+            TradeStatus.PAID,
+            transaction_id=f"42000{out_trade_no}",
+            success_time=datetime.now(UTC),
+            payer_openid=body["openid"],
+        )
+        await runtime.payments.handle_channel_event(TransactionEvent("evt", transaction))
+        return JSONResponse({"status": "SUCCESS"})
+
+    return Route(PAYER_PATH, pay, methods=["POST"])
+
+
+@dataclass
+class ConsoleWorld:
+    runtime: Runtime
+    channel: FakeChannel
+    app: Starlette
+    app_id: str
+    store_id: int
+
+
+async def build_world(
+    data_dir: Path,
+    *,
+    database_url: str = "",
+    admin_token: str = ADMIN_TOKEN,
+    payer_base: str = "http://testserver",
+) -> ConsoleWorld:
+    settings = Settings.from_env(
+        env={}, data_dir=data_dir, database_url=database_url, admin_token=admin_token
+    )
+    channel = FakeChannel()
+    runtime = await build_runtime(settings, channel, maintenance=False)
+    merchant = await runtime.merchants.create_merchant("测试商户", "1900000001", "wx0123456789")
+    new_app = await runtime.merchants.create_app(merchant.merchant_id, "http://127.0.0.1:9/cb")
+    store = await runtime.merchants.create_store(merchant.merchant_id, "一号店")
+    routes = [fake_payer(runtime, channel)]
+    app = create_app(runtime, routes)
+    if not any(getattr(route, "path", None) == "/console" for route in app.routes):
+        app.router.routes.extend(console_routes(runtime, payer_url=payer_base + PAYER_PATH))
+    return ConsoleWorld(runtime, channel, app, new_app.app.app_id, store.store_id)
+
+
+@contextlib.asynccontextmanager
+async def client_for(world: ConsoleWorld) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=world.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def hidden(html: str, name: str) -> str:
+    """The value of a hidden form field (the first one with that name)."""
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+async def log_in(client: httpx.AsyncClient, token: str = ADMIN_TOKEN) -> httpx.Response:
+    page = await client.get("/console/login")
+    return await client.post(
+        "/console/login",
+        data={"csrf": hidden(page.text, "csrf"), "token": token, "next": "/console/"},
+    )
+
+
+# ---- the real sandbox, with the console and the notification dispatcher ----------------------
+
+
+@contextlib.asynccontextmanager
+async def running_console_sandbox(
+    data_dir: Path, **overrides: Any
+) -> AsyncIterator[RunningSandbox]:
+    """``tests.support.sandbox.running_sandbox`` plus the console (mounted here unless the app
+    already has it) and the notification dispatcher (attached unless the runtime has one)."""
+    port = free_port()
+    settings = Settings.from_env(
+        env={}, data_dir=data_dir, port=port, notify_allow_private=True, **overrides
+    )
+    app, runtime, simulator, info = await build_sandbox(settings)
+    if not any(getattr(route, "path", None) == "/console" for route in app.routes):
+        payer_url = f"{settings.resolved_public_url}{SIM_PREFIX}/request-payment"
+        app.router.routes.extend(console_routes(runtime, payer_url=payer_url))
+    attach_dispatcher(runtime)
+    async with serving(app, port):
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            yield RunningSandbox(url, info, runtime, simulator, settings, http)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp, port: int) -> AsyncIterator[None]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@dataclass
+class Receiver:
+    """A merchant's notification endpoint: answers ``success`` and keeps what it got."""
+
+    url: str
+    received: list[dict[str, str]]
+
+
+@contextlib.asynccontextmanager
+async def merchant_receiver() -> AsyncIterator[Receiver]:
+    received: list[dict[str, str]] = []
+
+    async def notify(request: Request) -> Response:
+        form = await request.form()
+        received.append({key: str(value) for key, value in form.items()})
+        return PlainTextResponse("success")
+
+    port = free_port()
+    async with serving(Starlette(routes=[Route("/notify", notify, methods=["POST"])]), port):
+        yield Receiver(f"http://127.0.0.1:{port}/notify", received)
