@@ -325,3 +325,13 @@ async def test_no_retries_when_retries_is_zero(kind: Kind, gateway: FakeGateway)
         with pytest.raises(TransportError):
             await opened.query(QUERY)
     assert len(gateway.requests) == 1
+
+
+def test_both_clients_offer_the_same_methods() -> None:
+    def public(cls: type) -> set[str]:
+        return {name for name in vars(cls) if not name.startswith("_")}
+
+    from jubao.client import AsyncJubaoClient, JubaoClient
+
+    assert public(JubaoClient) - {"close"} == public(AsyncJubaoClient) - {"aclose"}
+    assert {"mina", "query", "close_order", "refund", "refund_query"} <= public(JubaoClient)

@@ -44,7 +44,9 @@ def _yuan_to_fen(value: object, field: str, fen_field: str) -> int:
             f"{field} must not be a float (binary floats cannot hold 0.01 exactly): "
             f'pass Decimal("0.01"), the text "0.01", or integer fen as {fen_field}='
         )
-    if isinstance(value, bool | int):
+    if isinstance(value, bool):
+        raise TypeError(f"{field} must be Decimal or str, not bool")
+    if isinstance(value, int):
         raise TypeError(
             f"{field} takes yuan as Decimal or str; a bare int is ambiguous (yuan or fen?): "
             f"pass Decimal({value!r}) for yuan or {fen_field}={value!r} for fen"
