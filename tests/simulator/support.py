@@ -79,10 +79,15 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     received: list[httpx.Request] = field(default_factory=list)
     gate: asyncio.Event | None = None
+    unreachable: int = 0
+    """How many of the first POSTs fail to connect."""
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
+        if self.unreachable > 0:
+            self.unreachable -= 1
+            raise httpx.ConnectError("connection refused", request=request)
         self.received.append(request)
         async with self.changed:
             self.changed.notify_all()

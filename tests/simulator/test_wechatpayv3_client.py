@@ -1,0 +1,156 @@
+"""A third-party WeChat Pay v3 client (``wechatpayv3`` from PyPI) talks to the simulator
+unchanged: only its gateway address is pointed at a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from jubao.channels.simulator import Simulator, SimulatorConfig, create_simulator_app
+from tests.simulator.support import (
+    APIV3_KEY,
+    OPENID,
+    SERIAL_NO,
+    SP_APPID,
+    SP_MCHID,
+    SUB_APPID,
+    SUB_MCHID,
+    sp_merchant,
+    sp_private_key,
+)
+
+wechatpayv3 = pytest.importorskip("wechatpayv3")
+
+
+class Served:
+    def __init__(self, sim: Simulator, url: str) -> None:
+        self.sim = sim
+        self.url = url
+        self.notifications: list[tuple[dict[str, str], bytes]] = []
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    sim = Simulator(SimulatorConfig(data_dir=tmp_path, merchants=[sp_merchant()]))
+    notifications: list[tuple[dict[str, str], bytes]] = []
+
+    async def notify(request: Request) -> Response:
+        notifications.append((dict(request.headers), await request.body()))
+        return Response(status_code=204)
+
+    simulator_app = create_simulator_app(sim)
+    # The simulator at the root, as WeChat serves it, plus the merchant's notify_url; the
+    # simulator's own lifespan runs as the host's.
+    host = Starlette(
+        routes=[Route("/merchant/notify", notify, methods=["POST"]), Mount("", simulator_app)],
+        lifespan=simulator_app.router.lifespan_context,
+    )
+    config = uvicorn.Config(app=host, host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    socket = config.bind_socket()
+    served = Served(sim, f"http://127.0.0.1:{socket.getsockname()[1]}")
+    served.notifications = notifications
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve([socket])), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield served
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        socket.close()
+
+
+def _client(served: Served) -> Any:
+    private_pem = sp_private_key().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    client = wechatpayv3.WeChatPay(
+        wechatpay_type=wechatpayv3.WeChatPayType.MINIPROG,
+        mchid=SP_MCHID,
+        private_key=private_pem.decode(),
+        cert_serial_no=SERIAL_NO,
+        appid=SP_APPID,
+        apiv3_key=APIV3_KEY,
+        notify_url=f"{served.url}/merchant/notify",
+        partner_mode=True,
+        public_key=served.sim.platform_public_key_pem.decode(),
+        public_key_id=served.sim.public_key_id,
+    )
+    client._core._gate_way = served.url  # configuration: where "WeChat" is
+    return client
+
+
+def test_wechatpayv3_prepay_pay_query_and_callback(served: Served) -> None:
+    client = _client(served)
+    code, text = client.pay(
+        description="第三方客户端",
+        out_trade_no="wpv3-0001",
+        amount={"total": 1},
+        payer={"sub_openid": OPENID},
+        sub_mchid=SUB_MCHID,
+        sub_appid=SUB_APPID,
+    )
+    assert code == 200, text
+    prepay_id = json.loads(text)["prepay_id"]
+
+    code, text = client.query(out_trade_no="wpv3-0001", sub_mchid=SUB_MCHID)
+    assert code == 200, text
+    assert json.loads(text)["trade_state"] == "NOTPAY"
+
+    # the payer, with sign_params made by the third-party client's own paySign
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+    package = f"prepay_id={prepay_id}"
+    sign_params = {
+        "appId": SUB_APPID,
+        "timeStamp": timestamp,
+        "nonceStr": nonce,
+        "package": package,
+        "signType": "RSA",
+        "paySign": client.sign([SUB_APPID, timestamp, nonce, package]),
+    }
+    paid = httpx.post(
+        f"{served.url}/request-payment",
+        json={"sign_params": sign_params, "openid": OPENID},
+        timeout=10,
+    )
+    assert paid.status_code == 200, paid.text
+
+    code, text = client.query(out_trade_no="wpv3-0001", sub_mchid=SUB_MCHID)
+    assert code == 200, text
+    assert json.loads(text)["trade_state"] == "SUCCESS"
+
+    deadline = time.monotonic() + 10
+    while not served.notifications:
+        assert time.monotonic() < deadline, "no notification arrived"
+        time.sleep(0.01)
+    headers, body = served.notifications[0]
+    decoded = client.callback(headers, body)
+    assert decoded is not None, "wechatpayv3 could not verify the notification"
+    assert decoded["event_type"] == "TRANSACTION.SUCCESS"
+    assert decoded["resource"]["out_trade_no"] == "wpv3-0001"
+    assert decoded["resource"]["transaction_id"] == paid.json()["transaction_id"]
+
+    code, text = client.close(out_trade_no="wpv3-0001", sub_mchid=SUB_MCHID)
+    assert code == 400
+    assert json.loads(text)["code"] == "ORDERPAID"
