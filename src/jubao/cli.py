@@ -323,3 +323,13 @@ async def pay(ctx: click.Context, order_sn: str, openid: str | None) -> None:
     click.echo(f"{answer.status_code} {answer.text}")
     if answer.status_code != 200:
         raise SystemExit(1)
+
+
+def _register_commands() -> None:
+    from jubao.notify.cli import notify, worker
+
+    main.add_command(notify)
+    main.add_command(worker)
+
+
+_register_commands()

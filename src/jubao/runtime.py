@@ -9,6 +9,7 @@ from jubao.channels.base import Channel
 from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
 from jubao.merchants.directory import MerchantDirectory
+from jubao.notify.wiring import attach_dispatcher
 from jubao.payments.service import PaymentService
 from jubao.storage.database import open_database
 from jubao.web.app import Runtime
@@ -67,4 +68,5 @@ async def build_runtime(
         runtime.background.append(
             Periodic("maintenance", settings.maintenance_interval_seconds, maintain)
         )
+        attach_dispatcher(runtime)
     return runtime

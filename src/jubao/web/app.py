@@ -16,6 +16,8 @@ from jubao.config import Settings
 from jubao.merchants.directory import MerchantDirectory
 from jubao.payments.service import PaymentService
 from jubao.storage.database import Database
+from jubao.notify.wiring import find_dispatcher
+from jubao.web.admin import admin_routes
 from jubao.web.background import Periodic
 from jubao.web.channel_callback import ChannelCallback
 from jubao.web.gateway import Gateway, json_response
@@ -55,6 +57,11 @@ async def _health(request: Request) -> Response:
     return json_response({"status": "ok"})
 
 
+def _poker(runtime: Runtime) -> Callable[[], None]:
+    dispatcher = find_dispatcher(runtime)
+    return dispatcher.poke if dispatcher is not None else (lambda: None)
+
+
 def create_app(runtime: Runtime, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
     gateway = Gateway(runtime.payments, runtime.merchants, runtime.settings.max_body_bytes)
     callback = ChannelCallback(runtime.channel, runtime.payments)
@@ -62,6 +69,7 @@ def create_app(runtime: Runtime, extra_routes: Sequence[BaseRoute] = ()) -> Star
         Route("/gateway", gateway.handle, methods=["POST"]),
         Route("/channel/wechatpay/notify", callback.handle, methods=["POST"]),
         Route("/healthz", _health, methods=["GET"]),
+        *admin_routes(runtime, on_resend=_poker(runtime)),
         *extra_routes,
     ]
 
