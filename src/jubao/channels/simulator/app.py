@@ -274,7 +274,9 @@ async def _not_found(request: Request, error: Exception) -> Response:
     status = error.status_code if isinstance(error, HTTPException) else 404
     code = "NOT_FOUND" if status == 404 else "INVALID_REQUEST"
     message = f"{request.method} {request.url.path} 不存在" if status == 404 else str(error)
-    return _control_error(status, code, message)
+    answer = _control_error(status, code, message)
+    answer.headers["Request-ID"] = new_request_id(0)
+    return answer
 
 
 def create_simulator_app(sim: Simulator) -> Starlette:
