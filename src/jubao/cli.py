@@ -94,6 +94,7 @@ def _print_summary(info: dict[str, Any]) -> None:
     click.echo(f"  simulator  {info['simulator_url']}")
     click.echo(f"  app_id     {info['app_id']}   store_id {info['store_id']}")
     click.echo(f"  cashier_id {info['cashier_id']}   sub_appid {info['sub_appid']}")
+    click.echo(f"  console    {info['console_url']}   admin token {info['admin_token']}")
     click.echo("  credentials and the paySign public key: DATA_DIR/sandbox.json")
     click.echo("  try it:     .venv/bin/python examples/create_order.py")
 

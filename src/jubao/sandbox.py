@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,9 +114,17 @@ async def _ensure_demo_merchant(
         "simulator_url": f"{base}{SIM_PREFIX}",
         "sp_public_key": credentials.public_key_pem.decode("ascii"),
     }
-    info_file.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
-    info_file.chmod(0o600)
     return info
+
+
+def _sandbox_admin_token(folder: Path) -> str:
+    """The sandbox's console/admin token: generated once, kept with its keys."""
+    folder.mkdir(parents=True, exist_ok=True)
+    token_file = folder / "admin_token"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_urlsafe(24), "utf-8")
+        token_file.chmod(0o600)
+    return token_file.read_text("utf-8").strip()
 
 
 def load_sandbox_info(data_dir: Path) -> dict[str, Any]:
@@ -130,6 +138,8 @@ async def build_sandbox(
     """Everything ``jubao sandbox`` serves. Returns the app, its runtime, the simulator and the
     demo merchant's details (also written to ``DATA_DIR/sandbox.json``)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.admin_token:
+        settings = replace(settings, admin_token=_sandbox_admin_token(settings.data_dir / "keys"))
     credentials = load_or_create_credentials(settings.data_dir / "keys")
     simulator = Simulator(
         SimulatorConfig(
@@ -162,6 +172,11 @@ async def build_sandbox(
     )
     runtime = await build_runtime(settings, channel)
     info = await _ensure_demo_merchant(runtime, settings, credentials)
+    info["console_url"] = f"{settings.resolved_public_url}/console"
+    info["admin_token"] = settings.admin_token
+    info_file = settings.data_dir / "sandbox.json"
+    info_file.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
+    info_file.chmod(0o600)
 
     async def start_simulator() -> None:
         await simulator.start()
@@ -172,5 +187,14 @@ async def build_sandbox(
 
     runtime.on_start.append(start_simulator)
     runtime.on_stop.append(simulator.stop)
-    app = create_app(runtime, [Mount(SIM_PREFIX, app=create_simulator_app(simulator))])
+    runtime.merchants.on_merchant_created.append(
+        lambda merchant: simulator.register_sub_merchant(
+            credentials.sp_mchid, merchant.sub_mchid, merchant.sub_appid
+        )
+    )
+    app = create_app(
+        runtime,
+        [Mount(SIM_PREFIX, app=create_simulator_app(simulator))],
+        payer_url=f"{settings.resolved_public_url}{SIM_PREFIX}/request-payment",
+    )
     return app, runtime, simulator, info

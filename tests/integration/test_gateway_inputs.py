@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.support import fubei
 from tests.support.sandbox import RunningSandbox, running_sandbox
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.sandbox import RunningSandbox, running_sandbox
 
 from jubao.storage.sql import Tx, fetch_all
-from tests.support.sandbox import RunningSandbox, running_sandbox
 
 QUERY = "openapi.payment.order.query"
 REFUND = "openapi.payment.order.refund"
@@ -33,8 +33,8 @@ async def sandbox(tmp_path: Path, database_url: str) -> AsyncIterator[RunningSan
         yield running
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await check():
             return
@@ -112,7 +112,8 @@ async def test_partial_refunds_then_remainder(sandbox: RunningSandbox) -> None:
     await eventually(all_settled)
     # idempotent replay by merchant_refund_sn
     replay = await sandbox.call(
-        REFUND, {"order_sn": created["order_sn"], "refund_money": "0.01", "merchant_refund_sn": "r1"}
+        REFUND,
+        {"order_sn": created["order_sn"], "refund_money": "0.01", "merchant_refund_sn": "r1"},
     )
     assert replay["data"]["refund_sn"] == refund_sns[0]
 
@@ -185,4 +186,4 @@ async def test_expired_orders_are_closed(tmp_path: Path) -> None:
             answer = await sandbox.call(QUERY, {"merchant_order_sn": "life-expire"})
             return bool(answer["data"]["trade_state"] == "CLOSED")
 
-        await eventually(closed, timeout=15)
+        await eventually(closed, within=15)

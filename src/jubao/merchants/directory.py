@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from jubao.clock import Clock, system_clock
@@ -28,6 +29,9 @@ class MerchantDirectory:
         self._db = db
         self._clock = clock
         self._cache: dict[str, tuple[int, App | None]] = {}
+        # Told about each merchant created through this directory (the sandbox registers the
+        # new sub-merchant binding with its simulator).
+        self.on_merchant_created: list[Callable[[Merchant], None]] = []
 
     async def app(self, app_id: str) -> App | None:
         now = self._clock()
@@ -45,7 +49,12 @@ class MerchantDirectory:
 
     async def create_merchant(self, name: str, sub_mchid: str, sub_appid: str) -> Merchant:
         now = self._clock()
-        return await self._db.write(lambda: repo.insert_merchant(name, sub_mchid, sub_appid, now))
+        merchant = await self._db.write(
+            lambda: repo.insert_merchant(name, sub_mchid, sub_appid, now)
+        )
+        for listener in self.on_merchant_created:
+            listener(merchant)
+        return merchant
 
     async def create_app(self, merchant_id: int, callback_url: str | None = None) -> NewApp:
         now = self._clock()

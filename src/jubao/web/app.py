@@ -14,12 +14,13 @@ from starlette.routing import BaseRoute, Route
 from jubao.channels.base import Channel
 from jubao.config import Settings
 from jubao.merchants.directory import MerchantDirectory
+from jubao.notify.wiring import find_dispatcher
 from jubao.payments.service import PaymentService
 from jubao.storage.database import Database
-from jubao.notify.wiring import find_dispatcher
 from jubao.web.admin import admin_routes
 from jubao.web.background import Periodic
 from jubao.web.channel_callback import ChannelCallback
+from jubao.web.console import console_routes
 from jubao.web.gateway import Gateway, json_response
 
 __all__ = ["Runtime", "create_app"]
@@ -62,7 +63,11 @@ def _poker(runtime: Runtime) -> Callable[[], None]:
     return dispatcher.poke if dispatcher is not None else (lambda: None)
 
 
-def create_app(runtime: Runtime, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+def create_app(
+    runtime: Runtime, extra_routes: Sequence[BaseRoute] = (), *, payer_url: str | None = None
+) -> Starlette:
+    """``payer_url``: the simulator's request-payment URL, which enables the console's payer page
+    (sandbox only)."""
     gateway = Gateway(runtime.payments, runtime.merchants, runtime.settings.max_body_bytes)
     callback = ChannelCallback(runtime.channel, runtime.payments)
     routes: list[BaseRoute] = [
@@ -70,6 +75,7 @@ def create_app(runtime: Runtime, extra_routes: Sequence[BaseRoute] = ()) -> Star
         Route("/channel/wechatpay/notify", callback.handle, methods=["POST"]),
         Route("/healthz", _health, methods=["GET"]),
         *admin_routes(runtime, on_resend=_poker(runtime)),
+        *console_routes(runtime, payer_url=payer_url),
         *extra_routes,
     ]
 
