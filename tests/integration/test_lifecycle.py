@@ -187,3 +187,86 @@ async def test_expired_orders_are_closed(tmp_path: Path) -> None:
             return bool(answer["data"]["trade_state"] == "CLOSED")
 
         await eventually(closed, within=15)
+
+
+async def test_dropped_notification_is_recovered_through_query(sandbox: RunningSandbox) -> None:
+    sandbox.simulator.set_behaviour(notifications="drop")
+    created = await sandbox.mina("life-drop", "0.02")
+    assert (await sandbox.pay(created["data"]["sign_params"])).status_code == 200
+    await sandbox.simulator.idle()
+    # no notification reached jubao: the order is only known to be paid by asking WeChat
+    answer = await sandbox.call(QUERY, {"merchant_order_sn": "life-drop"})
+    assert answer["data"]["trade_state"] == "SUCCESS"
+    assert answer["data"]["platform_order_no"]
+    assert "PAID" in await sandbox.runtime.db.read(events(created["data"]["order_sn"]))
+
+
+async def test_duplicated_notification_changes_nothing(sandbox: RunningSandbox) -> None:
+    sandbox.simulator.set_behaviour(notifications="duplicate")
+    created = await paid_order(sandbox, "life-dup", "0.02")
+    await sandbox.simulator.idle()
+    log = sandbox.simulator.notifications(created["order_sn"])
+    accepted = [
+        attempt
+        for item in log
+        if item["event_type"] == "TRANSACTION.SUCCESS"
+        for attempt in item["attempts"]
+        if 200 <= (attempt["status_code"] or 0) < 300
+    ]
+    assert len(accepted) >= 2, [item["attempts"] for item in log]  # acknowledged twice
+    kinds = await sandbox.runtime.db.read(events(created["order_sn"]))
+    assert kinds.count("PAID") == 1
+
+    def outbox_rows() -> Tx[int]:
+        rows = (
+            yield fetch_all(
+                "SELECT n.notification_id FROM notifications n JOIN orders o "
+                "ON o.order_id = n.order_id WHERE o.order_sn = ? AND n.kind = 'PAYMENT'",
+                created["order_sn"],
+            )
+        ).rows
+        return len(rows)
+
+    assert await sandbox.runtime.db.read(outbox_rows) <= 1
+
+
+async def test_payment_after_local_close_is_not_lost(sandbox: RunningSandbox) -> None:
+    """WeChat took the payer's money for an order jubao had closed: the order becomes paid."""
+    from jubao.payments import repository as repo
+
+    created = await sandbox.mina("life-late", "0.02")
+    order = await sandbox.runtime.db.read(
+        lambda: repo.find_order_by_sn(created["data"]["order_sn"])
+    )
+    assert order is not None
+    await sandbox.runtime.db.write(lambda: repo.close_order(order["order_id"], "test", 0))
+    assert (await sandbox.call(QUERY, {"merchant_order_sn": "life-late"}))["data"][
+        "trade_state"
+    ] == "CLOSED"
+    # the close never reached WeChat, so the payer can still pay there
+    assert (await sandbox.pay(created["data"]["sign_params"])).status_code == 200
+
+    async def paid() -> bool:
+        answer = await sandbox.call(QUERY, {"merchant_order_sn": "life-late"})
+        return bool(answer["data"]["trade_state"] == "SUCCESS")
+
+    await eventually(paid)
+
+
+async def test_refund_failure_at_the_channel_returns_the_amount(sandbox: RunningSandbox) -> None:
+    created = await paid_order(sandbox, "life-refund-fail", "0.05")
+    sandbox.simulator.set_behaviour(out_trade_no=created["order_sn"], refunds="fail")
+    answer = await sandbox.call(REFUND, {"order_sn": created["order_sn"], "refund_money": "0.02"})
+    assert answer["result_code"] == 200, answer
+    refund_sn = answer["data"]["refund_sn"]
+
+    async def failed() -> bool:
+        result = await sandbox.call(
+            REFUND_QUERY, {"order_sn": created["order_sn"], "refund_sn": refund_sn}
+        )
+        return bool(result["data"]["refund_status"] == "REFUND_FAILER")
+
+    await eventually(failed)
+    stats = await sandbox.call(STATS, {"order_sn": created["order_sn"]})
+    assert Decimal(str(stats["data"]["can_refund"])) == Decimal("0.05")
+    assert stats["data"]["refund_num"] == 0
