@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jubao.channels.base import Channel
+from jubao.channels.timed import TimedChannel
 from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
 from jubao.merchants.directory import MerchantDirectory
@@ -54,6 +55,7 @@ def production_channel(settings: Settings) -> Channel:
 async def build_runtime(
     settings: Settings, channel: Channel, *, maintenance: bool = True
 ) -> Runtime:
+    channel = TimedChannel(channel)
     db = await open_database(settings.resolved_database_url)
     merchants = MerchantDirectory(db)
     payments = PaymentService(db, channel, merchants, settings)

@@ -128,3 +128,25 @@ async def test_order_sn_is_unique_across_many_orders(sandbox: RunningSandbox) ->
     answers = await asyncio.gather(*(sandbox.mina(f"m-many-{i}", "0.02") for i in range(40)))
     order_sns = {answer["data"]["order_sn"] for answer in answers}
     assert len(order_sns) == 40
+
+
+async def test_gateway_time_excludes_upstream_latency(sandbox: RunningSandbox) -> None:
+    sandbox.simulator.set_latency(200)
+    content = _signed(
+        sandbox,
+        "openapi.payment.order.mina",
+        {
+            "merchant_order_sn": "m-latency",
+            "sub_openid": sandbox.info["demo_openid"],
+            "total_fee": "0.01",
+            "store_id": sandbox.info["store_id"],
+        },
+    )
+    answer = await sandbox.http.post(
+        "/gateway", content=content, headers={"Content-Type": "application/json"}
+    )
+    assert answer.json()["result_code"] == 200
+    upstream_ms = float(answer.headers["X-Upstream-Time"].removesuffix("ms"))
+    gateway_ms = float(answer.headers["X-Gateway-Time"].removesuffix("ms"))
+    assert upstream_ms >= 200
+    assert gateway_ms < upstream_ms
