@@ -27,5 +27,16 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# Not part of `make test`: the benchmark suite (QUICK=1 for a short run), the long fuzz run and
+# the full crash-safety run. Small samples of the last two run inside `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
+fuzz: $(STAMP)
+	JUBAO_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
+
+chaos: $(STAMP)
+	JUBAO_CHAOS_KILLS=12 $(BIN)/pytest -q -p no:cacheprovider tests/chaos
+
 clean:
 	rm -rf $(VENV) .jubao .pytest_cache .mypy_cache .ruff_cache
