@@ -88,6 +88,40 @@ def sandbox(
     asyncio.run(serve())
 
 
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=8610, show_default=True)
+@click.option("--data-dir", "local_data_dir", type=click.Path(path_type=Path), default=None)
+@click.pass_context
+def simulator(ctx: click.Context, host: str | None, port: int, local_data_dir: Path | None) -> None:
+    """The WeChat Pay simulator alone, as upstream for `jubao serve` / `jubao worker`.
+
+    Writes DATA_DIR/channel.env with the JUBAO_* settings that point them at it.
+    """
+    import uvicorn
+
+    from jubao.sandbox import build_standalone_simulator
+
+    base = _settings(ctx)
+    settings = Settings.from_env(
+        data_dir=local_data_dir or base.data_dir,
+        database_url=base.database_url or None,
+        host=host,
+        port=port,
+    )
+
+    async def serve() -> None:
+        app = await build_standalone_simulator(settings)
+        click.echo(f"WeChat Pay simulator on {settings.resolved_public_url}")
+        click.echo(f"  settings for jubao serve / worker: {settings.data_dir / 'channel.env'}")
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+        )
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(serve())
+
+
 def _print_summary(info: dict[str, Any]) -> None:
     click.echo("jubao sandbox")
     click.echo(f"  gateway    {info['gateway_url']}")

@@ -7,9 +7,11 @@ the data dir; restarting keeps every order.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import string
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,9 @@ from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
 from jubao.merchants import repository as merchant_repo
 from jubao.runtime import build_runtime
+from jubao.storage.database import open_database
 from jubao.web.app import Runtime, create_app
+from jubao.web.background import Periodic
 
 __all__ = ["SandboxCredentials", "build_sandbox", "load_sandbox_info"]
 
@@ -132,16 +136,10 @@ def load_sandbox_info(data_dir: Path) -> dict[str, Any]:
     return data
 
 
-async def build_sandbox(
-    settings: Settings, *, simulator_overrides: dict[str, Any] | None = None
-) -> tuple[Starlette, Runtime, Simulator, dict[str, Any]]:
-    """Everything ``jubao sandbox`` serves. Returns the app, its runtime, the simulator and the
-    demo merchant's details (also written to ``DATA_DIR/sandbox.json``)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not settings.admin_token:
-        settings = replace(settings, admin_token=_sandbox_admin_token(settings.data_dir / "keys"))
-    credentials = load_or_create_credentials(settings.data_dir / "keys")
-    simulator = Simulator(
+def _simulator(
+    settings: Settings, credentials: SandboxCredentials, overrides: dict[str, Any] | None
+) -> Simulator:
+    return Simulator(
         SimulatorConfig(
             data_dir=settings.data_dir / "simulator",
             merchants=[
@@ -154,9 +152,82 @@ async def build_sandbox(
                     sub_merchants={},
                 )
             ],
-            **(simulator_overrides or {}),
+            **(overrides or {}),
         )
     )
+
+
+def write_channel_env(
+    data_dir: Path, base_url: str, credentials: SandboxCredentials, simulator: Simulator
+) -> Path:
+    """Write ``DATA_DIR/channel.env``: the ``JUBAO_*`` settings with which ``jubao serve`` and
+    ``jubao worker`` use this simulator as their WeChat Pay (see docs/deploy.md)."""
+    keys = (data_dir / "keys").resolve()
+    public_key_file = keys / "wechatpay_public_key.pem"
+    public_key_file.write_bytes(simulator.platform_public_key_pem)
+    env = {
+        "JUBAO_WECHAT_BASE_URL": base_url,
+        "JUBAO_SP_MCHID": credentials.sp_mchid,
+        "JUBAO_SP_APPID": credentials.sp_appid,
+        "JUBAO_SP_SERIAL_NO": credentials.serial_no,
+        "JUBAO_SP_PRIVATE_KEY_FILE": str(keys / "sp_private_key.pem"),
+        "JUBAO_APIV3_KEY": credentials.apiv3_key,
+        "JUBAO_WECHAT_PUBLIC_KEY_FILE": str(public_key_file),
+        "JUBAO_WECHAT_PUBLIC_KEY_ID": simulator.public_key_id,
+    }
+    path = data_dir / "channel.env"
+    path.write_text("".join(f"{key}={value}\n" for key, value in env.items()), "utf-8")
+    path.chmod(0o600)
+    return path
+
+
+async def build_standalone_simulator(
+    settings: Settings, *, simulator_overrides: dict[str, Any] | None = None
+) -> Starlette:
+    """``jubao simulator``: the WeChat Pay simulator alone, as the upstream of ``jubao serve`` and
+    ``jubao worker`` processes. It learns sub-merchant bindings from jubao's database (polled),
+    since merchants are created there."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    credentials = load_or_create_credentials(settings.data_dir / "keys")
+    simulator = _simulator(settings, credentials, simulator_overrides)
+    write_channel_env(settings.data_dir, settings.resolved_public_url, credentials, simulator)
+    db = await open_database(settings.resolved_database_url)
+    known: set[tuple[str, str]] = set()
+
+    async def sync_bindings() -> None:
+        for merchant in await db.read(merchant_repo.list_merchants):
+            if (merchant.sub_mchid, merchant.sub_appid) not in known:
+                simulator.register_sub_merchant(
+                    credentials.sp_mchid, merchant.sub_mchid, merchant.sub_appid
+                )
+                known.add((merchant.sub_mchid, merchant.sub_appid))
+
+    syncer = Periodic("simulator-bindings", 1.0, sync_bindings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await simulator.start()
+        syncer.start()
+        try:
+            yield
+        finally:
+            await syncer.stop()
+            await simulator.stop()
+            await db.close()
+
+    return Starlette(routes=[Mount("/", app=create_simulator_app(simulator))], lifespan=lifespan)
+
+
+async def build_sandbox(
+    settings: Settings, *, simulator_overrides: dict[str, Any] | None = None
+) -> tuple[Starlette, Runtime, Simulator, dict[str, Any]]:
+    """Everything ``jubao sandbox`` serves. Returns the app, its runtime, the simulator and the
+    demo merchant's details (also written to ``DATA_DIR/sandbox.json``)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.admin_token:
+        settings = replace(settings, admin_token=_sandbox_admin_token(settings.data_dir / "keys"))
+    credentials = load_or_create_credentials(settings.data_dir / "keys")
+    simulator = _simulator(settings, credentials, simulator_overrides)
     channel = WechatPayChannel(
         WechatPayConfig(
             base_url=f"{settings.resolved_public_url}{SIM_PREFIX}",
@@ -171,6 +242,9 @@ async def build_sandbox(
         )
     )
     runtime = await build_runtime(settings, channel)
+    write_channel_env(
+        settings.data_dir, f"{settings.resolved_public_url}{SIM_PREFIX}", credentials, simulator
+    )
     info = await _ensure_demo_merchant(runtime, settings, credentials)
     info["console_url"] = f"{settings.resolved_public_url}/console"
     info["admin_token"] = settings.admin_token

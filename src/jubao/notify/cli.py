@@ -107,14 +107,12 @@ def notify_resend(ctx: click.Context, notification_id: int) -> None:
 def worker(ctx: click.Context) -> None:
     """Background work without HTTP: notification delivery and payment maintenance
     (expiry, reconciliation) until SIGTERM or SIGINT."""
-    from jubao.notify.wiring import attach_dispatcher
     from jubao.runtime import build_runtime, production_channel
 
     settings = _settings(ctx)
 
     async def run() -> None:
-        runtime = await build_runtime(settings, production_channel(settings))
-        attach_dispatcher(runtime)  # no-op when build_runtime attached one already
+        runtime = await build_runtime(settings, production_channel(settings))  # + dispatcher
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -142,7 +142,7 @@ class PaymentService:
         future: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
         self._prepaying[order["order_id"]] = future
         try:
-            stored = await self._prepay(order)
+            stored = await self._prepay_or_adopt(order)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
@@ -152,6 +152,21 @@ class PaymentService:
             return stored
         finally:
             del self._prepaying[order["order_id"]]
+
+    async def _prepay_or_adopt(self, order: Row) -> Row:
+        """Another gateway instance may be prepaying the same order right now: WeChat then
+        refuses ours as a re-entry, and the answer to give is the one that instance stores."""
+        try:
+            return await self._prepay(order)
+        except ChannelError as exc:
+            if exc.sub_code != "OUT_TRADE_NO_USED":
+                raise
+            for _ in range(50):
+                stored = await self._db.read(partial(repo.find_order_by_sn, order["order_sn"]))
+                if stored is not None and stored["prepay_id"] != order["prepay_id"]:
+                    return stored
+                await asyncio.sleep(0.1)
+            raise
 
     async def _prepay(self, order: Row) -> Row:
         description = (order["body"] or f"订单 {order['merchant_order_sn']}")[:127]
