@@ -13,11 +13,7 @@ __all__ = ["attach_dispatcher", "find_dispatcher"]
 
 
 def find_dispatcher(runtime: Runtime) -> Dispatcher | None:
-    for hook in runtime.on_start:
-        owner = getattr(hook, "__self__", None)
-        if isinstance(owner, Dispatcher):
-            return owner
-    return None
+    return runtime.dispatcher
 
 
 def attach_dispatcher(runtime: Runtime) -> Dispatcher:
@@ -27,6 +23,7 @@ def attach_dispatcher(runtime: Runtime) -> Dispatcher:
     if existing is not None:
         return existing
     dispatcher = Dispatcher(runtime.db, runtime.settings)
+    runtime.dispatcher = dispatcher
     runtime.on_start.append(dispatcher.start)
     runtime.on_stop.append(dispatcher.stop)
     return dispatcher

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from jubao.channels.base import Channel
 from jubao.config import Settings
 from jubao.merchants.directory import MerchantDirectory
+from jubao.notify.dispatcher import Dispatcher
 from jubao.notify.wiring import find_dispatcher
 from jubao.payments.service import PaymentService
 from jubao.storage.database import Database
@@ -36,6 +37,7 @@ class Runtime:
     payments: PaymentService
     channel: Channel
     background: list[Periodic] = field(default_factory=list)
+    dispatcher: Dispatcher | None = None  # merchant notifications, where this process sends them
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
