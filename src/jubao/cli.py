@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -38,6 +39,15 @@ def _settings(ctx: click.Context) -> Settings:
 
 async def _database(settings: Settings) -> Database:
     return await open_database(settings.resolved_database_url)
+
+
+@contextlib.asynccontextmanager
+async def _opened(ctx: click.Context) -> AsyncIterator[Database]:
+    db = await _database(_settings(ctx))
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 @click.group()
@@ -183,13 +193,10 @@ async def merchant_create(
     ctx: click.Context, name: str, sub_mchid: str, sub_appid: str, callback_url: str | None
 ) -> None:
     """Create a merchant and its first app; the app secret is shown only now."""
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         directory = MerchantDirectory(db)
         created = await directory.create_merchant(name, sub_mchid, sub_appid)
         new_app = await directory.create_app(created.merchant_id, callback_url)
-    finally:
-        await db.close()
     click.echo(f"merchant_id {created.merchant_id}")
     click.echo(f"app_id      {new_app.app.app_id}")
     click.echo(f"app_secret  {new_app.app_secret}   (shown once: store it now)")
@@ -199,11 +206,8 @@ async def merchant_create(
 @click.pass_context
 @_run
 async def merchant_list(ctx: click.Context) -> None:
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         merchants = await db.read(merchant_repo.list_merchants)
-    finally:
-        await db.close()
     for item in merchants:
         click.echo(
             f"{item.merchant_id}\t{item.name}\tsub_mchid={item.sub_mchid}\tsub_appid={item.sub_appid}"
@@ -221,11 +225,8 @@ def app() -> None:
 @click.pass_context
 @_run
 async def app_create(ctx: click.Context, merchant_id: int, callback_url: str | None) -> None:
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         new_app = await MerchantDirectory(db).create_app(merchant_id, callback_url)
-    finally:
-        await db.close()
     click.echo(f"app_id      {new_app.app.app_id}")
     click.echo(f"app_secret  {new_app.app_secret}   (shown once: store it now)")
 
@@ -234,11 +235,8 @@ async def app_create(ctx: click.Context, merchant_id: int, callback_url: str | N
 @click.pass_context
 @_run
 async def app_list(ctx: click.Context) -> None:
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         apps = await db.read(merchant_repo.list_apps)
-    finally:
-        await db.close()
     for item in apps:
         click.echo(
             f"{item.app_id}\tmerchant_id={item.merchant.merchant_id}"
@@ -252,11 +250,8 @@ async def app_list(ctx: click.Context) -> None:
 @_run
 async def app_rotate(ctx: click.Context, app_id: str) -> None:
     """Replace an app's secret; the new one is shown once."""
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         secret = await MerchantDirectory(db).rotate_secret(app_id)
-    finally:
-        await db.close()
     if secret is None:
         raise click.ClickException(f"no app {app_id}")
     click.echo(f"app_secret  {secret}   (shown once: store it now)")
@@ -273,11 +268,8 @@ def store() -> None:
 @click.pass_context
 @_run
 async def store_create(ctx: click.Context, merchant_id: int, name: str) -> None:
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         created = await MerchantDirectory(db).create_store(merchant_id, name)
-    finally:
-        await db.close()
     click.echo(f"store_id {created.store_id}")
 
 
@@ -286,11 +278,8 @@ async def store_create(ctx: click.Context, merchant_id: int, name: str) -> None:
 @click.pass_context
 @_run
 async def store_list(ctx: click.Context, merchant_id: int | None) -> None:
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         stores = await db.read(lambda: merchant_repo.list_stores(merchant_id))
-    finally:
-        await db.close()
     for item in stores:
         click.echo(f"{item.store_id}\tmerchant_id={item.merchant_id}\t{item.name}")
 
@@ -306,11 +295,8 @@ def cashier() -> None:
 @click.pass_context
 @_run
 async def cashier_create(ctx: click.Context, store_id: int, name: str) -> None:
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         created = await MerchantDirectory(db).create_cashier(store_id, name)
-    finally:
-        await db.close()
     click.echo(f"cashier_id {created.cashier_id}")
 
 
@@ -319,11 +305,8 @@ async def cashier_create(ctx: click.Context, store_id: int, name: str) -> None:
 @click.pass_context
 @_run
 async def cashier_list(ctx: click.Context, store_id: int | None) -> None:
-    db = await _database(_settings(ctx))
-    try:
+    async with _opened(ctx) as db:
         cashiers = await db.read(lambda: merchant_repo.list_cashiers(store_id))
-    finally:
-        await db.close()
     for item in cashiers:
         click.echo(f"{item.cashier_id}\tstore_id={item.store_id}\t{item.name}")
 
