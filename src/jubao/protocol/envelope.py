@@ -68,13 +68,15 @@ def parse_envelope(body: bytes) -> Envelope:
         raise InvalidParameter("缺少参数 biz_content", sub_code="MISSING_PARAMETER")
     sign_method = (params.get("sign_method") or "md5").lower()
     if sign_method not in _SUPPORTED_SIGN_METHODS:
+        shown = jsonwire.preview(params["sign_method"] or "")
         raise InvalidParameter(
-            f"不支持的签名方式 sign_method={params['sign_method']}，仅支持 md5",
+            f"不支持的签名方式 sign_method={shown}，仅支持 md5",
             sub_code="INVALID_SIGN_METHOD",
         )
     fmt = (params.get("format") or "json").lower()
     if fmt not in _SUPPORTED_FORMATS:
-        raise InvalidParameter(f"不支持的格式 format={params['format']}，仅支持 json")
+        shown = jsonwire.preview(params["format"] or "")
+        raise InvalidParameter(f"不支持的格式 format={shown}，仅支持 json")
     return Envelope(
         app_id=app_id,
         method=method,

@@ -11,9 +11,12 @@ import json
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["JsonError", "dumps", "loads"]
+__all__ = ["JsonError", "dumps", "loads", "preview"]
 
 _MAX_DEPTH = 32
+# Decimal keeps "1e999999999" as three digits and an exponent, but turning it into an int or into
+# plain digits (int(), format(..., "f")) costs gigabytes. No amount, id or count comes near this.
+_MAX_EXPONENT = 1000
 
 
 class JsonError(ValueError):
@@ -24,9 +27,33 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise JsonError(f"重复的字段 {key}")
+            raise JsonError(f"重复的字段 {preview(key)}")
         result[key] = value
     return result
+
+
+def preview(text: str, limit: int = 32) -> str:
+    """Caller-supplied text fit to quote in a message: bounded, and always UTF-8 encodable
+    (a lone surrogate such as ``\\ud800`` is shown as its escape)."""
+    head = text[:limit]
+    if not _utf8(head):
+        head = head.encode("utf-8", "backslashreplace").decode("utf-8")
+    return head + ("…" if len(text) > limit else "")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _decimal(text: str) -> Decimal:
+    value = Decimal(text)
+    if abs(value.adjusted()) > _MAX_EXPONENT:
+        raise JsonError(f"数值超出范围：{preview(text, 16)}")
+    return value
 
 
 def _reject_constant(name: str) -> Any:
@@ -37,7 +64,7 @@ def loads(text: str | bytes) -> Any:
     try:
         value = json.loads(
             text,
-            parse_float=Decimal,
+            parse_float=_decimal,
             parse_constant=_reject_constant,
             object_pairs_hook=_pairs,
         )
@@ -64,7 +91,14 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-_encode_str = json.JSONEncoder(ensure_ascii=False).encode
+_encode_utf8 = json.JSONEncoder(ensure_ascii=False).encode
+_encode_ascii = json.JSONEncoder(ensure_ascii=True).encode
+
+
+def _encode_str(value: str) -> str:
+    # Raw UTF-8 where possible; a string holding a lone surrogate (decoded from a caller's
+    # "\\ud800" escape) is written with \\u escapes, so an answer can always be encoded.
+    return _encode_utf8(value) if _utf8(value) else _encode_ascii(value)
 
 
 def dumps(value: Any) -> str:
