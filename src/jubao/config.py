@@ -26,6 +26,12 @@ class Settings:
     public_url: str = ""  # how the channel reaches us (notify_url); default http://host:port
     admin_token: str = field(default="", repr=False)
     max_body_bytes: int = 64 * 1024
+    request_timeout_seconds: float = 30.0  # whole gateway request; 0 = no limit
+    rate_limit_per_second: float = 200.0  # per app_id, per process; 0 = off
+    rate_limit_burst: int = 400
+    # secrets at rest: base64url 32-byte key sealing app secrets; older keys still open values
+    master_key: str = field(default="", repr=False)
+    master_key_old: str = field(default="", repr=False)  # comma-separated
     order_expire_seconds: int = 7200
     reconcile_after_seconds: float = 10.0  # query asks the channel about unpaid orders this old
     refund_reconcile_after_seconds: float = 30.0
@@ -42,6 +48,7 @@ class Settings:
     sp_appid: str = ""
     sp_serial_no: str = ""
     sp_private_key_file: str = ""
+    sp_private_key_passphrase: str = field(default="", repr=False)  # for an encrypted PKCS#8 PEM
     apiv3_key: str = field(default="", repr=False)
     wechat_public_key_file: str = ""
     wechat_public_key_id: str = ""

@@ -8,11 +8,14 @@ Chinese message; the web layer maps them to the failure envelope in one place.
     │   ├── AppNotFound                  APP_NOT_FOUND
     │   ├── MethodNotSupported           METHOD_NOT_SUPPORTED
     │   ├── RateLimited                  RATE_LIMITED
+    │   ├── NonceReused                  NONCE_REUSED (an app in strict nonce mode)
     │   └── BusinessRuleError            ORDER_SN_CONFLICT, STORE_NOT_FOUND, ORDER_NOT_FOUND, ...
     ├── ChannelError                     the channel answered with a business error (its code)
     ├── ChannelUnavailable               CHANNEL_UNAVAILABLE: network, timeout, 5xx, bad response
     ├── ChannelNotificationRejected      a callback we cannot trust (never shown to merchants)
+    ├── RequestTimeout                   TIMEOUT: the gateway gave up waiting; outcome unknown
     └── StorageError                     DuplicateKey and other database trouble
+        └── SealingError                 a secret at rest cannot be opened (master key config)
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ __all__ = [
     "InvalidParameter",
     "JubaoError",
     "MethodNotSupported",
+    "NonceReused",
     "RateLimited",
     "RequestError",
+    "RequestTimeout",
+    "SealingError",
     "SignatureError",
     "StorageError",
 ]
@@ -77,6 +83,11 @@ class RateLimited(RequestError):
     default_message = "请求过于频繁，请稍后重试"
 
 
+class NonceReused(RequestError):
+    sub_code = "NONCE_REUSED"
+    default_message = "nonce 已使用过，请使用新的 nonce 重新签名"
+
+
 class BusinessRuleError(RequestError):
     """A well-formed request that the current state refuses; ``sub_code`` names the rule."""
 
@@ -107,6 +118,11 @@ class ChannelNotificationRejected(JubaoError):
     default_message = "通知验证失败"
 
 
+class RequestTimeout(JubaoError):
+    sub_code = "TIMEOUT"
+    default_message = "处理超时，结果未知：请用相同参数重试或查询订单状态"
+
+
 class StorageError(JubaoError):
     sub_code = "SYSTEM_ERROR"
     default_message = "系统繁忙，请稍后重试"
@@ -114,3 +130,15 @@ class StorageError(JubaoError):
 
 class DuplicateKey(StorageError):
     """A unique constraint refused a row."""
+
+
+class SealingError(StorageError):
+    """A secret at rest cannot be sealed or opened: a missing or wrong master key, or a tampered
+    value. The details are for the operator's log; merchants see the generic message."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__()
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.sub_code}: {self.detail}"

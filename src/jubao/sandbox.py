@@ -26,6 +26,7 @@ from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
 from jubao.merchants import repository as merchant_repo
 from jubao.runtime import build_runtime
+from jubao.security.keys import load_or_create_master_key
 from jubao.storage.database import open_database
 from jubao.web.app import Runtime, create_app
 from jubao.web.background import Periodic
@@ -226,6 +227,10 @@ async def build_sandbox(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not settings.admin_token:
         settings = replace(settings, admin_token=_sandbox_admin_token(settings.data_dir / "keys"))
+    if not settings.master_key:  # sealed app secrets by default, key kept with the others
+        settings = replace(
+            settings, master_key=load_or_create_master_key(settings.data_dir / "keys")
+        )
     credentials = load_or_create_credentials(settings.data_dir / "keys")
     simulator = _simulator(settings, credentials, simulator_overrides)
     channel = WechatPayChannel(

@@ -93,7 +93,8 @@ async def running_sandbox(
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            yield RunningSandbox(url, info, runtime, simulator, settings, http)
+            # the settings the sandbox runs with (its generated admin token and master key set)
+            yield RunningSandbox(url, info, runtime, simulator, runtime.settings, http)
     finally:
         server.should_exit = True
         await task

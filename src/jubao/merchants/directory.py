@@ -9,6 +9,7 @@ from jubao.clock import Clock, system_clock
 from jubao.ids import new_app_id, new_app_secret
 from jubao.merchants import repository as repo
 from jubao.merchants.models import App, Cashier, Merchant, Store
+from jubao.security.sealing import Sealer
 from jubao.storage.database import Database
 
 __all__ = ["MerchantDirectory", "NewApp"]
@@ -25,9 +26,14 @@ class NewApp:
 
 
 class MerchantDirectory:
-    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, *, sealer: Sealer | None = None
+    ) -> None:
+        """``sealer`` seals app secrets at rest (``security.keys.sealer_for(settings)``); without
+        one, secrets are stored as they are and only plaintext values can be read."""
         self._db = db
         self._clock = clock
+        self._sealer = sealer or repo.UNSEALED
         self._cache: dict[str, tuple[int, App | None]] = {}
         # Told about each merchant created through this directory (the sandbox registers the
         # new sub-merchant binding with its simulator).
@@ -38,7 +44,7 @@ class MerchantDirectory:
         cached = self._cache.get(app_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        app = await self._db.read(lambda: repo.find_app(app_id))
+        app = await self._db.read(lambda: repo.find_app(app_id, self._sealer))
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[app_id] = (now + _CACHE_MS, app)
@@ -56,20 +62,34 @@ class MerchantDirectory:
             listener(merchant)
         return merchant
 
-    async def create_app(self, merchant_id: int, callback_url: str | None = None) -> NewApp:
+    async def create_app(
+        self, merchant_id: int, callback_url: str | None = None, *, strict_nonce: bool = False
+    ) -> NewApp:
         now = self._clock()
         secret = new_app_secret()
         app_id = new_app_id(now)
+        sealer = self._sealer
         app = await self._db.write(
-            lambda: repo.insert_app(app_id, merchant_id, secret, callback_url, now)
+            lambda: repo.insert_app(
+                app_id, merchant_id, secret, callback_url, now, sealer, strict_nonce=strict_nonce
+            )
         )
         return NewApp(app, secret)
 
     async def rotate_secret(self, app_id: str) -> str | None:
         secret = new_app_secret()
-        changed = await self._db.write(lambda: repo.update_app_secret(app_id, secret))
+        sealer = self._sealer
+        changed = await self._db.write(lambda: repo.update_app_secret(app_id, secret, sealer))
         self.forget(app_id)
         return secret if changed else None
+
+    async def set_strict_nonce(self, app_id: str, on: bool) -> bool:
+        changed = await self._db.write(lambda: repo.set_strict_nonce(app_id, on))
+        self.forget(app_id)
+        return changed
+
+    async def list_apps(self) -> list[App]:
+        return await self._db.read(lambda: repo.list_apps(self._sealer))
 
     async def create_store(self, merchant_id: int, name: str) -> Store:
         now = self._clock()

@@ -27,6 +27,7 @@ class App:
     merchant: Merchant
     app_secret: str = field(repr=False)
     callback_url: str | None = None
+    strict_nonce: bool = False  # refuse a nonce reused within 24 h (security/replay.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,13 @@ import httpx
 
 from jubao.clock import Clock, system_clock
 from jubao.config import Settings
+from jubao.merchants.repository import secret_aad
 from jubao.notify import repository as repo
 from jubao.notify.repository import AttemptRecord, NotificationStatus
 from jubao.notify.schedule import RetryPolicy
 from jubao.notify.urlguard import Destination, UrlGuard, UrlRefused
 from jubao.protocol.notification import build_form, is_acknowledged
+from jubao.security.keys import sealer_for
 from jubao.storage.database import Database
 from jubao.storage.sql import Row
 
@@ -65,6 +67,7 @@ class Dispatcher:
         self._clock = clock
         self._policy = RetryPolicy(settings.notify_schedule)
         self._guard = guard or UrlGuard(allow_private=settings.notify_allow_private)
+        self._sealer = sealer_for(settings)  # app secrets are sealed at rest
         self._own_client = http_client is None
         # trust_env=False: a proxy from the environment would resolve the host itself and undo
         # the address pinning (see urlguard.Destination).
@@ -200,10 +203,10 @@ class Dispatcher:
 
     async def _deliver(self, row: Row) -> tuple[Reply | None, str | None]:
         """POST the form once. Returns the reply (or ``None``) and an error text (or ``None``)."""
-        secret = await self._db.read(lambda: repo.app_secret(row["app_id"]))
-        if secret is None:
+        stored = await self._db.read(lambda: repo.app_secret(row["app_id"]))
+        if stored is None:
             return None, f"app {row['app_id']} no longer exists"
-        form = build_form(row["payload"], secret)
+        form = build_form(row["payload"], self._sealer.open(stored, secret_aad(row["app_id"])))
         timeout = self._settings.notify_timeout_seconds
         try:
             async with asyncio.timeout(timeout):  # one deadline: resolution to last byte read

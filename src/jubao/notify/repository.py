@@ -74,7 +74,8 @@ def claim_due(dialect: str, token: str, now: int, lease_until: int, limit: int) 
 
 
 def app_secret(app_id: str) -> Tx[str | None]:
-    """The app's current secret: a rotated secret signs every attempt made after the rotation."""
+    """The app's current secret as stored (sealed, or legacy plaintext: open it with the
+    ``Sealer``): a rotated secret signs every attempt made after the rotation."""
     row = (yield fetch_one("SELECT app_secret FROM apps WHERE app_id = ?", app_id)).first
     return str(row["app_secret"]) if row else None
 

@@ -70,7 +70,7 @@ def create_app(
 ) -> Starlette:
     """``payer_url``: the simulator's request-payment URL, which enables the console's payer page
     (sandbox only)."""
-    gateway = Gateway(runtime.payments, runtime.merchants, runtime.settings.max_body_bytes)
+    gateway = Gateway(runtime.payments, runtime.merchants, runtime.settings, runtime.db)
     callback = ChannelCallback(runtime.channel, runtime.payments)
     routes: list[BaseRoute] = [
         Route("/gateway", gateway.handle, methods=["POST"]),

@@ -1,8 +1,17 @@
 """``POST /gateway``: the Open API 1.0 endpoint. Thin: parse, verify, call one service method,
-render. Every answer is HTTP 200 with a JSON envelope, whatever went wrong."""
+render. Every answer is HTTP 200 with a JSON envelope, whatever went wrong.
+
+Order of checks: envelope -> app -> signature (constant time) -> rate limit -> strict nonce ->
+method -> business. Limits come after the signature, so nobody without the app secret can spend
+an app's budget or burn its nonces; unsigned junk costs one MD5 and a cached app lookup.
+The whole request runs under ``request_timeout_seconds``: reading the body is cancelled at the
+deadline; processing is not (a half-run payment step is never cut short), the caller gets
+``TIMEOUT`` and the work finishes in the background, so an identical retry replays its outcome.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -12,11 +21,15 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from jubao.channels.timed import upstream_seconds
+from jubao.config import Settings
 from jubao.errors import (
     AppNotFound,
     InvalidParameter,
     JubaoError,
     MethodNotSupported,
+    RateLimited,
+    RequestTimeout,
+    SealingError,
     SignatureError,
 )
 from jubao.merchants.directory import MerchantDirectory
@@ -24,6 +37,9 @@ from jubao.merchants.models import App
 from jubao.payments.service import PaymentService
 from jubao.protocol import envelope as env
 from jubao.protocol import jsonwire, methods, signing
+from jubao.security.ratelimit import RateLimiter
+from jubao.security.replay import ReplayGuard
+from jubao.storage.database import Database
 
 __all__ = ["Gateway", "json_response"]
 
@@ -84,17 +100,28 @@ def json_response(
 
 class Gateway:
     def __init__(
-        self, service: PaymentService, merchants: MerchantDirectory, max_body_bytes: int
+        self,
+        service: PaymentService,
+        merchants: MerchantDirectory,
+        settings: Settings,
+        db: Database,
     ) -> None:
         self._service = service
         self._merchants = merchants
-        self._max_body = max_body_bytes
+        self._max_body = settings.max_body_bytes
+        self._timeout = settings.request_timeout_seconds
+        self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self._replay = ReplayGuard(db)
+        self._detached: set[asyncio.Task[dict[str, Any]]] = set()
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         with upstream_seconds() as upstream:
             try:
-                payload = env.success(await self._handle(request))
+                payload = env.success(await self._answer(request))
+            except SealingError as exc:
+                log.error("app secret cannot be opened: %s", exc.detail)
+                payload = env.failure(exc.message, exc.sub_code)
             except JubaoError as exc:
                 payload = env.failure(exc.message, exc.sub_code)
             except Exception:  # last line of defence: a clean envelope, details only in our log
@@ -108,14 +135,48 @@ class Gateway:
         }
         return json_response(payload, headers=timing)
 
-    async def _handle(self, request: Request) -> dict[str, Any]:
-        body = await self._read_body(request)
+    async def _answer(self, request: Request) -> dict[str, Any]:
+        if self._timeout <= 0:
+            return await self._process(await self._read_body(request))
+        deadline = asyncio.get_running_loop().time() + self._timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                body = await self._read_body(request)
+        except TimeoutError:
+            raise RequestTimeout("读取请求体超时") from None
+        work = asyncio.ensure_future(self._process(body))
+        remaining = deadline - asyncio.get_running_loop().time()
+        done, _ = await asyncio.wait({work}, timeout=max(remaining, 0))
+        if not done:
+            self._detach(work)
+            raise RequestTimeout()
+        return work.result()
+
+    def _detach(self, work: asyncio.Task[dict[str, Any]]) -> None:
+        """Let timed-out work finish on its own; log it only if it fails unexpectedly."""
+        self._detached.add(work)
+
+        def finished(task: asyncio.Task[dict[str, Any]]) -> None:
+            self._detached.discard(task)
+            if task.cancelled():
+                return
+            error = task.exception()
+            if error is not None and not isinstance(error, JubaoError):
+                log.error("timed-out gateway request failed later", exc_info=error)
+
+        work.add_done_callback(finished)
+
+    async def _process(self, body: bytes) -> dict[str, Any]:
         envelope = env.parse_envelope(body)
         app = await self._merchants.app(envelope.app_id)
         if app is None:
             raise AppNotFound(f"app_id {envelope.app_id[:32]} 不存在")
         if not signing.verify(envelope.signed_params, app.app_secret, envelope.sign):
             raise SignatureError("签名验证失败，请检查 app_secret 与签名算法")
+        if not self._limiter.allow(app.app_id):
+            wait = self._limiter.retry_after(app.app_id)
+            raise RateLimited(f"请求过于频繁，请 {max(wait, 0.01):.2f} 秒后重试")
+        await self._replay.check(app, envelope.nonce)
         handler = HANDLERS.get(envelope.method)
         if handler is None:
             raise MethodNotSupported(f"不支持的接口方法 method={envelope.method[:64]}")
