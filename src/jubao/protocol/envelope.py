@@ -95,6 +95,8 @@ def _param_text(key: str, value: Any) -> str | None:
     if value is None or isinstance(value, str):
         if isinstance(value, str) and not _encodable(value):
             raise InvalidParameter(f"参数 {key} 含有无效的 Unicode 字符")
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise InvalidParameter(f"参数 {key} 含有非法控制字符")
         return value
     if isinstance(value, bool):
         raise InvalidParameter(f"参数 {key} 必须是字符串")
