@@ -295,6 +295,11 @@ def reserve_refund(
     ``existing`` (same merchant_refund_sn), ``not_paid``, ``nothing_left``, ``exceeds``,
     ``too_many``.
     """
+    # Take the order's row lock first (a no-op write; SQLite's writer is serial anyway). On
+    # PostgreSQL concurrent reservations of one order queue here, and each reads what the one
+    # before it committed: a retry with the same merchant_refund_sn then finds that refund instead
+    # of being refused for the amount it reserved itself.
+    yield execute("UPDATE orders SET refund_count = refund_count WHERE order_id = ?", order_id)
     existing = yield from find_refund(order_id, merchant_refund_sn=merchant_refund_sn)
     if existing is not None:
         return "existing", existing
@@ -323,7 +328,7 @@ def reserve_refund(
         OrderState.SUCCESS.value,
         guard_arg,
     )
-    if result.rowcount != 1:  # lost a race on PostgreSQL: the caller may try again
+    if result.rowcount != 1:  # pragma: no cover - the row lock above serialises reservations
         return "exceeds", None
     yield execute(
         "INSERT INTO refunds (refund_sn, order_id, merchant_refund_sn, refund_fen, status, "
