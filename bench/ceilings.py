@@ -1,0 +1,40 @@
+"""The RSA ceiling: RSA-2048 PKCS#1 v1.5 SHA-256 signatures per second over all cores, one
+process per core (``multiprocessing``), with ``cryptography`` as jubao uses it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+__all__ = ["rsa_signatures_per_second"]
+
+# A v3 request signature's message is about this long (method, URL, time, nonce, body).
+MESSAGE = b"POST\n/v3/pay/partner/transactions/jsapi\n1700000000\nNONCE\n" + b"x" * 400 + b"\n"
+
+
+def _sign_for(seconds: float) -> tuple[int, float]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    scheme, digest = padding.PKCS1v15(), hashes.SHA256()
+    count = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while True:
+        for _ in range(20):
+            key.sign(MESSAGE, scheme, digest)
+        count += 20
+        now = time.perf_counter()
+        if now >= deadline:
+            return count, now - started
+
+
+def rsa_signatures_per_second(seconds: float, processes: int | None = None) -> float:
+    """Sum over ``processes`` (default: all cores) of each process's signatures per second."""
+    workers = processes or os.cpu_count() or 1
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        results = pool.map(_sign_for, [seconds] * workers)
+    return sum(count / elapsed for count, elapsed in results)

@@ -1,0 +1,84 @@
+"""The benchmark suite's pure helpers, so it cannot rot silently (no load, no servers)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from bench.loadgen import parse_wrk_output
+from bench.stats import Figure, at_least, at_most, info, percentile
+
+from bench import report, signer
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 50) == 2.5
+    assert percentile([7.0], 99) == 7.0
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+
+
+def test_figures_pass_against_their_targets() -> None:
+    assert at_least(3100, 3000, "req/s", "q").passed is True
+    assert at_least(2900, 3000, "req/s", "q").passed is False
+    assert at_most(120, 100, "ms", "p99").passed is False
+    assert at_least(math.nan, 1, "/s", "missing").passed is False
+    assert info(5, "x", "ratio").passed is None
+
+
+def test_result_document_shape() -> None:
+    figures: dict[str, Figure] = {
+        "a": at_least(2, 1, "/s", "a"),
+        "b": info(3, "ms", "b"),
+    }
+    document = report.result_document(figures, {"mode": "quick"}, {"raw": 1})
+    json.loads(report.dumps(document))
+    assert document["pass"] is True
+    for figure in document["figures"].values():
+        assert {"value", "target", "pass", "unit"} <= set(figure)
+    assert document["figures"]["a"] == {
+        "value": 2, "target": 1, "op": ">=", "pass": True, "unit": "/s", "label": "a",
+    }  # fmt: skip
+    failing = report.result_document({"c": at_most(2, 1, "", "c")}, {}, {})
+    assert failing["pass"] is False
+
+
+def test_markdown_table_and_marked_section() -> None:
+    figures = {"q": at_least(3456.7, 3000, "req/s", "query"), "r": info(0.1234, "x", "ratio")}
+    table = report.render_table(figures)
+    assert "| query | 3,457 | req/s | >= 3,000 | pass |" in table
+    assert "| ratio | 0.123 | x |  |  |" in table
+    doc = f"# Benchmarks\n\nintro\n\n{report.START_MARK}\nold\n{report.END_MARK}\n\nanalysis\n"
+    updated = report.replace_section(doc, table)
+    assert "old" not in updated
+    assert updated.startswith("# Benchmarks\n\nintro\n")
+    assert updated.endswith("\n\nanalysis\n")
+    assert report.replace_section(updated, table) == updated
+    assert report.START_MARK in report.replace_section("# B\n", table)
+
+
+def test_wrk_summary_parsing_counts_every_error() -> None:
+    line = (
+        'WRKJSON {"requests":100,"duration_us":2000000,"bytes":1,"connect":1,"read":0,'
+        '"write":0,"status":0,"timeout":2,"bad":3,"wraps":0,"p50_us":1500,"p90_us":2000,'
+        '"p95_us":2500,"p99_us":9000,"max_us":12000,"mean_us":1600.0,"sample":""}'
+    )
+    result = parse_wrk_output("Running 2s test\n" + line + "\n")
+    assert result.rate == 50
+    assert result.errors == 6
+    assert result.p99_ms == 9
+
+
+def test_signed_bodies_are_unique_and_verifiable() -> None:
+    merchant = signer.Merchant(
+        {"app_id": "2026", "app_secret": "s3cret", "store_id": 1, "demo_openid": "o1"}
+    )
+    bodies = [json.loads(body) for body in signer.mina_bodies(merchant, "t", 3)]
+    sns = {json.loads(body["biz_content"])["merchant_order_sn"] for body in bodies}
+    assert len(sns) == 3
+    for body in bodies:
+        assert body["sign"] == signer.sign(body, "s3cret")
