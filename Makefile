@@ -30,6 +30,8 @@ test: lint typecheck unit
 # Not part of `make test`: the benchmark suite (QUICK=1 for a short run), the long fuzz run and
 # the full crash-safety run. Small samples of the last two run inside `make test`.
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk) \
+		|| { echo "make bench needs wrk (Debian package wrk)"; exit 1; }
 	$(BIN)/python -m bench $(if $(QUICK),--quick,)
 
 fuzz: $(STAMP)
