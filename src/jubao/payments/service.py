@@ -182,7 +182,9 @@ class PaymentService:
                 attach=order["attach"],
             )
         )
-        sign_params = self._channel.sign_params(order["sub_appid"], prepay_id).as_wire()
+        # An RSA signature: on a worker thread (the GIL is released) so the loop keeps serving.
+        signed = await asyncio.to_thread(self._channel.sign_params, order["sub_appid"], prepay_id)
+        sign_params = signed.as_wire()
         now = self._clock()
         return await self._db.write(
             lambda: repo.store_prepay(

@@ -85,7 +85,8 @@ def _v3(handler: V3Handler) -> Callable[[Request], Awaitable[Response]]:
             status, payload = handler(sim, request, merchant.sp_mchid, body)
         except ApiError as error:
             return _wechat_response(sim, error.status, error.body(), error.internal)
-        return _wechat_response(sim, status, payload)
+        # Only the RSA signature leaves the loop (it releases the GIL); state changed above.
+        return await asyncio.to_thread(_wechat_response, sim, status, payload)
 
     return endpoint
 

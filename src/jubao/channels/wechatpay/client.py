@@ -10,6 +10,7 @@ WeChat Pay signature or it is not trusted (``ChannelUnavailable``). Error classe
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -261,7 +262,10 @@ class WechatPayChannel:
             headers=headers,
             timeout=self._config.timeout,
         )
-        request.headers["Authorization"] = self._authorization(request, body)
+        # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
+        request.headers["Authorization"] = await asyncio.to_thread(
+            self._authorization, request, body
+        )
         try:
             response = await next(self._next_client).send(request)
         except httpx.TimeoutException:
