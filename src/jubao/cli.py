@@ -18,6 +18,7 @@ from jubao.config import Settings
 from jubao.merchants import repository as merchant_repo
 from jubao.merchants.directory import MerchantDirectory
 from jubao.payments import repository as payment_repo
+from jubao.security.keys import sealer_for
 from jubao.storage.database import Database, open_database
 
 P = ParamSpec("P")
@@ -39,6 +40,11 @@ def _settings(ctx: click.Context) -> Settings:
 
 async def _database(settings: Settings) -> Database:
     return await open_database(settings.resolved_database_url)
+
+
+def _directory(db: Database, ctx: click.Context) -> MerchantDirectory:
+    """A directory that seals app secrets under JUBAO_MASTER_KEY (docs/security.md)."""
+    return MerchantDirectory(db, sealer=sealer_for(_settings(ctx)))
 
 
 @contextlib.asynccontextmanager
@@ -194,7 +200,7 @@ async def merchant_create(
 ) -> None:
     """Create a merchant and its first app; the app secret is shown only now."""
     async with _opened(ctx) as db:
-        directory = MerchantDirectory(db)
+        directory = _directory(db, ctx)
         created = await directory.create_merchant(name, sub_mchid, sub_appid)
         new_app = await directory.create_app(created.merchant_id, callback_url)
     click.echo(f"merchant_id {created.merchant_id}")
@@ -222,11 +228,16 @@ def app() -> None:
 @app.command("create")
 @click.option("--merchant-id", type=int, required=True)
 @click.option("--callback-url", default=None)
+@click.option("--strict-nonce", is_flag=True, help="refuse a nonce reused within 24 h")
 @click.pass_context
 @_run
-async def app_create(ctx: click.Context, merchant_id: int, callback_url: str | None) -> None:
+async def app_create(
+    ctx: click.Context, merchant_id: int, callback_url: str | None, strict_nonce: bool
+) -> None:
     async with _opened(ctx) as db:
-        new_app = await MerchantDirectory(db).create_app(merchant_id, callback_url)
+        new_app = await _directory(db, ctx).create_app(
+            merchant_id, callback_url, strict_nonce=strict_nonce
+        )
     click.echo(f"app_id      {new_app.app.app_id}")
     click.echo(f"app_secret  {new_app.app_secret}   (shown once: store it now)")
 
@@ -236,7 +247,7 @@ async def app_create(ctx: click.Context, merchant_id: int, callback_url: str | N
 @_run
 async def app_list(ctx: click.Context) -> None:
     async with _opened(ctx) as db:
-        apps = await db.read(merchant_repo.list_apps)
+        apps = await _directory(db, ctx).list_apps()
     for item in apps:
         click.echo(
             f"{item.app_id}\tmerchant_id={item.merchant.merchant_id}"
@@ -251,7 +262,7 @@ async def app_list(ctx: click.Context) -> None:
 async def app_rotate(ctx: click.Context, app_id: str) -> None:
     """Replace an app's secret; the new one is shown once."""
     async with _opened(ctx) as db:
-        secret = await MerchantDirectory(db).rotate_secret(app_id)
+        secret = await _directory(db, ctx).rotate_secret(app_id)
     if secret is None:
         raise click.ClickException(f"no app {app_id}")
     click.echo(f"app_secret  {secret}   (shown once: store it now)")
@@ -345,6 +356,10 @@ async def pay(ctx: click.Context, order_sn: str, openid: str | None) -> None:
 
 def _register_commands() -> None:
     from jubao.notify.cli import notify, worker
+    from jubao.security.cli import secrets, set_strict_nonce
+
+    main.add_command(secrets)
+    app.add_command(set_strict_nonce)
 
     main.add_command(notify)
     main.add_command(worker)

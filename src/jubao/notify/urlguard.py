@@ -204,6 +204,10 @@ class Destination:
 
 async def system_resolver(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to, via the event loop's (threaded) getaddrinfo."""
+    try:  # an address literal needs no lookup (and no thread hop)
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
