@@ -429,8 +429,9 @@ async def test_aclose_closes_only_an_owned_client(wechat: FakeWechat) -> None:
     await injected.aclose()
 
     async with WechatPayChannel(wechat.config()) as owned:
-        client: httpx.AsyncClient = owned._http
-    assert client.is_closed
+        assert owned._pool is not None
+        clients = [owned._pool.next() for _ in range(16)]
+    assert all(client.is_closed for client in clients)
 
 
 def test_config_repr_hides_secrets(wechat: FakeWechat) -> None:

@@ -10,7 +10,12 @@ import jubao.channels.wechatpay
 
 PACKAGE = Path(jubao.channels.wechatpay.__file__).parent
 # Besides itself, the channel needs only the contract, the error tree and the version string.
-ALLOWED_PREFIXES = ("jubao.channels.wechatpay", "jubao.channels.base", "jubao.errors")
+ALLOWED_PREFIXES = (
+    "jubao.channels.wechatpay",
+    "jubao.channels.base",
+    "jubao.errors",
+    "jubao.httppool",
+)
 ALLOWED_NAMES = {"jubao", "jubao.__version__"}
 
 

@@ -25,6 +25,7 @@ import httpx
 
 from jubao.clock import Clock, system_clock
 from jubao.config import Settings
+from jubao.httppool import PooledClient
 from jubao.merchants.repository import secret_aad
 from jubao.notify import repository as repo
 from jubao.notify.repository import AttemptRecord, NotificationStatus
@@ -68,11 +69,19 @@ class Dispatcher:
         self._policy = RetryPolicy(settings.notify_schedule)
         self._guard = guard or UrlGuard(allow_private=settings.notify_allow_private)
         self._sealer = sealer_for(settings)  # app secrets are sealed at rest
-        self._own_client = http_client is None
         # trust_env=False: a proxy from the environment would resolve the host itself and undo
         # the address pinning (see urlguard.Destination).
-        self._http = http_client or httpx.AsyncClient(
-            timeout=settings.notify_timeout_seconds, follow_redirects=False, trust_env=False
+        self._injected = http_client
+        self._pool = (
+            PooledClient(
+                pools=max(1, settings.notify_concurrency // 8),
+                per_pool=8,
+                timeout=settings.notify_timeout_seconds,
+                follow_redirects=False,
+                trust_env=False,
+            )
+            if http_client is None
+            else None
         )
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._claims = itertools.count(1)
@@ -110,8 +119,8 @@ class Dispatcher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._own_client:
-            await self._http.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     def poke(self) -> None:
         """Look for due notifications now (call after committing an outbox row)."""
@@ -228,7 +237,9 @@ class Dispatcher:
             # the pool keys connections by (scheme, IP, port): never let a TLS connection verified
             # for one host name carry another name's notification
             headers["Connection"] = "close"
-        request = self._http.build_request(
+        client = self._pool.next() if self._pool is not None else self._injected
+        assert client is not None  # one of the two is always set
+        request = client.build_request(
             "POST",
             destination.pinned_url,
             data=form,
@@ -236,7 +247,7 @@ class Dispatcher:
             extensions=destination.extensions,
             timeout=self._settings.notify_timeout_seconds,
         )
-        response = await self._http.send(request, stream=True, follow_redirects=False)
+        response = await client.send(request, stream=True, follow_redirects=False)
         try:
             body = bytearray()
             async for chunk in response.aiter_bytes():

@@ -11,7 +11,6 @@ WeChat Pay signature or it is not trusted (``ChannelUnavailable``). Error classe
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -37,14 +36,10 @@ from jubao.channels.wechatpay import aesgcm, mapping, signing
 from jubao.channels.wechatpay.config import WechatPayConfig
 from jubao.channels.wechatpay.keys import load_private_key, load_public_key
 from jubao.errors import ChannelError, ChannelNotificationRejected, ChannelUnavailable
+from jubao.httppool import PooledClient
 
 __all__ = ["WechatPayChannel"]
 
-# httpcore does O(pool size) work per request (a poll() per idle connection, and an idle count
-# that walks the whole pool for each idle connection): one 256-connection pool cost ~2.8 ms of CPU
-# per request at 64 concurrent calls (profiled, docs/benchmarks.md), many small pools ~0.5 ms.
-_POOLS = 16
-_POOL_SIZE = 16
 
 log = logging.getLogger("jubao.channels.wechatpay")
 
@@ -85,19 +80,14 @@ class WechatPayChannel:
         self._apiv3_key = config.apiv3_key.encode("ascii")
         self._base = config.base_url.rstrip("/")
         self._clock = clock or _utc_now
-        self._owns_client = http_client is None
-        if http_client is None:
-            # The request path is bound by the WeChat round trip: allow plenty of concurrency
-            # (256 connections), spread round-robin over small pools (see _POOLS).
-            limits = httpx.Limits(max_connections=_POOL_SIZE, max_keepalive_connections=_POOL_SIZE)
-            clients = [
-                httpx.AsyncClient(timeout=config.timeout, limits=limits) for _ in range(_POOLS)
-            ]
-        else:
-            clients = [http_client]
-        self._http = clients[0]
-        self._clients = clients
-        self._next_client = itertools.cycle(clients)
+        # The request path is bound by the WeChat round trip: allow plenty of concurrency
+        # (256 connections) over small pools (jubao.httppool). An injected client is used alone.
+        self._injected = http_client
+        self._pool = (
+            PooledClient(pools=16, per_pool=16, timeout=config.timeout)
+            if http_client is None
+            else None
+        )
         self._user_agent = f"jubao/{__version__}"
 
     # ---- Channel --------------------------------------------------------------------------------
@@ -173,9 +163,8 @@ class WechatPayChannel:
             raise ChannelNotificationRejected(f"微信支付通知被拒绝：{exc}") from None
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            for client in self._clients:
-                await client.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def __aenter__(self) -> WechatPayChannel:
         return self
@@ -254,7 +243,9 @@ class WechatPayChannel:
         }
         if payload is not None:
             headers["Content-Type"] = "application/json"
-        request = self._http.build_request(
+        client = self._pool.next() if self._pool is not None else self._injected
+        assert client is not None  # one of the two is always set
+        request = client.build_request(
             method,
             self._base + path,
             params=params,
@@ -267,7 +258,7 @@ class WechatPayChannel:
             self._authorization, request, body
         )
         try:
-            response = await next(self._next_client).send(request)
+            response = await client.send(request)
         except httpx.TimeoutException:
             raise ChannelUnavailable("微信支付：请求超时") from None
         except httpx.HTTPError as exc:
