@@ -74,8 +74,8 @@ class Dispatcher:
         self._injected = http_client
         self._pool = (
             PooledClient(
-                pools=max(1, settings.notify_concurrency // 8),
-                per_pool=8,
+                pools=max(1, settings.notify_concurrency // 4),
+                per_pool=4,
                 timeout=settings.notify_timeout_seconds,
                 follow_redirects=False,
                 trust_env=False,
