@@ -84,7 +84,7 @@ class WechatPayChannel:
         # (256 connections) over small pools (jubao.httppool). An injected client is used alone.
         self._injected = http_client
         self._pool = (
-            PooledClient(pools=16, per_pool=16, timeout=config.timeout)
+            PooledClient(pools=64, per_pool=4, timeout=config.timeout)
             if http_client is None
             else None
         )

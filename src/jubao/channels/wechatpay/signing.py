@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-import string
 from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidSignature
@@ -39,7 +38,6 @@ __all__ = [
 
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
-_ALNUM = string.ascii_letters + string.digits
 
 
 class VerificationFailed(ValueError):
@@ -47,7 +45,9 @@ class VerificationFailed(ValueError):
 
 
 def new_nonce(length: int = 32) -> str:
-    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+    # Hex is alphanumeric: one urandom read rather than one per character (10% of a loaded
+    # gateway's CPU in a py-spy profile, docs/benchmarks.md).
+    return secrets.token_hex((length + 1) // 2)[:length]
 
 
 def request_message(method: str, url: str, timestamp: str, nonce: str, body: bytes) -> bytes:
