@@ -20,7 +20,11 @@ class PooledClient:
     """``pools`` httpx clients of ``per_pool`` connections each, handed out round robin."""
 
     def __init__(self, *, pools: int = 16, per_pool: int = 16, **client_options: Any) -> None:
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+        # Idle connections are dropped before the 5 s after which common servers (uvicorn, nginx's
+        # default is longer) close them: reusing one as the server closes it fails the request.
+        limits = httpx.Limits(
+            max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=4.0
+        )
         self._clients = [
             httpx.AsyncClient(limits=limits, **client_options) for _ in range(max(1, pools))
         ]
