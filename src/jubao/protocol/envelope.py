@@ -93,7 +93,7 @@ def _param_text(key: str, value: Any) -> str | None:
     if not key.isascii() or not key:
         raise InvalidParameter("参数名必须是非空 ASCII 字符串")
     if value is None or isinstance(value, str):
-        if isinstance(value, str) and not _encodable(value):
+        if isinstance(value, str) and not jsonwire.is_utf8(value):
             raise InvalidParameter(f"参数 {key} 含有无效的 Unicode 字符")
         if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise InvalidParameter(f"参数 {key} 含有非法控制字符")
@@ -107,14 +107,6 @@ def _param_text(key: str, value: Any) -> str | None:
     if key == "biz_content":
         raise InvalidParameter("参数 biz_content 必须是 JSON 对象的字符串形式，而不是对象本身")
     raise InvalidParameter(f"参数 {key} 必须是字符串")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _required(params: dict[str, str | None], key: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from jubao.errors import InvalidParameter
 from jubao.money import Fen, MoneyError, parse_yuan
+from jubao.protocol import jsonwire
 
 __all__ = ["integer", "money", "text"]
 
@@ -49,17 +50,9 @@ def text(
         raise InvalidParameter(f"参数 {name} 长度不能少于 {min_len}")
     if any(ch in result for ch in "\x00\r\n"):
         raise InvalidParameter(f"参数 {name} 含有非法控制字符")
-    if not _utf8(result):  # a lone surrogate ("\\ud800" in the JSON): no database can store it
+    if not jsonwire.is_utf8(result):  # a lone surrogate: no database can store it
         raise InvalidParameter(f"参数 {name} 含有无效的 Unicode 字符")
     return result
-
-
-def _utf8(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def integer(

@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["JsonError", "dumps", "loads", "preview"]
+__all__ = ["JsonError", "dumps", "is_utf8", "loads", "preview"]
 
 _MAX_DEPTH = 32
 # Decimal keeps "1e999999999" as three digits and an exponent, but turning it into an int or into
@@ -36,12 +36,13 @@ def preview(text: str, limit: int = 32) -> str:
     """Caller-supplied text fit to quote in a message: bounded, and always UTF-8 encodable
     (a lone surrogate such as ``\\ud800`` is shown as its escape)."""
     head = text[:limit]
-    if not _utf8(head):
+    if not is_utf8(head):
         head = head.encode("utf-8", "backslashreplace").decode("utf-8")
     return head + ("…" if len(text) > limit else "")
 
 
-def _utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
+    """False for text holding a lone surrogate (decoded from a caller's ``\\ud800`` escape)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -98,7 +99,7 @@ _encode_ascii = json.JSONEncoder(ensure_ascii=True).encode
 def _encode_str(value: str) -> str:
     # Raw UTF-8 where possible; a string holding a lone surrogate (decoded from a caller's
     # "\\ud800" escape) is written with \\u escapes, so an answer can always be encoded.
-    return _encode_utf8(value) if _utf8(value) else _encode_ascii(value)
+    return _encode_utf8(value) if is_utf8(value) else _encode_ascii(value)
 
 
 def dumps(value: Any) -> str:
