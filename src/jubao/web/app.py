@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -22,6 +23,7 @@ from jubao.web.admin import admin_routes
 from jubao.web.background import Periodic
 from jubao.web.channel_callback import ChannelCallback
 from jubao.web.console import console_routes
+from jubao.web.fastpath import GatewayFastPath
 from jubao.web.gateway import Gateway, json_response
 
 __all__ = ["Runtime", "create_app"]
@@ -89,6 +91,10 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(GatewayFastPath, handle=gateway.handle, path="/gateway")],
+    )
     app.state.runtime = runtime
     return app
