@@ -35,6 +35,8 @@ class MerchantDirectory:
         self._clock = clock
         self._sealer = sealer or repo.UNSEALED
         self._cache: dict[str, tuple[int, App | None]] = {}
+        self._stores: dict[int, Store] = {}
+        self._cashiers: dict[int, Cashier] = {}
         # Told about each merchant created through this directory (the sandbox registers the
         # new sub-merchant binding with its simulator).
         self.on_merchant_created: list[Callable[[Merchant], None]] = []
@@ -99,8 +101,21 @@ class MerchantDirectory:
         now = self._clock()
         return await self._db.write(lambda: repo.insert_cashier(store_id, name, now))
 
+    # Stores and cashiers never move to another merchant or store, so a found one can be kept;
+    # an unknown id is looked up again each time (it may have been created since).
+
     async def store(self, store_id: int) -> Store | None:
-        return await self._db.read(lambda: repo.find_store(store_id))
+        found = self._stores.get(store_id)
+        if found is None:
+            found = await self._db.read(lambda: repo.find_store(store_id))
+            if found is not None:
+                self._stores[store_id] = found
+        return found
 
     async def cashier(self, cashier_id: int) -> Cashier | None:
-        return await self._db.read(lambda: repo.find_cashier(cashier_id))
+        found = self._cashiers.get(cashier_id)
+        if found is None:
+            found = await self._db.read(lambda: repo.find_cashier(cashier_id))
+            if found is not None:
+                self._cashiers[cashier_id] = found
+        return found

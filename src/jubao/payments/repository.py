@@ -64,11 +64,12 @@ def insert_order(order: NewOrder, now: int) -> Tx[tuple[Row, bool] | None]:
 
     ``None`` means the generated order_sn collided with another order: draw a new one.
     """
-    result = yield execute(
+    inserted = yield fetch_one(
         "INSERT INTO orders (order_sn, merchant_id, app_id, merchant_order_sn, fingerprint, "
         "store_id, cashier_id, sub_mchid, sub_appid, sub_openid, total_fen, body, attach, "
         "call_back_url, state, expire_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING RETURNING *",
         order.order_sn,
         order.merchant_id,
         order.app_id,
@@ -88,9 +89,8 @@ def insert_order(order: NewOrder, now: int) -> Tx[tuple[Row, bool] | None]:
         now,
         now,
     )
-    if result.rowcount == 1:
-        row = yield from find_order_by_sn(order.order_sn)
-        assert row is not None
+    row = inserted.first
+    if row is not None:
         yield from add_event(row["order_id"], now, "CREATED", f"{order.total_fen} 分")
         return row, True
     existing = (
@@ -141,9 +141,9 @@ def store_prepay(
     condition = "prepay_id IS NULL"
     if previous_prepay_id is not None:
         condition, args = "prepay_id = ?", (previous_prepay_id,)
-    result = yield execute(
+    stored = yield fetch_one(
         "UPDATE orders SET prepay_id = ?, prepay_expires_at = ?, sign_params = ?, updated_at = ? "
-        f"WHERE order_id = ? AND {condition}",
+        f"WHERE order_id = ? AND {condition} RETURNING *",
         prepay_id,
         prepay_expires_at,
         jsonwire.dumps(sign_params),
@@ -151,8 +151,10 @@ def store_prepay(
         order_id,
         *args,
     )
-    if result.rowcount == 1:
+    if stored.first is not None:
         yield from add_event(order_id, now, "PREPAY", prepay_id)
+        return stored.first
+    # another request stored its prepay first: every caller answers with that one
     row = (yield fetch_one("SELECT * FROM orders WHERE order_id = ?", order_id)).first
     assert row is not None
     return row
