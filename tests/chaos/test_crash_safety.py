@@ -50,7 +50,7 @@ from tests.support.processes import (
     serve_app,
     serve_receiver,
 )
-from tests.support.sandbox import free_port
+from tests.support.servers import free_port
 
 KILLS = int(os.environ.get("JUBAO_CHAOS_KILLS", "3"))
 SEED = int(os.environ.get("JUBAO_CHAOS_SEED", str(random.randrange(10**6))))

@@ -3,7 +3,6 @@ built around it, and a logged-in httpx client."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import re
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -40,7 +38,8 @@ from jubao.runtime import build_runtime
 from jubao.sandbox import SIM_PREFIX, build_sandbox
 from jubao.web.app import Runtime, create_app
 from jubao.web.console import console_routes
-from tests.support.sandbox import RunningSandbox, free_port
+from tests.support.sandbox import RunningSandbox
+from tests.support.servers import free_port, serve_asgi
 
 ADMIN_TOKEN = "console-test-token-0123456789"
 PAYER_PATH = "/fake/request-payment"
@@ -186,19 +185,8 @@ async def running_console_sandbox(
 
 @contextlib.asynccontextmanager
 async def serving(app: ASGIApp, port: int) -> AsyncIterator[None]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
+    async with serve_asgi(app, port):
         yield
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass

@@ -19,7 +19,6 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -30,7 +29,7 @@ from jubao.storage.database import open_database
 from jubao.storage.sql import Tx, fetch_all
 from tests.support import fubei
 from tests.support.databases import fresh_database
-from tests.support.sandbox import free_port
+from tests.support.servers import free_port, serve_asgi
 
 pytestmark = pytest.mark.postgres
 
@@ -96,17 +95,9 @@ async def wait_http(url: str, within: float = 30.0) -> None:
 
 @contextlib.asynccontextmanager
 async def serve_receiver(receiver: Receiver) -> AsyncIterator[str]:
-    port = free_port()
     app = Starlette(routes=[Route("/notify", receiver.handle, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/notify"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_asgi(app) as url:
+        yield f"{url}/notify"
 
 
 def read_env(path: Path) -> dict[str, str]:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 
 from jubao.channels.simulator import Simulator
@@ -28,7 +27,7 @@ from jubao.storage.sql import Tx, fetch_one
 from jubao.web.app import Runtime
 from tests.support import fubei
 from tests.support.databases import fresh_database
-from tests.support.sandbox import free_port
+from tests.support.servers import free_port, serve_asgi
 
 T = TypeVar("T")
 
@@ -176,24 +175,13 @@ async def fuzz_sandbox(database: str, tmp_path: Path) -> AsyncIterator[FuzzSandb
         app, runtime, simulator, info = await build_sandbox(
             settings, simulator_overrides={"time_scale": 0.001, "refund_delay_seconds": 0.01}
         )
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        )
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        try:
-            async with (
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app), base_url="http://fuzz", timeout=60
-                ) as client,
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
-            ):
-                sandbox = FuzzSandbox(database, app, runtime, simulator, info, client, http)
-                await sandbox.seed()
-                yield sandbox
-        finally:
-            server.should_exit = True
-            await task
+        async with (
+            serve_asgi(app, port) as url,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://fuzz", timeout=60
+            ) as client,
+            httpx.AsyncClient(base_url=url, timeout=60) as http,
+        ):
+            sandbox = FuzzSandbox(database, app, runtime, simulator, info, client, http)
+            await sandbox.seed()
+            yield sandbox

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.support.sandbox import RunningSandbox, running_sandbox
+from tests.support.waiting import eventually
 
 from jubao.storage.sql import Tx, fetch_all
 
@@ -31,15 +32,6 @@ async def sandbox(tmp_path: Path, database_url: str) -> AsyncIterator[RunningSan
         maintenance_interval_seconds=0.05,
     ) as running:
         yield running
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 async def paid_order(sandbox: RunningSandbox, sn: str, fee: str) -> dict[str, Any]:

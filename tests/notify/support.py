@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -26,6 +25,7 @@ from jubao.merchants import repository as merchant_repo
 from jubao.payments import repository as payment_repo
 from jubao.storage.database import Database
 from jubao.storage.sql import Row, Tx, fetch_all, fetch_one
+from tests.support.servers import serve_asgi
 
 SECRET = "1809d9615714ab8fdc90d0d838a0f2e1"
 
@@ -125,21 +125,9 @@ async def running_receiver() -> AsyncIterator[Receiver]:
             Route("/target", receiver._target, methods=["GET", "POST"]),
         ]
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    receiver.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serve_asgi(app, lifespan="off") as url:
+        receiver.url = url
         yield receiver
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass

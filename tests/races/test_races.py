@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 
 from jubao.storage.sql import Tx, fetch_all, fetch_one
 from tests.support.sandbox import RunningSandbox, running_sandbox
+from tests.support.waiting import eventually
 
 ITERATIONS = int(os.environ.get("JUBAO_RACE_ITERATIONS", "3"))
 QUERY = "openapi.payment.order.query"
@@ -42,15 +42,6 @@ async def sandbox(tmp_path: Path, database_url: str) -> AsyncIterator[RunningSan
         maintenance_interval_seconds=0.2,
     ) as running:
         yield running
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 async def delayed(seconds: float, call: Awaitable[Any]) -> Any:

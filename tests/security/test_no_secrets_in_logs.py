@@ -23,7 +23,7 @@ from jubao.config import Settings
 from jubao.sandbox import build_sandbox
 from tests.notify.support import Answer, Receiver, running_receiver
 from tests.support import fubei
-from tests.support.sandbox import free_port
+from tests.support.servers import free_port
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 

@@ -18,13 +18,12 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from tests.support.sandbox import free_port
+from tests.support.servers import serve_asgi
 
 JUBAO = [sys.executable, "-m", "jubao"]
 
@@ -134,32 +133,9 @@ class Receiver:
 
 @contextlib.asynccontextmanager
 async def serve_receiver(receiver: Receiver) -> AsyncIterator[str]:
-    port = free_port()
     app = Starlette(routes=[Route("/notify", receiver.handle, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/notify"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_asgi(app) as url:
+        yield f"{url}/notify"
 
 
-@contextlib.asynccontextmanager
-async def serve_app(app: Starlette, port: int) -> AsyncIterator[str]:
-    """Any ASGI app on a loopback port, with its lifespan, inside the test's event loop."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+serve_app = serve_asgi  # any ASGI app on a loopback port, with its lifespan

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from jubao.channels.simulator import Simulator
 from jubao.config import Settings
 from jubao.sandbox import build_sandbox
 from jubao.web.app import Runtime
 from tests.support import fubei
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.servers import free_port, serve_asgi
 
 
 @dataclass
@@ -82,19 +73,9 @@ async def running_sandbox(
     app, runtime, simulator, info = await build_sandbox(
         settings, simulator_overrides=simulator_overrides
     )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            # the settings the sandbox runs with (its generated admin token and master key set)
-            yield RunningSandbox(url, info, runtime, simulator, runtime.settings, http)
-    finally:
-        server.should_exit = True
-        await task
+    async with (
+        serve_asgi(app, port) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        # the settings the sandbox runs with (its generated admin token and master key set)
+        yield RunningSandbox(url, info, runtime, simulator, runtime.settings, http)
