@@ -66,6 +66,8 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
     logging.basicConfig(
         level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    # httpx logs every request at INFO: noise here, and CPU on the hot path
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 # ---- servers ---------------------------------------------------------------------------------
