@@ -33,7 +33,7 @@ class Settings:
     master_key: str = field(default="", repr=False)
     master_key_old: str = field(default="", repr=False)  # comma-separated
     order_expire_seconds: int = 7200
-    reconcile_after_seconds: float = 10.0  # query asks the channel about unpaid orders this old
+    reconcile_after_seconds: float = 10.0  # query asks the channel about unpaid orders this quiet
     refund_reconcile_after_seconds: float = 30.0
     pending_reconcile_seconds: float = 120.0  # background check of unpaid orders this quiet
     maintenance_interval_seconds: float = 5.0

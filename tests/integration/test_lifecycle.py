@@ -262,3 +262,26 @@ async def test_refund_failure_at_the_channel_returns_the_amount(sandbox: Running
     stats = await sandbox.call(STATS, {"order_sn": created["order_sn"]})
     assert Decimal(str(stats["data"]["can_refund"])) == Decimal("0.05")
     assert stats["data"]["refund_num"] == 0
+
+
+async def test_polling_an_unpaid_order_asks_wechat_at_most_once_per_interval(
+    tmp_path: Path,
+) -> None:
+    async with running_sandbox(tmp_path / "data", reconcile_after_seconds=0.5) as sandbox:
+        await sandbox.mina("life-poll", "0.02")
+        await asyncio.sleep(0.6)  # quiet long enough to be checked
+        channel_queries: list[str] = []
+        inner = sandbox.runtime.channel.query
+
+        async def counting_query(binding: Any, out_trade_no: str) -> Any:
+            channel_queries.append(out_trade_no)
+            return await inner(binding, out_trade_no)
+
+        sandbox.runtime.channel.query = counting_query  # type: ignore[method-assign]
+        for _ in range(10):
+            answer = await sandbox.call(QUERY, {"merchant_order_sn": "life-poll"})
+            assert answer["data"]["trade_state"] == "USERPAYING"
+        assert len(channel_queries) == 1
+        await asyncio.sleep(0.6)
+        await sandbox.call(QUERY, {"merchant_order_sn": "life-poll"})
+        assert len(channel_queries) == 2

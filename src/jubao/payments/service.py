@@ -227,13 +227,17 @@ class PaymentService:
 
     async def query(self, app: App, ref: OrderRef) -> dict[str, Any]:
         order = await self._find(app, ref)
-        age_ms = self._clock() - order["created_at"]
+        # updated_at is also "last asked about": a merchant polling every second makes at most
+        # one channel query per reconcile_after_seconds per order
+        quiet_ms = self._clock() - order["updated_at"]
         if (
             order["state"] == OrderState.USERPAYING
             and order["prepay_id"]
-            and age_ms >= self._settings.reconcile_after_seconds * 1000
+            and quiet_ms >= self._settings.reconcile_after_seconds * 1000
         ):
             order = await self._reconcile_order(order)
+            if order["state"] == OrderState.USERPAYING:
+                await self._db.write(partial(repo.touch_order, order["order_id"], self._clock()))
         return order_view(order)
 
     async def _reconcile_order(self, order: Row) -> Row:
