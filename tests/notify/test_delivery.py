@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jubao.config import Settings
 from jubao.merchants import repository as merchant_repo
 from jubao.notify import repository as repo
 from jubao.notify.dispatcher import Dispatcher
@@ -50,6 +51,15 @@ class World:
     db: Database
     shop: Shop
     receiver: Receiver
+
+
+async def deliver_once(db: Database, settings: Settings) -> int:
+    """One dispatcher pass (claim, deliver, record), then stop; how many were attempted."""
+    dispatcher = Dispatcher(db, settings)
+    try:
+        return await dispatcher.run_once()
+    finally:
+        await dispatcher.stop()
 
 
 @pytest.fixture
@@ -114,11 +124,7 @@ async def test_fail_fail_success_is_delivered_on_the_third_attempt(world: World)
 async def test_a_receiver_slower_than_the_timeout_is_a_recorded_timeout(world: World) -> None:
     world.receiver.answer(Answer(delay=1.0), Answer())
     notification_id = await world.shop.paid_order(world.receiver.callback_url)
-    dispatcher = Dispatcher(world.db, fast_settings(notify_timeout_seconds=0.2))
-    try:
-        assert await dispatcher.run_once() == 1
-    finally:
-        await dispatcher.stop()
+    assert await deliver_once(world.db, fast_settings(notify_timeout_seconds=0.2)) == 1
 
     row = await world.db.read(lambda: notification(notification_id))
     assert row["status"] == "PENDING" and row["attempts"] == 1
@@ -130,11 +136,7 @@ async def test_a_receiver_slower_than_the_timeout_is_a_recorded_timeout(world: W
 async def test_a_redirect_is_not_followed_and_counts_as_a_failure(world: World) -> None:
     world.receiver.answer(Answer(302))
     notification_id = await world.shop.paid_order(world.receiver.callback_url)
-    dispatcher = Dispatcher(world.db, fast_settings())
-    try:
-        assert await dispatcher.run_once() == 1
-    finally:
-        await dispatcher.stop()
+    assert await deliver_once(world.db, fast_settings()) == 1
 
     row = await world.db.read(lambda: notification(notification_id))
     assert row["status"] == "PENDING" and row["attempts"] == 1
@@ -236,11 +238,7 @@ async def test_resend_starts_a_fresh_schedule_and_is_on_the_timeline(world: Worl
 
 async def test_a_private_address_is_refused_without_any_connection(world: World) -> None:
     notification_id = await world.shop.paid_order(world.receiver.callback_url)
-    dispatcher = Dispatcher(world.db, fast_settings(notify_allow_private=False))
-    try:
-        assert await dispatcher.run_once() == 1
-    finally:
-        await dispatcher.stop()
+    assert await deliver_once(world.db, fast_settings(notify_allow_private=False)) == 1
 
     assert world.receiver.hits == []
     row = await world.db.read(lambda: notification(notification_id))
