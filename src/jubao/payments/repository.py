@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jubao.payments.states import OrderState, RefundState
+from jubao.payments.states import OrderState, RefundState, can_transition
 from jubao.payments.views import order_view, refund_view
 from jubao.protocol import jsonwire
 from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
@@ -186,9 +186,9 @@ def mark_paid(facts: PaymentFacts, now: int) -> Tx[tuple[str, Row | None]]:
             f"金额不符：通道 {facts.total_fen} 分，订单 {order['total_fen']} 分",
         )
         return "amount_mismatch", order
-    if order["state"] == OrderState.SUCCESS:
+    previous = OrderState(order["state"])
+    if not can_transition(previous, OrderState.SUCCESS):  # already paid
         return "duplicate", order
-    previous = order["state"]
     result = yield execute(
         "UPDATE orders SET state = ?, platform_order_no = ?, user_id = ?, paid_at = ?, "
         "updated_at = ? WHERE order_id = ? AND state = ?",
@@ -198,7 +198,7 @@ def mark_paid(facts: PaymentFacts, now: int) -> Tx[tuple[str, Row | None]]:
         facts.paid_at,
         now,
         order["order_id"],
-        previous,
+        previous.value,
     )
     if result.rowcount != 1:  # pragma: no cover - the writer serialises units on SQLite
         return "duplicate", order

@@ -1,5 +1,5 @@
-"""The order and refund state machines. Pure: every transition is checked here and applied in
-storage as a compare-and-set (``UPDATE ... WHERE state = <expected>``).
+"""The order and refund state machines. Pure: the allowed transitions are declared here; storage
+applies each as a compare-and-set (``UPDATE ... WHERE state = <expected>``).
 
     USERPAYING ──pay──▶ SUCCESS
         │                  ▲
