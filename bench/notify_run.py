@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from jubao.config import Settings
+from jubao.kinds import ChannelName, Scene
 from jubao.merchants.directory import MerchantDirectory
 from jubao.notify.dispatcher import Dispatcher
 from jubao.payments import repository as repo
+from jubao.payments.views import order_view
 from jubao.storage.database import Database, open_database
 from jubao.storage.sql import Query, Result, fetch_all
 
@@ -31,14 +33,16 @@ def _paid_order(order: repo.NewOrder, now: int) -> Tx:
     inserted = yield from repo.insert_order(order, now)
     assert inserted is not None and inserted[1], "order not inserted"
     facts = repo.PaymentFacts(
+        channel=order.channel,
         order_sn=order.order_sn,
         transaction_id=f"42000{order.order_sn}",
         paid_at=now,
-        payer_openid=order.sub_openid,
+        payer_id=order.payer_id,
         total_fen=order.total_fen,
+        merchant_id=order.channel_merchant_id,
         source="notification",
     )
-    outcome, _ = yield from repo.mark_paid(facts, now)
+    outcome, _ = yield from repo.mark_paid(facts, now, order_view)
     return outcome
 
 
@@ -58,8 +62,9 @@ async def _seed(db: Database, url: str, count: int) -> None:
         return repo.NewOrder(
             order_sn=f"N{now}{index:08d}", merchant_id=merchant.merchant_id, app_id=app.app_id,
             merchant_order_sn=f"n-{index}", fingerprint=f"f{index}", store_id=store.store_id,
-            cashier_id=0, sub_mchid=merchant.sub_mchid, sub_appid=merchant.sub_appid,
-            sub_openid="oBenchPayer", total_fen=1, body=None, attach=None, call_back_url=url,
+            cashier_id=0, channel=ChannelName.WECHATPAY, scene=Scene.MINA,
+            channel_merchant_id=merchant.sub_mchid, channel_app_id=merchant.sub_appid,
+            payer_id="oBenchPayer", total_fen=1, body=None, attach=None, call_back_url=url,
             expire_at=now + 3_600_000,
         )  # fmt: skip
 

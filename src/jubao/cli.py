@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
@@ -329,12 +328,13 @@ async def cashier_list(ctx: click.Context, store_id: int | None) -> None:
 
 @main.command()
 @click.argument("order_sn")
-@click.option("--openid", default=None, help="the payer (default: the order's sub_openid)")
+@click.option("--openid", default=None, help="the payer (default: the order's payer)")
 @click.pass_context
 @_run
 async def pay(ctx: click.Context, order_sn: str, openid: str | None) -> None:
-    """Play the payer in the sandbox: wx.requestPayment with the order's sign_params."""
+    """Play the payer of an unpaid order in the sandbox."""
     from jubao.sandbox import load_sandbox_info
+    from jubao.sandbox_payer import PayerRefusal, pay_order
 
     settings = _settings(ctx)
     db = await _database(settings)
@@ -342,15 +342,16 @@ async def pay(ctx: click.Context, order_sn: str, openid: str | None) -> None:
         order = await db.read(lambda: payment_repo.find_order_by_sn(order_sn))
     finally:
         await db.close()
-    if order is None or not order["sign_params"]:
-        raise click.ClickException(f"no order {order_sn} with sign_params")
+    if order is None:
+        raise click.ClickException(f"no order {order_sn}")
     info = load_sandbox_info(settings.data_dir)
-    payload = {
-        "sign_params": json.loads(order["sign_params"]),
-        "openid": openid or order["sub_openid"],
-    }
-    async with httpx.AsyncClient(timeout=10) as client:
-        answer = await client.post(f"{info['simulator_url']}/request-payment", json=payload)
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await pay_order(
+                client, f"{info['simulator_url']}/request-payment", order, openid
+            )
+    except PayerRefusal as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{answer.status_code} {answer.text}")
     if answer.status_code != 200:
         raise SystemExit(1)

@@ -10,7 +10,8 @@ Chinese message; the web layer maps them to the failure envelope in one place.
     │   ├── RateLimited                  RATE_LIMITED
     │   ├── NonceReused                  NONCE_REUSED (an app in strict nonce mode)
     │   └── BusinessRuleError            ORDER_SN_CONFLICT, STORE_NOT_FOUND, ORDER_NOT_FOUND, ...
-    ├── ChannelError                     the channel answered with a business error (its code)
+    ├── ChannelError                     the channel answered with a business error: ``kind`` is
+    │                                    channel-neutral (ChannelErrorKind), ``sub_code`` its code
     ├── ChannelUnavailable               CHANNEL_UNAVAILABLE: network, timeout, 5xx, bad response
     ├── ChannelNotificationRejected      a callback we cannot trust (never shown to merchants)
     ├── RequestTimeout                   TIMEOUT: the gateway gave up waiting; outcome unknown
@@ -20,10 +21,13 @@ Chinese message; the web layer maps them to the failure envelope in one place.
 
 from __future__ import annotations
 
+import enum
+
 __all__ = [
     "AppNotFound",
     "BusinessRuleError",
     "ChannelError",
+    "ChannelErrorKind",
     "ChannelNotificationRejected",
     "ChannelUnavailable",
     "DuplicateKey",
@@ -95,16 +99,38 @@ class BusinessRuleError(RequestError):
     default_message = "业务处理失败"
 
 
+class ChannelErrorKind(enum.StrEnum):
+    """What a channel's business refusal means, whatever the channel: the service decides on
+    this, never on a channel's code string (each channel maps its codes in its own adapter)."""
+
+    ALREADY_PAID = "ALREADY_PAID"  # the trade is paid: closing or cancelling it is refused
+    CLOSED = "CLOSED"  # the trade is closed or cancelled already
+    NOT_FOUND = "NOT_FOUND"  # the channel has no such trade or refund
+    DUPLICATE = "DUPLICATE"  # the trade number is in use (another instance created it first)
+    DECLINED = "DECLINED"  # the payer's payment was refused (risk, limits, ...)
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"  # the payer's balance is too low
+    INVALID_PAYMENT_CODE = "INVALID_PAYMENT_CODE"  # a payment code unknown, used or expired
+    UNSUPPORTED = "UNSUPPORTED"  # this channel does not offer the operation or scene
+    REJECTED = "REJECTED"  # any other business refusal: parameters, permissions, state
+
+
 class ChannelError(JubaoError):
-    """The channel gave a business answer; ``sub_code`` carries the channel's own code."""
+    """The channel gave a business answer: ``kind`` says what it means, ``sub_code`` carries the
+    channel's own code and the message quotes the channel's text (both shown to the merchant)."""
 
     sub_code = "CHANNEL_ERROR"
     default_message = "支付通道返回错误"
 
     def __init__(
-        self, message: str | None = None, *, sub_code: str | None = None, http_status: int = 0
+        self,
+        message: str | None = None,
+        *,
+        sub_code: str | None = None,
+        kind: ChannelErrorKind = ChannelErrorKind.REJECTED,
+        http_status: int = 0,
     ) -> None:
         super().__init__(message, sub_code=sub_code)
+        self.kind = kind
         self.http_status = http_status
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jubao.channels.base import Channel
+from jubao.channels.registry import ChannelRegistry
 from jubao.channels.timed import TimedChannel
 from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
@@ -62,14 +63,15 @@ def production_channel(settings: Settings) -> Channel:
 
 
 async def build_runtime(
-    settings: Settings, channel: Channel, *, maintenance: bool = True
+    settings: Settings, *channels: Channel, maintenance: bool = True
 ) -> Runtime:
-    channel = TimedChannel(channel)
+    """A runtime reaching ``channels`` (each channel under its own name)."""
+    registry = ChannelRegistry(TimedChannel(channel) for channel in channels)
     db = await open_database(settings.resolved_database_url)
     warn_if_unsealed(settings)
     merchants = MerchantDirectory(db, sealer=sealer_for(settings))
-    payments = PaymentService(db, channel, merchants, settings)
-    runtime = Runtime(settings, db, merchants, payments, channel)
+    payments = PaymentService(db, registry, merchants, settings)
+    runtime = Runtime(settings, db, merchants, payments, registry)
     if maintenance:
 
         async def maintain() -> None:

@@ -17,13 +17,14 @@ from jubao import __version__
 from jubao.channels.base import (
     Channel,
     ChannelBinding,
-    PrepayRequest,
+    PaymentRequest,
     RefundRequest,
     RefundStatus,
     TradeStatus,
 )
 from jubao.channels.wechatpay import WechatPayChannel
 from jubao.errors import ChannelError, ChannelUnavailable
+from jubao.kinds import ChannelName, Scene
 from tests.channels.wechatpay_fake import (
     NOW_TS,
     PUB_KEY_ID,
@@ -37,7 +38,7 @@ from tests.channels.wechatpay_fake import (
     rsa_verify,
 )
 
-BINDING = ChannelBinding(sub_mchid=SUB_MCHID, sub_appid=SUB_APPID)
+BINDING = ChannelBinding(ChannelName.WECHATPAY, SUB_MCHID, SUB_APPID)
 PREFIX_URL = "http://127.0.0.1:8600/sim/wechatpay"
 
 
@@ -46,19 +47,20 @@ def wechat() -> FakeWechat:
     return FakeWechat.create()
 
 
-def prepay_request(**changes: Any) -> PrepayRequest:
+def prepay_request(**changes: Any) -> PaymentRequest:
     values: dict[str, Any] = {
         "binding": BINDING,
+        "scene": Scene.MINA,
         "out_trade_no": "JB202611250001",
         "description": "聚宝测试-咖啡 ×1",
         "total_fen": 1234,
-        "payer_sub_openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+        "payer_id": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
         "notify_url": "https://jubao.example.com/channel/wechatpay/notify",
         "time_expire": datetime(2026, 11, 25, 15, 13, 0, tzinfo=UTC),
         "attach": "store=7",
     }
     values.update(changes)
-    return PrepayRequest(**values)
+    return PaymentRequest(**values)
 
 
 def refund_request(**changes: Any) -> RefundRequest:
@@ -202,7 +204,7 @@ async def test_query_fills_the_transaction(wechat: FakeWechat) -> None:
     transaction = await channel.query(BINDING, "JB202611250001")
     assert transaction.transaction_id == "4200000001202611250000000001"
     assert transaction.total_fen == 1234
-    assert transaction.payer_openid == "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+    assert transaction.payer_id == "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
     assert transaction.success_time == datetime(2026, 11, 25, 15, 0, 1, tzinfo=UTC)
     (request,) = wechat.received
     assert request.method == "GET"
@@ -224,7 +226,7 @@ async def test_query_of_an_unpaid_order_and_sp_openid(wechat: FakeWechat) -> Non
     transaction = await channel.query(BINDING, "JB1")
     assert transaction.status is TradeStatus.PENDING
     assert transaction.transaction_id is None and transaction.success_time is None
-    assert transaction.payer_openid == "oSP"
+    assert transaction.payer_id == "oSP"
 
 
 async def test_query_of_an_unknown_order_is_a_channel_error(wechat: FakeWechat) -> None:
@@ -326,7 +328,7 @@ async def test_refund_refusal_is_a_channel_error(wechat: FakeWechat) -> None:
 
 async def test_query_refund(wechat: FakeWechat) -> None:
     channel = wechat.channel(always(wechat.answer(200, refund_doc(status="SUCCESS"))))
-    refund = await channel.query_refund(BINDING, "JR202611250001")
+    refund = await channel.query_refund(BINDING, "JB202611250001", "JR202611250001")
     assert refund.status is RefundStatus.SUCCESS
     (request,) = wechat.received
     assert request.method == "GET"
@@ -338,7 +340,7 @@ async def test_query_refund(wechat: FakeWechat) -> None:
 async def test_query_refund_not_found(wechat: FakeWechat) -> None:
     channel = wechat.channel(always(wechat.error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")))
     with pytest.raises(ChannelError) as caught:
-        await channel.query_refund(BINDING, "JR404")
+        await channel.query_refund(BINDING, "JB202611250001", "JR404")
     assert caught.value.sub_code == "RESOURCE_NOT_EXISTS"
 
 

@@ -15,6 +15,7 @@ ALLOWED_PREFIXES = (
     "jubao.channels.base",
     "jubao.errors",
     "jubao.httppool",
+    "jubao.kinds",
 )
 ALLOWED_NAMES = {"jubao", "jubao.__version__"}
 

@@ -45,13 +45,13 @@ def test_transaction_success(wechat: FakeWechat, channel: WechatPayChannel) -> N
     event = channel.parse_notification(headers, body)
     assert isinstance(event, TransactionEvent)
     assert event.event_id == "EV-2018022511223320873"
-    assert event.sub_mchid == SUB_MCHID
+    assert event.merchant_id == SUB_MCHID
     transaction = event.transaction
     assert transaction.out_trade_no == "JB202611250001"
     assert transaction.status is TradeStatus.PAID
     assert transaction.total_fen == 1234
     assert transaction.transaction_id == "4200000001202611250000000001"
-    assert transaction.payer_openid == "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+    assert transaction.payer_id == "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
     assert transaction.success_time == datetime(2026, 11, 25, 15, 0, 1, tzinfo=UTC)
 
 
@@ -59,7 +59,7 @@ def test_refund_success(wechat: FakeWechat, channel: WechatPayChannel) -> None:
     headers, body = wechat.notification("REFUND.SUCCESS", refund_notification_plaintext())
     event = channel.parse_notification(headers, body)
     assert isinstance(event, RefundEvent)
-    assert event.sub_mchid == SUB_MCHID
+    assert event.merchant_id == SUB_MCHID
     refund = event.refund
     assert refund.out_refund_no == "JR202611250001"
     assert refund.status is RefundStatus.SUCCESS

@@ -8,7 +8,7 @@ import itertools
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +23,20 @@ from jubao.channels.base import (
     ChannelBinding,
     ChannelRefund,
     ChannelTransaction,
-    PrepayRequest,
+    NotificationAnswer,
+    PaymentInstruction,
+    PaymentRequest,
     RefundEvent,
     RefundRequest,
     RefundStatus,
-    SignParams,
+    StatementLine,
     TradeStatus,
     TransactionEvent,
+    WalletPackage,
 )
 from jubao.config import Settings
 from jubao.errors import ChannelNotificationRejected
+from jubao.kinds import ChannelName, Scene
 from jubao.notify.wiring import attach_dispatcher
 from jubao.runtime import build_runtime
 from jubao.sandbox import SIM_PREFIX, build_sandbox
@@ -48,17 +52,29 @@ PAYER_PATH = "/fake/request-payment"
 class FakeChannel:
     """Answers like a channel that accepts everything: prepay ids, instant refunds."""
 
+    name = ChannelName.WECHATPAY
+
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self.prepaid: dict[str, str] = {}  # prepay_id -> out_trade_no
+        self.amounts: dict[str, int] = {}  # out_trade_no -> total_fen
 
-    async def prepay(self, request: PrepayRequest) -> str:
+    def supports(self, scene: Scene) -> bool:
+        return scene == Scene.MINA
+
+    async def create_payment(self, request: PaymentRequest) -> PaymentInstruction:
         prepay_id = f"wx{next(self._ids):030d}"
         self.prepaid[prepay_id] = request.out_trade_no
-        return prepay_id
-
-    def sign_params(self, app_id: str, prepay_id: str) -> SignParams:
-        return SignParams(app_id, "1700000000", "nonce", f"prepay_id={prepay_id}", "RSA", "sig")
+        self.amounts[request.out_trade_no] = request.total_fen
+        params = {
+            "appId": request.binding.app_id or "",
+            "timeStamp": "1700000000",
+            "nonceStr": "nonce",
+            "package": f"prepay_id={prepay_id}",
+            "signType": "RSA",
+            "paySign": "sig",
+        }
+        return WalletPackage(prepay_id, params)
 
     async def query(self, binding: ChannelBinding, out_trade_no: str) -> ChannelTransaction:
         return ChannelTransaction(out_trade_no, TradeStatus.PENDING)
@@ -71,13 +87,24 @@ class FakeChannel:
             request.out_refund_no, RefundStatus.SUCCESS, f"r-{request.out_refund_no}"
         )
 
-    async def query_refund(self, binding: ChannelBinding, out_refund_no: str) -> ChannelRefund:
+    async def cancel(self, binding: ChannelBinding, out_trade_no: str) -> None:
+        return None
+
+    async def query_refund(
+        self, binding: ChannelBinding, out_trade_no: str, out_refund_no: str
+    ) -> ChannelRefund:
         return ChannelRefund(out_refund_no, RefundStatus.SUCCESS)
+
+    async def fetch_statement(self, day: date) -> list[StatementLine]:
+        return []
 
     def parse_notification(
         self, headers: Mapping[str, str], body: bytes
     ) -> TransactionEvent | RefundEvent:
         raise ChannelNotificationRejected("the fake channel takes no callbacks")
+
+    def notification_answer(self, accepted: bool, reason: str = "") -> NotificationAnswer:
+        return NotificationAnswer(204 if accepted else 400)
 
     async def aclose(self) -> None:
         return None
@@ -98,9 +125,11 @@ def fake_payer(runtime: Runtime, channel: FakeChannel) -> Route:
             TradeStatus.PAID,
             transaction_id=f"42000{out_trade_no}",
             success_time=datetime.now(UTC),
-            payer_openid=body["openid"],
+            payer_id=body["openid"],
+            total_fen=channel.amounts[out_trade_no],
         )
-        await runtime.payments.handle_channel_event(TransactionEvent("evt", transaction))
+        event = TransactionEvent("evt", transaction)
+        await runtime.payments.handle_channel_event(ChannelName.WECHATPAY, event)
         return JSONResponse({"status": "SUCCESS"})
 
     return Route(PAYER_PATH, pay, methods=["POST"])

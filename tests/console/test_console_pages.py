@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jubao.kinds import ChannelName, Scene
 from jubao.money import Fen
-from jubao.protocol.methods import MinaRequest
+from jubao.payments.requests import CreateOrder
 from jubao.web.console.i18n import MESSAGES, Translator, choose_language
 from tests.console.support import (
     ADMIN_TOKEN,
@@ -64,12 +65,12 @@ async def admin(client: httpx.AsyncClient) -> httpx.AsyncClient:
 async def create_order(world: ConsoleWorld, merchant_order_sn: str, fen: int, **extra: str) -> str:
     app = await world.runtime.merchants.app(world.app_id)
     assert app is not None
-    request = MinaRequest(
-        merchant_order_sn, "oPayer", Fen(fen), world.store_id, None, None,
-        extra.get("body"), None,
+    request = CreateOrder(
+        ChannelName.WECHATPAY, Scene.MINA, merchant_order_sn, Fen(fen), world.store_id,
+        fingerprint=merchant_order_sn, payer_id="oPayer", body=extra.get("body"),
     )  # fmt: skip
-    answer = await world.runtime.payments.create_mina(app, request)
-    return str(answer["order_sn"])
+    order = await world.runtime.payments.create(app, request)
+    return order.order_sn
 
 
 # ---- sessions -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from tests.support.sandbox import RunningSandbox, running_sandbox
 from tests.support.waiting import eventually
 
+from jubao.kinds import ChannelName
 from jubao.storage.sql import Tx, fetch_all
 
 QUERY = "openapi.payment.order.query"
@@ -231,7 +232,7 @@ async def test_payment_after_local_close_is_not_lost(sandbox: RunningSandbox) ->
         lambda: repo.find_order_by_sn(created["data"]["order_sn"])
     )
     assert order is not None
-    await sandbox.runtime.db.write(lambda: repo.close_order(order["order_id"], "test", 0))
+    await sandbox.runtime.db.write(lambda: repo.close_order(order.order_id, "test", 0))
     assert (await sandbox.call(QUERY, {"merchant_order_sn": "life-late"}))["data"][
         "trade_state"
     ] == "CLOSED"
@@ -271,13 +272,14 @@ async def test_polling_an_unpaid_order_asks_wechat_at_most_once_per_interval(
         await sandbox.mina("life-poll", "0.02")
         await asyncio.sleep(0.6)  # quiet long enough to be checked
         channel_queries: list[str] = []
-        inner = sandbox.runtime.channel.query
+        channel = sandbox.runtime.channels[ChannelName.WECHATPAY]
+        inner = channel.query
 
         async def counting_query(binding: Any, out_trade_no: str) -> Any:
             channel_queries.append(out_trade_no)
             return await inner(binding, out_trade_no)
 
-        sandbox.runtime.channel.query = counting_query  # type: ignore[method-assign]
+        channel.query = counting_query  # type: ignore[method-assign]
         for _ in range(10):
             answer = await sandbox.call(QUERY, {"merchant_order_sn": "life-poll"})
             assert answer["data"]["trade_state"] == "USERPAYING"

@@ -21,8 +21,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from jubao.config import Settings
+from jubao.kinds import ChannelName, Scene
 from jubao.merchants import repository as merchant_repo
 from jubao.payments import repository as payment_repo
+from jubao.payments.views import order_view
 from jubao.storage.database import Database
 from jubao.storage.sql import Row, Tx, fetch_all, fetch_one
 from tests.support.servers import serve_asgi
@@ -147,13 +149,18 @@ class Shop:
         order = payment_repo.NewOrder(
             order_sn=order_sn, merchant_id=self.merchant_id, app_id=self.app_id,
             merchant_order_sn=f"mo-{order_sn}", fingerprint="f", store_id=self.store_id,
-            cashier_id=0, sub_mchid="1900000109", sub_appid="wxsub", sub_openid="o-payer",
+            cashier_id=0, channel=ChannelName.WECHATPAY, scene=Scene.MINA,
+            channel_merchant_id="1900000109", channel_app_id="wxsub", payer_id="o-payer",
             total_fen=total_fen, body="goods", attach="a&b=c 成功", call_back_url=callback_url,
             expire_at=now_ms() + 3_600_000,
         )  # fmt: skip
         await self.db.write(lambda: payment_repo.insert_order(order, now_ms()))
-        facts = payment_repo.PaymentFacts(order_sn, "4200000001", now_ms(), None, total_fen, "t")
-        outcome, _ = await self.db.write(lambda: payment_repo.mark_paid(facts, now_ms()))
+        facts = payment_repo.PaymentFacts(
+            ChannelName.WECHATPAY, order_sn, "4200000001", now_ms(), None, total_fen, None, "t"
+        )
+        outcome, _ = await self.db.write(
+            lambda: payment_repo.mark_paid(facts, now_ms(), order_view)
+        )
         assert outcome == "paid"
         rows = await self.db.read(lambda: notifications_of(order_sn))
         assert len(rows) == 1

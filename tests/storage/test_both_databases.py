@@ -8,8 +8,11 @@ from functools import partial
 import pytest
 
 from jubao.errors import DuplicateKey, StorageError
+from jubao.kinds import ChannelName, Scene
 from jubao.merchants import repository as merchant_repo
 from jubao.payments import repository as repo
+from jubao.payments.states import RefundReservation
+from jubao.payments.views import order_view
 from jubao.storage.database import open_database
 from jubao.storage.sql import Tx, execute, fetch_one
 
@@ -35,7 +38,8 @@ async def test_migrations_are_idempotent_and_constraints_hold(database_url: str)
         order = repo.NewOrder(
             order_sn="20240101000000000001", merchant_id=merchant.merchant_id,
             app_id="20240101000000000001", merchant_order_sn="mo-1", fingerprint="f",
-            store_id=store.store_id, cashier_id=0, sub_mchid="s", sub_appid="a", sub_openid="o",
+            store_id=store.store_id, cashier_id=0, channel=ChannelName.WECHATPAY, scene=Scene.MINA,
+            channel_merchant_id="s", channel_app_id="a", payer_id="o",
             total_fen=300, body=None, attach=None, call_back_url=None, expire_at=10**13,
         )  # fmt: skip
         created = await db.write(lambda: repo.insert_order(order, 0))
@@ -49,21 +53,23 @@ async def test_migrations_are_idempotent_and_constraints_hold(database_url: str)
         with pytest.raises(StorageError):
             await db.write(overdraw)
 
-        paid = repo.PaymentFacts(order.order_sn, "4200", 1, "o", 300, "test")
+        paid = repo.PaymentFacts(
+            ChannelName.WECHATPAY, order.order_sn, "4200", 1, "o", 300, None, "test"
+        )
         outcomes = await asyncio.gather(
-            *(db.write(lambda: repo.mark_paid(paid, 1)) for _ in range(5))
+            *(db.write(lambda: repo.mark_paid(paid, 1, order_view)) for _ in range(5))
         )
         assert sorted(outcome for outcome, _ in outcomes) == ["duplicate"] * 4 + ["paid"]
 
         results = await asyncio.gather(
             *(
                 db.write(
-                    partial(repo.reserve_refund, created[0]["order_id"], f"r{i}", f"mr{i}", 100, 2)
+                    partial(repo.reserve_refund, created[0].order_id, f"r{i}", f"mr{i}", 100, 2)
                 )
                 for i in range(8)
             )
         )
-        assert sorted(outcome for outcome, _ in results).count("reserved") == 3
+        assert sorted(outcome for outcome, _ in results).count(RefundReservation.RESERVED) == 3
 
         def refunded() -> Tx[int]:
             row = (

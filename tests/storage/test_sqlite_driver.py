@@ -17,8 +17,7 @@ from jubao.storage.sql import Tx, execute, fetch_all, fetch_one
 def add_merchant(name: str) -> Tx[int]:
     row = (
         yield fetch_one(
-            "INSERT INTO merchants (name, sub_mchid, sub_appid, created_at) "
-            "VALUES (?, 's', 'a', 0) RETURNING merchant_id",
+            "INSERT INTO merchants (name, created_at) VALUES (?, 0) RETURNING merchant_id",
             name,
         )
     ).first
@@ -28,7 +27,7 @@ def add_merchant(name: str) -> Tx[int]:
 
 def add_then_fail(name: str) -> Tx[None]:
     yield execute(
-        "INSERT INTO merchants (name, sub_mchid, sub_appid, created_at) VALUES (?, 's', 'a', 0)",
+        "INSERT INTO merchants (name, created_at) VALUES (?, 0)",
         name,
     )
     raise RuntimeError("unit failed after writing")

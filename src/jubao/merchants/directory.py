@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from jubao.clock import Clock, system_clock
 from jubao.ids import new_app_id, new_app_secret
 from jubao.merchants import repository as repo
-from jubao.merchants.models import App, Cashier, Merchant, Store
+from jubao.merchants.models import App, Cashier, Merchant, MerchantChannel, Store
 from jubao.security.sealing import Sealer
 from jubao.storage.database import Database
 
@@ -35,6 +35,7 @@ class MerchantDirectory:
         self._clock = clock
         self._sealer = sealer or repo.UNSEALED
         self._cache: dict[str, tuple[int, App | None]] = {}
+        self._merchants: dict[int, tuple[int, Merchant | None]] = {}
         self._stores: dict[int, Store] = {}
         self._cashiers: dict[int, Cashier] = {}
         # Told about each merchant created through this directory (the sandbox registers the
@@ -51,6 +52,18 @@ class MerchantDirectory:
             self._cache.clear()
         self._cache[app_id] = (now + _CACHE_MS, app)
         return app
+
+    async def merchant(self, merchant_id: int) -> Merchant | None:
+        """A merchant with its channel bindings (cached like apps)."""
+        now = self._clock()
+        cached = self._merchants.get(merchant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        merchant = await self._db.read(lambda: repo.find_merchant(merchant_id))
+        if len(self._merchants) > 10_000:
+            self._merchants.clear()
+        self._merchants[merchant_id] = (now + _CACHE_MS, merchant)
+        return merchant
 
     def forget(self, app_id: str) -> None:
         self._cache.pop(app_id, None)
@@ -89,6 +102,18 @@ class MerchantDirectory:
         changed = await self._db.write(lambda: repo.set_strict_nonce(app_id, on))
         self.forget(app_id)
         return changed
+
+    async def set_refund_notify(self, app_id: str, on: bool) -> bool:
+        """Whether refund results are notified to the app's callback (Fubei 1.0 sends none)."""
+        changed = await self._db.write(lambda: repo.set_refund_notify(app_id, on))
+        self.forget(app_id)
+        return changed
+
+    async def bind_channel(self, merchant_id: int, binding: MerchantChannel) -> None:
+        now = self._clock()
+        await self._db.write(lambda: repo.bind_channel(merchant_id, binding, now))
+        self._cache.clear()  # cached apps carry their merchant's bindings
+        self._merchants.pop(merchant_id, None)
 
     async def list_apps(self) -> list[App]:
         return await self._db.read(lambda: repo.list_apps(self._sealer))

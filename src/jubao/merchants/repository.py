@@ -6,14 +6,17 @@ App secrets are sealed at rest (``security.sealing``): units that write or read 
 
 from __future__ import annotations
 
-from jubao.merchants.models import App, Cashier, Merchant, Store
+from jubao.kinds import ChannelName
+from jubao.merchants.models import App, Cashier, Merchant, MerchantChannel, Store
 from jubao.security.sealing import Sealer, key_id_of
 from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
 
 __all__ = [
     "UNSEALED",
+    "bind_channel",
     "find_app",
     "find_cashier",
+    "find_merchant",
     "find_store",
     "insert_app",
     "insert_cashier",
@@ -26,6 +29,7 @@ __all__ = [
     "reseal_app_secrets",
     "secret_aad",
     "secret_key_ids",
+    "set_refund_notify",
     "set_strict_nonce",
     "update_app_secret",
 ]
@@ -33,8 +37,8 @@ __all__ = [
 UNSEALED = Sealer(None)  # no master key: secrets stored and read as plaintext
 
 _APP_SELECT = (
-    "SELECT a.app_id, a.app_secret, a.callback_url, a.strict_nonce, m.merchant_id, m.name, "
-    "m.sub_mchid, m.sub_appid FROM apps a JOIN merchants m ON m.merchant_id = a.merchant_id"
+    "SELECT a.app_id, a.app_secret, a.callback_url, a.strict_nonce, a.refund_notify, "
+    "m.merchant_id, m.name FROM apps a JOIN merchants m ON m.merchant_id = a.merchant_id"
 )
 
 
@@ -43,29 +47,86 @@ def secret_aad(app_id: str) -> bytes:
     return f"jubao:apps.app_secret:{app_id}".encode()
 
 
-def _merchant(row: Row) -> Merchant:
-    return Merchant(row["merchant_id"], row["name"], row["sub_mchid"], row["sub_appid"])
+def _channel(row: Row) -> MerchantChannel:
+    return MerchantChannel(
+        ChannelName(row["channel"]),
+        row["channel_merchant_id"],
+        row["mina_app_id"],
+        row["jsapi_app_id"],
+        row["auth_token"],
+    )
 
 
-def _app(row: Row, sealer: Sealer) -> App:
+def _merchant_channels(merchant_id: int) -> Tx[tuple[MerchantChannel, ...]]:
+    rows = (
+        yield fetch_all(
+            "SELECT * FROM merchant_channels WHERE merchant_id = ? ORDER BY channel", merchant_id
+        )
+    ).rows
+    return tuple(_channel(row) for row in rows)
+
+
+def find_merchant(merchant_id: int) -> Tx[Merchant | None]:
+    row = (
+        yield fetch_one(
+            "SELECT merchant_id, name FROM merchants WHERE merchant_id = ?", merchant_id
+        )
+    ).first
+    if row is None:
+        return None
+    return Merchant(row["merchant_id"], row["name"], (yield from _merchant_channels(merchant_id)))
+
+
+def _app(row: Row, sealer: Sealer) -> Tx[App]:
     app_id = row["app_id"]
     secret = sealer.open(row["app_secret"], secret_aad(app_id))
-    return App(app_id, _merchant(row), secret, row["callback_url"], bool(row["strict_nonce"]))
+    channels = yield from _merchant_channels(row["merchant_id"])
+    return App(
+        app_id,
+        Merchant(row["merchant_id"], row["name"], channels),
+        secret,
+        row["callback_url"],
+        bool(row["strict_nonce"]),
+        bool(row["refund_notify"]),
+    )
 
 
 def insert_merchant(name: str, sub_mchid: str, sub_appid: str, now: int) -> Tx[Merchant]:
+    """A merchant with its WeChat Pay binding (sub_mchid and its mini-program's sub_appid)."""
     row = (
         yield fetch_one(
-            "INSERT INTO merchants (name, sub_mchid, sub_appid, created_at) VALUES (?, ?, ?, ?) "
-            "RETURNING merchant_id, name, sub_mchid, sub_appid",
+            "INSERT INTO merchants (name, created_at) VALUES (?, ?) RETURNING merchant_id",
             name,
-            sub_mchid,
-            sub_appid,
             now,
         )
     ).first
     assert row is not None
-    return _merchant(row)
+    merchant_id = int(row["merchant_id"])
+    wechat = MerchantChannel(ChannelName.WECHATPAY, sub_mchid, mina_app_id=sub_appid)
+    yield from bind_channel(merchant_id, wechat, now)
+    merchant = yield from find_merchant(merchant_id)
+    assert merchant is not None
+    return merchant
+
+
+def bind_channel(merchant_id: int, binding: MerchantChannel, now: int) -> Tx[None]:
+    """Bind a merchant to a channel, replacing its previous binding there."""
+    yield execute(
+        "INSERT INTO merchant_channels (merchant_id, channel, channel_merchant_id, mina_app_id, "
+        "jsapi_app_id, auth_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (merchant_id, channel) DO UPDATE SET "
+        "channel_merchant_id = excluded.channel_merchant_id, "
+        "mina_app_id = excluded.mina_app_id, jsapi_app_id = excluded.jsapi_app_id, "
+        "auth_token = excluded.auth_token, updated_at = excluded.updated_at",
+        merchant_id,
+        binding.channel.value,
+        binding.channel_merchant_id,
+        binding.mina_app_id,
+        binding.jsapi_app_id,
+        binding.auth_token,
+        now,
+        now,
+    )
 
 
 def insert_app(
@@ -95,24 +156,34 @@ def insert_app(
 
 def find_app(app_id: str, sealer: Sealer = UNSEALED) -> Tx[App | None]:
     row = (yield fetch_one(_APP_SELECT + " WHERE a.app_id = ?", app_id)).first
-    return _app(row, sealer) if row else None
+    return (yield from _app(row, sealer)) if row else None
 
 
 def list_apps(sealer: Sealer = UNSEALED) -> Tx[list[App]]:
     rows = (yield fetch_all(_APP_SELECT + " ORDER BY a.created_at")).rows
-    return [_app(row, sealer) for row in rows]
+    apps = []
+    for row in rows:
+        apps.append((yield from _app(row, sealer)))
+    return apps
 
 
 def list_merchants() -> Tx[list[Merchant]]:
-    rows = (
-        yield fetch_all("SELECT merchant_id, name, sub_mchid, sub_appid FROM merchants ORDER BY 1")
-    ).rows
-    return [_merchant(row) for row in rows]
+    rows = (yield fetch_all("SELECT merchant_id, name FROM merchants ORDER BY 1")).rows
+    merchants = []
+    for row in rows:
+        channels = yield from _merchant_channels(row["merchant_id"])
+        merchants.append(Merchant(row["merchant_id"], row["name"], channels))
+    return merchants
 
 
 def update_app_secret(app_id: str, secret: str, sealer: Sealer = UNSEALED) -> Tx[bool]:
     sealed = sealer.seal(secret, secret_aad(app_id))
     result = yield execute("UPDATE apps SET app_secret = ? WHERE app_id = ?", sealed, app_id)
+    return result.rowcount == 1
+
+
+def set_refund_notify(app_id: str, on: bool) -> Tx[bool]:
+    result = yield execute("UPDATE apps SET refund_notify = ? WHERE app_id = ?", int(on), app_id)
     return result.rowcount == 1
 
 

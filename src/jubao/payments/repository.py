@@ -1,33 +1,58 @@
 """Units of work for orders, refunds, the order timeline and the notification outbox.
 
 Every state change is a compare-and-set on the current state, and the outbox row a change causes
-is written in the same unit, so it commits with it or not at all.
+is written in the same unit, so it commits with it or not at all. What a notification says is the
+service's business: it hands the unit a function that renders the payload from the changed order,
+so storage never imports a view.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jubao.payments.states import OrderState, RefundState, can_transition
-from jubao.payments.views import order_view, refund_view
+from jubao.kinds import ChannelName, Scene
+from jubao.payments.records import OrderRecord, RefundRecord
+from jubao.payments.states import (
+    OrderState,
+    PaymentOutcome,
+    RefundReservation,
+    RefundSettlement,
+    RefundState,
+    can_transition,
+)
 from jubao.protocol import jsonwire
-from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
+from jubao.storage.sql import Tx, execute, fetch_all, fetch_one
 
 __all__ = [
     "NewOrder",
+    "OrderPayload",
     "PaymentFacts",
+    "RefundFacts",
+    "RefundPayload",
+    "add_event",
     "close_order",
+    "expired_orders",
     "find_order",
+    "find_order_by_id",
     "find_order_by_sn",
     "find_refund",
     "insert_order",
     "mark_paid",
+    "mark_refund_submitted",
     "order_refunds",
     "reserve_refund",
     "settle_refund",
-    "store_prepay",
+    "stale_refunds",
+    "store_instruction",
+    "touch_order",
+    "touch_refund",
+    "unpaid_orders_to_check",
 ]
+
+OrderPayload = Callable[[OrderRecord], dict[str, Any]]
+RefundPayload = Callable[[OrderRecord, RefundRecord], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +64,11 @@ class NewOrder:
     fingerprint: str
     store_id: int
     cashier_id: int
-    sub_mchid: str
-    sub_appid: str
-    sub_openid: str
+    channel: ChannelName
+    scene: Scene
+    channel_merchant_id: str
+    channel_app_id: str | None
+    payer_id: str | None
     total_fen: int
     body: str | None
     attach: str | None
@@ -59,16 +86,16 @@ def add_event(order_id: int, now: int, kind: str, detail: str = "") -> Tx[None]:
     )
 
 
-def insert_order(order: NewOrder, now: int) -> Tx[tuple[Row, bool] | None]:
+def insert_order(order: NewOrder, now: int) -> Tx[tuple[OrderRecord, bool] | None]:
     """Insert, or return the existing order with this merchant_order_sn.
 
     ``None`` means the generated order_sn collided with another order: draw a new one.
     """
     inserted = yield fetch_one(
         "INSERT INTO orders (order_sn, merchant_id, app_id, merchant_order_sn, fingerprint, "
-        "store_id, cashier_id, sub_mchid, sub_appid, sub_openid, total_fen, body, attach, "
-        "call_back_url, state, expire_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "store_id, cashier_id, channel, scene, channel_merchant_id, channel_app_id, payer_id, "
+        "total_fen, body, attach, call_back_url, state, expire_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING RETURNING *",
         order.order_sn,
         order.merchant_id,
@@ -77,9 +104,11 @@ def insert_order(order: NewOrder, now: int) -> Tx[tuple[Row, bool] | None]:
         order.fingerprint,
         order.store_id,
         order.cashier_id,
-        order.sub_mchid,
-        order.sub_appid,
-        order.sub_openid,
+        order.channel.value,
+        order.scene.value,
+        order.channel_merchant_id,
+        order.channel_app_id,
+        order.payer_id,
         order.total_fen,
         order.body,
         order.attach,
@@ -92,7 +121,7 @@ def insert_order(order: NewOrder, now: int) -> Tx[tuple[Row, bool] | None]:
     row = inserted.first
     if row is not None:
         yield from add_event(row["order_id"], now, "CREATED", f"{order.total_fen} 分")
-        return row, True
+        return OrderRecord.from_row(row), True
     existing = (
         yield fetch_one(
             "SELECT * FROM orders WHERE merchant_id = ? AND merchant_order_sn = ?",
@@ -100,16 +129,28 @@ def insert_order(order: NewOrder, now: int) -> Tx[tuple[Row, bool] | None]:
             order.merchant_order_sn,
         )
     ).first
-    return (existing, False) if existing else None
+    return (OrderRecord.from_row(existing), False) if existing else None
 
 
-def find_order_by_sn(order_sn: str) -> Tx[Row | None]:
-    return (yield fetch_one("SELECT * FROM orders WHERE order_sn = ?", order_sn)).first
+def find_order_by_sn(order_sn: str) -> Tx[OrderRecord | None]:
+    row = (yield fetch_one("SELECT * FROM orders WHERE order_sn = ?", order_sn)).first
+    return OrderRecord.from_row(row) if row else None
+
+
+def find_order_by_id(order_id: int) -> Tx[OrderRecord | None]:
+    row = (yield fetch_one("SELECT * FROM orders WHERE order_id = ?", order_id)).first
+    return OrderRecord.from_row(row) if row else None
+
+
+def _order(order_id: int) -> Tx[OrderRecord]:
+    order = yield from find_order_by_id(order_id)
+    assert order is not None  # callers hold an id they just read or wrote
+    return order
 
 
 def find_order(
     merchant_id: int, *, order_sn: str | None = None, merchant_order_sn: str | None = None
-) -> Tx[Row | None]:
+) -> Tx[OrderRecord | None]:
     if order_sn:
         row = (
             yield fetch_one(
@@ -117,111 +158,129 @@ def find_order(
             )
         ).first
         if row is None or not merchant_order_sn or row["merchant_order_sn"] == merchant_order_sn:
-            return row
+            return OrderRecord.from_row(row) if row else None
         return None
-    return (
+    row = (
         yield fetch_one(
             "SELECT * FROM orders WHERE merchant_id = ? AND merchant_order_sn = ?",
             merchant_id,
             merchant_order_sn,
         )
     ).first
+    return OrderRecord.from_row(row) if row else None
 
 
-def store_prepay(
+def store_instruction(
     order_id: int,
     previous_prepay_id: str | None,
-    prepay_id: str,
+    prepay_id: str | None,
     prepay_expires_at: int,
-    sign_params: dict[str, str],
+    instruction: str,
     now: int,
-) -> Tx[Row]:
-    """Record a prepay id unless another request already did; return the order as stored."""
+) -> Tx[OrderRecord]:
+    """Record the channel's payment instruction unless another request already did (compare-and-
+    set on the prepay id it replaces); return the order as stored, so every caller answers alike."""
     args: tuple[str, ...] = ()
-    condition = "prepay_id IS NULL"
+    condition = "prepay_id IS NULL AND instruction IS NULL"
     if previous_prepay_id is not None:
         condition, args = "prepay_id = ?", (previous_prepay_id,)
     stored = yield fetch_one(
-        "UPDATE orders SET prepay_id = ?, prepay_expires_at = ?, sign_params = ?, updated_at = ? "
+        "UPDATE orders SET prepay_id = ?, prepay_expires_at = ?, instruction = ?, updated_at = ? "
         f"WHERE order_id = ? AND {condition} RETURNING *",
         prepay_id,
         prepay_expires_at,
-        jsonwire.dumps(sign_params),
+        instruction,
         now,
         order_id,
         *args,
     )
     if stored.first is not None:
-        yield from add_event(order_id, now, "PREPAY", prepay_id)
-        return stored.first
-    # another request stored its prepay first: every caller answers with that one
-    row = (yield fetch_one("SELECT * FROM orders WHERE order_id = ?", order_id)).first
-    assert row is not None
-    return row
+        yield from add_event(order_id, now, "PREPAY", prepay_id or "")
+        return OrderRecord.from_row(stored.first)
+    return (yield from _order(order_id))
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentFacts:
     """What the channel reported about a successful payment."""
 
+    channel: ChannelName
     order_sn: str
     transaction_id: str
     paid_at: int
-    payer_openid: str | None
+    payer_id: str | None
     total_fen: int | None
+    merchant_id: str | None  # the sub-merchant the channel names, when it names one
     source: str  # "notification" or "query"
 
 
-def mark_paid(facts: PaymentFacts, now: int) -> Tx[tuple[str, Row | None]]:
-    """Move an order to SUCCESS once. Returns (outcome, order): outcome is ``paid``,
-    ``duplicate`` (already paid: change nothing), ``unknown`` or ``amount_mismatch``."""
+def mark_paid(
+    facts: PaymentFacts, now: int, payload: OrderPayload
+) -> Tx[tuple[PaymentOutcome, OrderRecord | None]]:
+    """Move an order to SUCCESS once and queue the merchant's notification with it. An amount
+    that is missing or differs, or another sub-merchant's name, is refused and noted on the
+    timeline: a correctly signed but wrong report must not pay an order."""
     order = yield from find_order_by_sn(facts.order_sn)
-    if order is None:
-        return "unknown", None
-    if facts.total_fen is not None and facts.total_fen != order["total_fen"]:
+    if order is None or order.channel != facts.channel:
+        return PaymentOutcome.UNKNOWN, None
+    if facts.total_fen != order.total_fen:
         yield from add_event(
-            order["order_id"],
+            order.order_id,
             now,
             "PAYMENT_REFUSED",
-            f"金额不符：通道 {facts.total_fen} 分，订单 {order['total_fen']} 分",
+            f"金额不符：通道 {facts.total_fen} 分，订单 {order.total_fen} 分",
         )
-        return "amount_mismatch", order
-    previous = OrderState(order["state"])
+        return PaymentOutcome.AMOUNT_MISMATCH, order
+    if facts.merchant_id is not None and facts.merchant_id != order.channel_merchant_id:
+        yield from add_event(
+            order.order_id,
+            now,
+            "PAYMENT_REFUSED",
+            f"子商户不符：通道 {facts.merchant_id}，订单 {order.channel_merchant_id}",
+        )
+        return PaymentOutcome.MERCHANT_MISMATCH, order
+    previous = order.state
     if not can_transition(previous, OrderState.SUCCESS):  # already paid
-        return "duplicate", order
+        return PaymentOutcome.DUPLICATE, order
     result = yield execute(
-        "UPDATE orders SET state = ?, platform_order_no = ?, user_id = ?, paid_at = ?, "
+        "UPDATE orders SET state = ?, channel_trade_no = ?, payer_id = ?, paid_at = ?, "
         "updated_at = ? WHERE order_id = ? AND state = ?",
         OrderState.SUCCESS.value,
         facts.transaction_id,
-        facts.payer_openid or order["sub_openid"],
+        facts.payer_id or order.payer_id,
         facts.paid_at,
         now,
-        order["order_id"],
+        order.order_id,
         previous.value,
     )
     if result.rowcount != 1:  # pragma: no cover - the writer serialises units on SQLite
-        return "duplicate", order
+        return PaymentOutcome.DUPLICATE, order
     detail = f"{facts.transaction_id} via {facts.source}"
     if previous == OrderState.CLOSED:
         detail += "; 订单已关闭后收到支付成功，已改为支付成功，请商户处理（可退款）"
-    yield from add_event(order["order_id"], now, "PAID", detail)
-    paid = yield from find_order_by_sn(facts.order_sn)
-    assert paid is not None
-    yield from enqueue_notification(paid, "PAYMENT", order_view(paid), now)
-    return "paid", paid
+    yield from add_event(order.order_id, now, "PAID", detail)
+    paid = yield from _order(order.order_id)
+    yield from enqueue_notification(paid, "PAYMENT", payload(paid), now)
+    return PaymentOutcome.PAID, paid
 
 
-def enqueue_notification(order: Row, kind: str, data: dict[str, Any], now: int) -> Tx[int | None]:
-    """Write the outbox row for a merchant notification (same transaction as the change)."""
-    url = order["call_back_url"]
+def enqueue_notification(
+    order: OrderRecord, kind: str, data: dict[str, Any], now: int
+) -> Tx[int | None]:
+    """Write the outbox row for a merchant notification (same transaction as the change).
+    Refund notifications go only to apps that opted in (``apps.refund_notify``)."""
+    url = order.call_back_url
+    app = (
+        yield fetch_one(
+            "SELECT callback_url, refund_notify FROM apps WHERE app_id = ?", order.app_id
+        )
+    ).first
+    if kind == "REFUND" and not (app and app["refund_notify"]):
+        return None
     if not url:
-        app = (
-            yield fetch_one("SELECT callback_url FROM apps WHERE app_id = ?", order["app_id"])
-        ).first
         url = app["callback_url"] if app else None
     if not url:
-        yield from add_event(order["order_id"], now, "NOTIFY_SKIPPED", "没有回调地址")
+        yield from add_event(order.order_id, now, "NOTIFY_SKIPPED", "没有回调地址")
         return None
     row = (
         yield fetch_one(
@@ -229,8 +288,8 @@ def enqueue_notification(order: Row, kind: str, data: dict[str, Any], now: int) 
             "next_attempt_at, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?) "
             "RETURNING notification_id",
-            order["order_id"],
-            order["app_id"],
+            order.order_id,
+            order.app_id,
             kind,
             url,
             jsonwire.dumps(data),
@@ -243,7 +302,7 @@ def enqueue_notification(order: Row, kind: str, data: dict[str, Any], now: int) 
     return int(row["notification_id"])
 
 
-def close_order(order_id: int, reason: str, now: int) -> Tx[Row]:
+def close_order(order_id: int, reason: str, now: int) -> Tx[OrderRecord]:
     """USERPAYING -> CLOSED; returns the order as it now stands (maybe paid meanwhile)."""
     result = yield execute(
         "UPDATE orders SET state = ?, updated_at = ? WHERE order_id = ? AND state = ?",
@@ -254,33 +313,31 @@ def close_order(order_id: int, reason: str, now: int) -> Tx[Row]:
     )
     if result.rowcount == 1:
         yield from add_event(order_id, now, "CLOSED", reason)
-    row = (yield fetch_one("SELECT * FROM orders WHERE order_id = ?", order_id)).first
-    assert row is not None
-    return row
+    return (yield from _order(order_id))
 
 
 def find_refund(
     order_id: int, *, refund_sn: str | None = None, merchant_refund_sn: str | None = None
-) -> Tx[Row | None]:
+) -> Tx[RefundRecord | None]:
     if refund_sn:
-        return (
-            yield fetch_one(
-                "SELECT * FROM refunds WHERE order_id = ? AND refund_sn = ?", order_id, refund_sn
-            )
-        ).first
-    return (
-        yield fetch_one(
+        query = fetch_one(
+            "SELECT * FROM refunds WHERE order_id = ? AND refund_sn = ?", order_id, refund_sn
+        )
+    else:
+        query = fetch_one(
             "SELECT * FROM refunds WHERE order_id = ? AND merchant_refund_sn = ?",
             order_id,
             merchant_refund_sn,
         )
-    ).first
+    row = (yield query).first
+    return RefundRecord.from_row(row) if row else None
 
 
-def order_refunds(order_id: int) -> Tx[list[Row]]:
-    return (
+def order_refunds(order_id: int) -> Tx[list[RefundRecord]]:
+    rows = (
         yield fetch_all("SELECT * FROM refunds WHERE order_id = ? ORDER BY refund_id", order_id)
     ).rows
+    return [RefundRecord.from_row(row) for row in rows]
 
 
 def reserve_refund(
@@ -289,13 +346,11 @@ def reserve_refund(
     merchant_refund_sn: str,
     amount_fen: int | None,
     now: int,
-) -> Tx[tuple[str, Row | None]]:
+) -> Tx[tuple[RefundReservation, RefundRecord | None]]:
     """Reserve ``amount_fen`` (``None``: the whole remainder) of a paid order for a refund.
 
     The reservation is one conditional UPDATE, so concurrent refunds can never take more than was
-    paid on either database; the CHECK constraint on orders backs it up. Outcomes: ``reserved``,
-    ``existing`` (same merchant_refund_sn), ``not_paid``, ``nothing_left``, ``exceeds``,
-    ``too_many``.
+    paid on either database; the CHECK constraint on orders backs it up.
     """
     # Take the order's row lock first (a no-op write; SQLite's writer is serial anyway). On
     # PostgreSQL concurrent reservations of one order queue here, and each reads what the one
@@ -304,21 +359,20 @@ def reserve_refund(
     yield execute("UPDATE orders SET refund_count = refund_count WHERE order_id = ?", order_id)
     existing = yield from find_refund(order_id, merchant_refund_sn=merchant_refund_sn)
     if existing is not None:
-        return "existing", existing
-    order = (yield fetch_one("SELECT * FROM orders WHERE order_id = ?", order_id)).first
-    assert order is not None
-    if order["state"] != OrderState.SUCCESS:
-        return "not_paid", None
-    if order["refund_count"] >= 10:
-        return "too_many", None
-    remaining = order["total_fen"] - order["refunded_fen"]
+        return RefundReservation.EXISTING, existing
+    order = yield from _order(order_id)
+    if order.state != OrderState.SUCCESS:
+        return RefundReservation.NOT_PAID, None
+    if order.refund_count >= 10:
+        return RefundReservation.TOO_MANY, None
+    remaining = order.total_fen - order.refunded_fen
     if amount_fen is None:
         if remaining <= 0:
-            return "nothing_left", None
-        amount, guard, guard_arg = remaining, "refunded_fen = ?", order["refunded_fen"]
+            return RefundReservation.NOTHING_LEFT, None
+        amount, guard, guard_arg = remaining, "refunded_fen = ?", int(order.refunded_fen)
     else:
         if amount_fen > remaining:
-            return "exceeds", None
+            return RefundReservation.EXCEEDS, None
         amount, guard, guard_arg = amount_fen, "refunded_fen + ? <= total_fen", amount_fen
     result = yield execute(
         "UPDATE orders SET refunded_fen = refunded_fen + ?, refund_count = refund_count + 1, "
@@ -331,7 +385,7 @@ def reserve_refund(
         guard_arg,
     )
     if result.rowcount != 1:  # pragma: no cover - the row lock above serialises reservations
-        return "exceeds", None
+        return RefundReservation.EXCEEDS, None
     yield execute(
         "INSERT INTO refunds (refund_sn, order_id, merchant_refund_sn, refund_fen, status, "
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -345,7 +399,7 @@ def reserve_refund(
     )
     yield from add_event(order_id, now, "REFUND_REQUESTED", f"{refund_sn}: {amount} 分")
     refund = yield from find_refund(order_id, refund_sn=refund_sn)
-    return "reserved", refund
+    return RefundReservation.RESERVED, refund
 
 
 def mark_refund_submitted(refund_id: int, channel_refund_id: str | None, now: int) -> Tx[None]:
@@ -358,16 +412,41 @@ def mark_refund_submitted(refund_id: int, channel_refund_id: str | None, now: in
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RefundFacts:
+    """What the channel reported about a refund; ``None`` where it did not say."""
+
+    refund_sn: str
+    outcome: RefundState
+    channel_refund_id: str | None = None
+    order_sn: str | None = None
+    refund_fen: int | None = None
+
+
 def settle_refund(
-    refund_sn: str, outcome: RefundState, channel_refund_id: str | None, now: int
-) -> Tx[Row | None]:
+    facts: RefundFacts, now: int, payload: RefundPayload
+) -> Tx[tuple[RefundSettlement, RefundRecord | None]]:
     """PROCESSING -> SUCCESS or FAILED, once. A failed refund returns its amount to the order.
-    A refund notification to the merchant is written in the same unit."""
-    refund = (yield fetch_one("SELECT * FROM refunds WHERE refund_sn = ?", refund_sn)).first
-    if refund is None:
-        return None
-    if refund["status"] != RefundState.PROCESSING or outcome == RefundState.PROCESSING:
-        return refund
+    The merchant's refund notification (where the app wants them) is written in the same unit.
+    A report whose order or amount contradicts the refund changes nothing but the timeline."""
+    refund_sn, outcome, channel_refund_id = facts.refund_sn, facts.outcome, facts.channel_refund_id
+    row = (yield fetch_one("SELECT * FROM refunds WHERE refund_sn = ?", refund_sn)).first
+    if row is None:
+        return RefundSettlement.UNKNOWN, None
+    refund = RefundRecord.from_row(row)
+    order = yield from _order(refund.order_id)
+    wrong = []
+    if facts.order_sn is not None and facts.order_sn != order.order_sn:
+        wrong.append(f"订单号 {facts.order_sn[:40]}")
+    if facts.refund_fen is not None and facts.refund_fen != refund.refund_fen:
+        wrong.append(f"金额 {facts.refund_fen} 分（应为 {refund.refund_fen} 分）")
+    if wrong:
+        yield from add_event(
+            refund.order_id, now, "REFUND_REPORT_REFUSED", f"{refund_sn}: {'，'.join(wrong)}"
+        )
+        return RefundSettlement.MISMATCH, refund
+    if refund.status != RefundState.PROCESSING or outcome == RefundState.PROCESSING:
+        return RefundSettlement.UNCHANGED, refund
     result = yield execute(
         "UPDATE refunds SET status = ?, channel_refund_id = COALESCE(?, channel_refund_id), "
         "submitted = 1, finished_at = ?, updated_at = ? WHERE refund_id = ? AND status = ?",
@@ -375,31 +454,32 @@ def settle_refund(
         channel_refund_id,
         now,
         now,
-        refund["refund_id"],
+        refund.refund_id,
         RefundState.PROCESSING.value,
     )
     if result.rowcount != 1:  # pragma: no cover - serialised on SQLite
-        return refund
+        return RefundSettlement.UNCHANGED, refund
     if outcome == RefundState.FAILED:
         yield execute(
             "UPDATE orders SET refunded_fen = refunded_fen - ?, refund_count = refund_count - 1, "
             "updated_at = ? WHERE order_id = ?",
-            refund["refund_fen"],
+            refund.refund_fen,
             now,
-            refund["order_id"],
+            refund.order_id,
         )
-    yield from add_event(refund["order_id"], now, f"REFUND_{outcome.value}", refund_sn)
-    settled = (
-        yield fetch_one("SELECT * FROM refunds WHERE refund_id = ?", refund["refund_id"])
+    yield from add_event(refund.order_id, now, f"REFUND_{outcome.value}", refund_sn)
+    settled_row = (
+        yield fetch_one("SELECT * FROM refunds WHERE refund_id = ?", refund.refund_id)
     ).first
-    order = (yield fetch_one("SELECT * FROM orders WHERE order_id = ?", refund["order_id"])).first
-    assert settled is not None and order is not None
-    yield from enqueue_notification(order, "REFUND", refund_view(order, settled), now)
-    return settled
+    assert settled_row is not None
+    settled = RefundRecord.from_row(settled_row)
+    order = yield from _order(refund.order_id)  # refunded_fen as it now stands
+    yield from enqueue_notification(order, "REFUND", payload(order, settled), now)
+    return RefundSettlement.SETTLED, settled
 
 
-def expired_orders(now: int, limit: int) -> Tx[list[Row]]:
-    return (
+def expired_orders(now: int, limit: int) -> Tx[list[OrderRecord]]:
+    rows = (
         yield fetch_all(
             "SELECT * FROM orders WHERE state = ? AND expire_at <= ? ORDER BY expire_at LIMIT ?",
             OrderState.USERPAYING.value,
@@ -407,36 +487,39 @@ def expired_orders(now: int, limit: int) -> Tx[list[Row]]:
             limit,
         )
     ).rows
+    return [OrderRecord.from_row(row) for row in rows]
 
 
-def stale_refunds(older_than: int, limit: int) -> Tx[list[Row]]:
-    return (
+def stale_refunds(older_than: int, limit: int) -> Tx[list[RefundRecord]]:
+    rows = (
         yield fetch_all(
-            "SELECT r.*, o.order_sn, o.sub_mchid, o.sub_appid, o.total_fen FROM refunds r "
-            "JOIN orders o ON o.order_id = r.order_id "
-            "WHERE r.status = ? AND r.updated_at <= ? ORDER BY r.updated_at LIMIT ?",
+            "SELECT * FROM refunds WHERE status = ? AND updated_at <= ? "
+            "ORDER BY updated_at LIMIT ?",
             RefundState.PROCESSING.value,
             older_than,
             limit,
         )
     ).rows
+    return [RefundRecord.from_row(row) for row in rows]
 
 
 def touch_refund(refund_id: int, now: int) -> Tx[None]:
     yield execute("UPDATE refunds SET updated_at = ? WHERE refund_id = ?", now, refund_id)
 
 
-def unpaid_orders_to_check(older_than: int, limit: int) -> Tx[list[Row]]:
-    """Unpaid orders with a prepay id, not looked at since ``older_than``, oldest first."""
-    return (
+def unpaid_orders_to_check(older_than: int, limit: int) -> Tx[list[OrderRecord]]:
+    """Unpaid orders the channel knows about (an instruction was stored), not looked at since
+    ``older_than``, oldest first."""
+    rows = (
         yield fetch_all(
-            "SELECT * FROM orders WHERE state = ? AND prepay_id IS NOT NULL AND updated_at <= ? "
+            "SELECT * FROM orders WHERE state = ? AND instruction IS NOT NULL AND updated_at <= ? "
             "ORDER BY updated_at LIMIT ?",
             OrderState.USERPAYING.value,
             older_than,
             limit,
         )
     ).rows
+    return [OrderRecord.from_row(row) for row in rows]
 
 
 def touch_order(order_id: int, now: int) -> Tx[None]:

@@ -1,9 +1,12 @@
-"""The payment use cases. Each method is one merchant-visible operation; storage goes through
-units of work (``payments.repository``), the upstream through ``channels.base.Channel``."""
+"""The payment use cases, for every channel and scene. Each public method is one merchant-visible
+operation; storage goes through units of work (``payments.repository``), the channels through
+``channels.base.Channel``. Nothing here knows a channel's wire format or error codes: channels
+answer in payment instructions, transactions and ``ChannelErrorKind``."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from functools import partial
@@ -12,76 +15,126 @@ from typing import Any
 from jubao.channels.base import (
     Channel,
     ChannelBinding,
+    ChannelRefund,
     ChannelTransaction,
-    PrepayRequest,
+    ImmediateOutcome,
+    PaymentRequest,
     RefundEvent,
     RefundRequest,
     RefundStatus,
     TradeStatus,
     TransactionEvent,
 )
+from jubao.channels.registry import ChannelRegistry
 from jubao.clock import Clock, from_ms, system_clock, to_ms
 from jubao.config import Settings
 from jubao.errors import (
     BusinessRuleError,
     ChannelError,
+    ChannelErrorKind,
     ChannelNotificationRejected,
     ChannelUnavailable,
     DuplicateKey,
     StorageError,
 )
 from jubao.ids import new_serial
+from jubao.kinds import ChannelName
 from jubao.merchants.directory import MerchantDirectory
 from jubao.merchants.models import App
 from jubao.money import fen_to_yuan
+from jubao.payments import instructions, views
 from jubao.payments import repository as repo
-from jubao.payments.states import OrderState, RefundState
-from jubao.payments.views import order_view, refund_view
-from jubao.protocol import jsonwire
-from jubao.protocol.methods import MinaRequest, OrderRef, RefundQueryRequest
+from jubao.payments.records import OrderRecord, RefundRecord
+from jubao.payments.requests import CreateOrder
+from jubao.payments.states import (
+    OrderState,
+    PaymentOutcome,
+    RefundReservation,
+    RefundSettlement,
+    RefundState,
+)
+from jubao.protocol.methods import OrderRef, RefundQueryRequest
 from jubao.protocol.methods import RefundRequest as MerchantRefundRequest
 from jubao.storage.database import Database
-from jubao.storage.sql import Row
 
 __all__ = ["PaymentService"]
 
 log = logging.getLogger("jubao.payments")
 
-PREPAY_VALIDITY_MS = 2 * 3600 * 1000 - 60_000  # WeChat: 2 h; renew a minute early
+# How long a stored payment instruction is answered again before a new one is asked for: WeChat's
+# prepay_id lives 2 h (renewed a minute early); other channels' instructions live at least as long.
+INSTRUCTION_VALIDITY_MS = 2 * 3600 * 1000 - 60_000
 REFUND_WINDOW_MS = 90 * 24 * 3600 * 1000  # Fubei: refunds within 90 days of payment
-_ORDER_PAID_CODES = frozenset({"ORDERPAID", "ORDER_PAID"})
+
+_CHANNEL_LABELS = {
+    ChannelName.WECHATPAY: "微信支付",
+    ChannelName.ALIPAY: "支付宝",
+    ChannelName.UNIONPAY: "银联",
+}
 
 
 def _rule(sub_code: str, message: str) -> BusinessRuleError:
     return BusinessRuleError(message, sub_code=sub_code)
 
 
-def _binding(order: Row) -> ChannelBinding:
-    return ChannelBinding(sub_mchid=order["sub_mchid"], sub_appid=order["sub_appid"])
-
-
 class PaymentService:
     def __init__(
         self,
         db: Database,
-        channel: Channel,
+        channels: ChannelRegistry,
         merchants: MerchantDirectory,
         settings: Settings,
         clock: Clock = system_clock,
     ) -> None:
         self._db = db
-        self._channel = channel
+        self._channels = channels
         self._merchants = merchants
         self._settings = settings
         self._clock = clock
-        self._prepaying: dict[int, asyncio.Future[Row]] = {}
+        self._instructing: dict[int, asyncio.Future[OrderRecord]] = {}
+
+    @property
+    def channels(self) -> ChannelRegistry:
+        return self._channels
 
     # ---- create ---------------------------------------------------------------------------
 
-    async def create_mina(self, app: App, request: MinaRequest) -> dict[str, Any]:
-        merchant = app.merchant
+    async def create(self, app: App, request: CreateOrder) -> OrderRecord:
+        """Create the order and obtain its payment instruction, once: an identical retry answers
+        the stored order whatever happened since; a different request under the same
+        merchant_order_sn is refused."""
+        await self._check_store_and_cashier(app, request)
+        channel = self._channel(request.channel)
+        if not channel.supports(request.scene):
+            raise _rule(
+                "SCENE_NOT_SUPPORTED",
+                f"{_CHANNEL_LABELS[request.channel]}通道不支持该支付场景（{request.scene.value}）",
+            )
+        bound = app.merchant.channel(request.channel)
+        if bound is None:
+            raise _rule("CHANNEL_NOT_BOUND", f"商户未开通{_CHANNEL_LABELS[request.channel]}")
+        binding = bound.binding(request.scene)
+        order, created = await self._insert_order(app, request, binding)
+        if not created and order.fingerprint != request.fingerprint:
+            raise _rule(
+                "ORDER_SN_CONFLICT",
+                f"商户订单号 merchant_order_sn={request.merchant_order_sn} "
+                "已存在，且参数与原订单不一致",
+            )
+        now = self._clock()
+        if order.instruction and (
+            order.state != OrderState.USERPAYING or (order.prepay_expires_at or 0) > now
+        ):
+            return order
+        if order.state == OrderState.CLOSED:
+            raise _rule("ORDER_CLOSED", "订单已关闭，请使用新的商户订单号下单")
+        if order.state == OrderState.SUCCESS:
+            raise _rule("ORDER_PAID", "订单已支付")
+        return await self._instruct_once(order, binding, request.auth_code)
+
+    async def _check_store_and_cashier(self, app: App, request: CreateOrder) -> None:
         store = await self._merchants.store(request.store_id)
-        if store is None or store.merchant_id != merchant.merchant_id:
+        if store is None or store.merchant_id != app.merchant.merchant_id:
             raise _rule("STORE_NOT_FOUND", f"门店 store_id={request.store_id} 不存在或不属于该商户")
         if request.cashier_id is not None:
             cashier = await self._merchants.cashier(request.cashier_id)
@@ -90,25 +143,19 @@ class PaymentService:
                     "CASHIER_NOT_FOUND",
                     f"收银员 cashier_id={request.cashier_id} 不存在或不属于门店 {store.store_id}",
                 )
-        order, created = await self._insert_order(app, request)
-        if not created and order["fingerprint"] != request.fingerprint():
-            raise _rule(
-                "ORDER_SN_CONFLICT",
-                f"商户订单号 merchant_order_sn={request.merchant_order_sn} "
-                "已存在，且参数与原订单不一致",
-            )
-        now = self._clock()
-        if order["prepay_id"] and (
-            order["state"] != OrderState.USERPAYING or order["prepay_expires_at"] > now
-        ):
-            return self._mina_view(order)
-        if order["state"] == OrderState.CLOSED:
-            raise _rule("ORDER_CLOSED", "订单已关闭，请使用新的商户订单号下单")
-        if order["state"] == OrderState.SUCCESS:
-            raise _rule("ORDER_PAID", "订单已支付")
-        return self._mina_view(await self._prepay_once(order))
 
-    async def _insert_order(self, app: App, request: MinaRequest) -> tuple[Row, bool]:
+    def _channel(self, name: ChannelName) -> Channel:
+        channel = self._channels.get(name)
+        if channel is None:
+            raise _rule("CHANNEL_NOT_AVAILABLE", f"本网关未接入{_CHANNEL_LABELS[name]}通道")
+        return channel
+
+    def _notify_url(self, name: ChannelName) -> str:
+        return f"{self._settings.resolved_public_url}/channel/{name.value}/notify"
+
+    async def _insert_order(
+        self, app: App, request: CreateOrder, binding: ChannelBinding
+    ) -> tuple[OrderRecord, bool]:
         now = self._clock()
         for _ in range(8):
             new = repo.NewOrder(
@@ -116,12 +163,14 @@ class PaymentService:
                 merchant_id=app.merchant.merchant_id,
                 app_id=app.app_id,
                 merchant_order_sn=request.merchant_order_sn,
-                fingerprint=request.fingerprint(),
+                fingerprint=request.fingerprint,
                 store_id=request.store_id,
                 cashier_id=request.cashier_id or 0,
-                sub_mchid=app.merchant.sub_mchid,
-                sub_appid=app.merchant.sub_appid,
-                sub_openid=request.sub_openid,
+                channel=request.channel,
+                scene=request.scene,
+                channel_merchant_id=binding.merchant_id,
+                channel_app_id=binding.app_id,
+                payer_id=request.payer_id,
                 total_fen=request.total_fen,
                 body=request.body,
                 attach=request.attach,
@@ -133,16 +182,19 @@ class PaymentService:
                 return outcome
         raise StorageError("订单号生成冲突，请重试")
 
-    async def _prepay_once(self, order: Row) -> Row:
-        """One upstream prepay per order at a time in this process; across processes the
-        compare-and-set in ``store_prepay`` keeps the first answer and every caller returns it."""
-        pending = self._prepaying.get(order["order_id"])
+    async def _instruct_once(
+        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+    ) -> OrderRecord:
+        """One channel request per order at a time in this process; across processes the
+        compare-and-set in ``store_instruction`` keeps the first answer and every caller
+        returns it."""
+        pending = self._instructing.get(order.order_id)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
-        self._prepaying[order["order_id"]] = future
+        future: asyncio.Future[OrderRecord] = asyncio.get_running_loop().create_future()
+        self._instructing[order.order_id] = future
         try:
-            stored = await self._prepay_or_adopt(order)
+            stored = await self._instruct_or_adopt(order, binding, auth_code)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
@@ -151,67 +203,64 @@ class PaymentService:
             future.set_result(stored)
             return stored
         finally:
-            del self._prepaying[order["order_id"]]
+            del self._instructing[order.order_id]
 
-    async def _prepay_or_adopt(self, order: Row) -> Row:
-        """Another gateway instance may be prepaying the same order right now: WeChat then
-        refuses ours as a re-entry, and the answer to give is the one that instance stores."""
+    async def _instruct_or_adopt(
+        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+    ) -> OrderRecord:
+        """Another gateway instance may be creating the same trade right now: the channel then
+        refuses ours as a duplicate, and the answer to give is the one that instance stores."""
         try:
-            return await self._prepay(order)
+            return await self._instruct(order, binding, auth_code)
         except ChannelError as exc:
-            if exc.sub_code != "OUT_TRADE_NO_USED":
+            if exc.kind != ChannelErrorKind.DUPLICATE:
                 raise
             for _ in range(50):
-                stored = await self._db.read(partial(repo.find_order_by_sn, order["order_sn"]))
-                if stored is not None and stored["prepay_id"] != order["prepay_id"]:
+                stored = await self._db.read(partial(repo.find_order_by_sn, order.order_sn))
+                if stored is not None and stored.instruction != order.instruction:
                     return stored
                 await asyncio.sleep(0.1)
             raise
 
-    async def _prepay(self, order: Row) -> Row:
-        description = (order["body"] or f"订单 {order['merchant_order_sn']}")[:127]
-        prepay_id = await self._channel.prepay(
-            PrepayRequest(
-                binding=_binding(order),
-                out_trade_no=order["order_sn"],
+    async def _instruct(
+        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+    ) -> OrderRecord:
+        description = (order.body or f"订单 {order.merchant_order_sn}")[:127]
+        instruction = await self._channel(order.channel).create_payment(
+            PaymentRequest(
+                binding=binding,
+                scene=order.scene,
+                out_trade_no=order.order_sn,
                 description=description,
-                total_fen=order["total_fen"],
-                payer_sub_openid=order["sub_openid"],
-                notify_url=self._settings.channel_notify_url,
-                time_expire=from_ms(order["expire_at"]),
-                attach=order["attach"],
+                total_fen=order.total_fen,
+                notify_url=self._notify_url(order.channel),
+                time_expire=from_ms(order.expire_at),
+                payer_id=order.payer_id,
+                auth_code=auth_code,
+                attach=order.attach,
             )
         )
-        # An RSA signature: on a worker thread (the GIL is released) so the loop keeps serving.
-        signed = await asyncio.to_thread(self._channel.sign_params, order["sub_appid"], prepay_id)
-        sign_params = signed.as_wire()
+        if isinstance(instruction, ImmediateOutcome):
+            applied = await self._apply_transaction(
+                order.channel, instruction.transaction, source="create"
+            )
+            return applied or order
         now = self._clock()
+        prepay_id = getattr(instruction, "prepay_id", None)
         return await self._db.write(
-            lambda: repo.store_prepay(
-                order["order_id"],
-                order["prepay_id"],
+            lambda: repo.store_instruction(
+                order.order_id,
+                order.prepay_id,
                 prepay_id,
-                now + PREPAY_VALIDITY_MS,
-                sign_params,
+                now + INSTRUCTION_VALIDITY_MS,
+                instructions.encode(instruction),
                 now,
             )
         )
 
-    @staticmethod
-    def _mina_view(order: Row) -> dict[str, Any]:
-        return {
-            "prepay_id": order["prepay_id"],
-            "order_sn": order["order_sn"],
-            "merchant_order_sn": order["merchant_order_sn"],
-            "sign_params": jsonwire.loads(order["sign_params"]),
-            "store_id": order["store_id"],
-            "cashier_id": order["cashier_id"] or 0,
-            "user_id": order["sub_openid"],
-        }
-
     # ---- lookup ---------------------------------------------------------------------------
 
-    async def _find(self, app: App, ref: OrderRef) -> Row:
+    async def _find(self, app: App, ref: OrderRef) -> OrderRecord:
         order_sn = ref.order_sn or ref.trade_no
         merchant_id = app.merchant.merchant_id
         order = await self._db.read(
@@ -223,61 +272,90 @@ class PaymentService:
             raise _rule("ORDER_NOT_FOUND", "订单不存在")
         return order
 
+    async def _binding(self, order: OrderRecord) -> ChannelBinding:
+        """The order's identity at its channel, with the merchant's current credential there
+        (a channel token can be renewed while the order lives)."""
+        merchant = await self._merchants.merchant(order.merchant_id)
+        bound = merchant.channel(order.channel) if merchant else None
+        if bound is not None and bound.auth_token:
+            return dataclasses.replace(order.binding, auth_token=bound.auth_token)
+        return order.binding
+
     # ---- query ----------------------------------------------------------------------------
 
-    async def query(self, app: App, ref: OrderRef) -> dict[str, Any]:
+    async def query(self, app: App, ref: OrderRef) -> OrderRecord:
         order = await self._find(app, ref)
         # updated_at is also "last asked about": a merchant polling every second makes at most
         # one channel query per reconcile_after_seconds per order
-        quiet_ms = self._clock() - order["updated_at"]
+        quiet_ms = self._clock() - order.updated_at
         if (
-            order["state"] == OrderState.USERPAYING
-            and order["prepay_id"]
+            order.state == OrderState.USERPAYING
+            and order.instruction
             and quiet_ms >= self._settings.reconcile_after_seconds * 1000
         ):
             order = await self._reconcile_order(order)
-            if order["state"] == OrderState.USERPAYING:
-                await self._db.write(partial(repo.touch_order, order["order_id"], self._clock()))
-        return order_view(order)
+            if order.state == OrderState.USERPAYING:
+                await self._db.write(partial(repo.touch_order, order.order_id, self._clock()))
+        return order
 
-    async def _reconcile_order(self, order: Row) -> Row:
+    async def _reconcile_order(self, order: OrderRecord) -> OrderRecord:
         """Ask the channel about an unpaid order, so a lost notification never loses a payment."""
         try:
-            transaction = await self._channel.query(_binding(order), order["order_sn"])
-        except (ChannelError, ChannelUnavailable) as exc:
-            log.info("reconcile %s: channel query failed: %s", order["order_sn"], exc.sub_code)
+            channel = self._channel(order.channel)
+            transaction = await channel.query(await self._binding(order), order.order_sn)
+        except (ChannelError, ChannelUnavailable, BusinessRuleError) as exc:
+            log.info("reconcile %s: channel query failed: %s", order.order_sn, exc.sub_code)
             return order
         try:
-            return await self._apply_transaction(transaction, source="query") or order
+            return (
+                await self._apply_transaction(order.channel, transaction, source="query") or order
+            )
         except ChannelNotificationRejected:  # logged and recorded in the timeline already
             return order
 
     async def _apply_transaction(
-        self, transaction: ChannelTransaction, *, source: str
-    ) -> Row | None:
+        self,
+        channel: ChannelName,
+        transaction: ChannelTransaction,
+        *,
+        source: str,
+        merchant_id: str | None = None,
+    ) -> OrderRecord | None:
         now = self._clock()
         if transaction.status == TradeStatus.PAID:
             facts = repo.PaymentFacts(
+                channel=channel,
                 order_sn=transaction.out_trade_no,
                 transaction_id=transaction.transaction_id or "",
                 paid_at=to_ms(transaction.success_time) if transaction.success_time else now,
-                payer_openid=transaction.payer_openid,
+                payer_id=transaction.payer_id,
                 total_fen=transaction.total_fen,
+                merchant_id=merchant_id or transaction.merchant_id,
                 source=source,
             )
-            outcome, order = await self._db.write(lambda: repo.mark_paid(facts, now))
-            if outcome in ("unknown", "amount_mismatch"):
+            outcome, order = await self._db.write(
+                lambda: repo.mark_paid(facts, now, views.order_view)
+            )
+            if outcome in (
+                PaymentOutcome.UNKNOWN,
+                PaymentOutcome.AMOUNT_MISMATCH,
+                PaymentOutcome.MERCHANT_MISMATCH,
+            ):
                 log.warning("payment for %s refused: %s", transaction.out_trade_no, outcome)
                 raise ChannelNotificationRejected(f"{outcome}: {transaction.out_trade_no}")
-            if outcome == "paid":
+            if outcome == PaymentOutcome.PAID:
                 log.info("order %s paid (%s)", transaction.out_trade_no, source)
             return order
-        if transaction.status == TradeStatus.CLOSED:
-            order = await self._db.read(lambda: repo.find_order_by_sn(transaction.out_trade_no))
-            if order is not None and order["state"] == OrderState.USERPAYING:
+        if transaction.status in (TradeStatus.CLOSED, TradeStatus.FAILED):
+            order = await self._db.read(partial(repo.find_order_by_sn, transaction.out_trade_no))
+            if (
+                order is not None
+                and order.channel == channel
+                and order.state == OrderState.USERPAYING
+            ):
                 return await self._db.write(
-                    lambda: repo.close_order(
-                        order["order_id"], f"通道状态 {transaction.raw_state}", now
+                    partial(
+                        repo.close_order, order.order_id, f"通道状态 {transaction.raw_state}", now
                     )
                 )
             return order
@@ -292,213 +370,224 @@ class PaymentService:
         changed = 0
         for order in orders:
             result = await self._reconcile_order(order)
-            if result["state"] != OrderState.USERPAYING:
+            if result.state != OrderState.USERPAYING:
                 changed += 1
             else:
-                await self._db.write(partial(repo.touch_order, order["order_id"], self._clock()))
+                await self._db.write(partial(repo.touch_order, order.order_id, self._clock()))
         return changed
 
     # ---- channel events -------------------------------------------------------------------
 
-    async def handle_channel_event(self, event: TransactionEvent | RefundEvent) -> None:
+    async def handle_channel_event(
+        self, channel: ChannelName, event: TransactionEvent | RefundEvent
+    ) -> None:
         """Apply a verified channel notification. Duplicates change nothing. Raises
-        ``ChannelNotificationRejected`` for an unknown order or a mismatched amount."""
+        ``ChannelNotificationRejected`` for an unknown order or refund, or a report that does
+        not match it (amount, sub-merchant, order)."""
         if isinstance(event, TransactionEvent):
-            await self._apply_transaction(event.transaction, source="notification")
+            await self._apply_transaction(
+                channel, event.transaction, source="notification", merchant_id=event.merchant_id
+            )
             return
-        refund = event.refund
-        state = _refund_state(refund.status)
-        now = self._clock()
-        settled = await self._db.write(
-            lambda: repo.settle_refund(refund.out_refund_no, state, refund.refund_id, now)
+        outcome, _ = await self._settle(channel, event.refund)
+        if outcome in (RefundSettlement.UNKNOWN, RefundSettlement.MISMATCH):
+            log.warning("refund report for %s refused: %s", event.refund.out_refund_no, outcome)
+            raise ChannelNotificationRejected(f"{outcome}: {event.refund.out_refund_no}")
+
+    async def _settle(
+        self, channel: ChannelName, refund: ChannelRefund
+    ) -> tuple[RefundSettlement, RefundRecord | None]:
+        facts = repo.RefundFacts(
+            refund_sn=refund.out_refund_no,
+            outcome=_refund_state(refund.status),
+            channel_refund_id=refund.refund_id,
+            order_sn=refund.out_trade_no,
+            refund_fen=refund.refund_fen,
         )
-        if settled is None:
-            raise ChannelNotificationRejected(f"unknown refund {refund.out_refund_no}")
+        now = self._clock()
+        return await self._db.write(lambda: repo.settle_refund(facts, now, views.refund_view))
 
     # ---- close ----------------------------------------------------------------------------
 
-    async def close(self, app: App, ref: OrderRef) -> dict[str, Any]:
+    async def close(self, app: App, ref: OrderRef) -> OrderRecord:
         order = await self._find(app, ref)
-        if order["state"] == OrderState.SUCCESS:
+        if order.state == OrderState.SUCCESS:
             raise _rule("ORDER_PAID", "订单已支付，不能关闭；如需退还资金请使用退款接口")
-        if order["state"] == OrderState.USERPAYING:
+        if order.state == OrderState.USERPAYING:
             order = await self._close_upstream_then_locally(order, "商户关单")
-            if order["state"] == OrderState.SUCCESS:
+            if order.state == OrderState.SUCCESS:
                 raise _rule("ORDER_PAID", "订单已支付，不能关闭；如需退还资金请使用退款接口")
-        return {"merchant_order_sn": order["merchant_order_sn"], "order_sn": order["order_sn"]}
+        return order
 
-    async def _close_upstream_then_locally(self, order: Row, reason: str) -> Row:
-        if order["prepay_id"]:
+    async def _close_upstream_then_locally(self, order: OrderRecord, reason: str) -> OrderRecord:
+        if order.instruction:
+            channel = self._channel(order.channel)
+            binding = await self._binding(order)
             try:
-                await self._channel.close(_binding(order), order["order_sn"])
+                await channel.close(binding, order.order_sn)
             except ChannelError as exc:
-                if exc.sub_code in _ORDER_PAID_CODES:
-                    transaction = await self._channel.query(_binding(order), order["order_sn"])
-                    return await self._apply_transaction(transaction, source="query") or order
-                if exc.sub_code not in ("ORDER_NOT_EXIST", "ORDER_CLOSED", "ORDERCLOSED"):
+                if exc.kind == ChannelErrorKind.ALREADY_PAID:
+                    transaction = await channel.query(binding, order.order_sn)
+                    applied = await self._apply_transaction(
+                        order.channel, transaction, source="query"
+                    )
+                    return applied or order
+                if exc.kind not in (ChannelErrorKind.NOT_FOUND, ChannelErrorKind.CLOSED):
                     raise
         now = self._clock()
-        return await self._db.write(lambda: repo.close_order(order["order_id"], reason, now))
+        return await self._db.write(partial(repo.close_order, order.order_id, reason, now))
 
     async def expire_due(self, limit: int = 100) -> int:
         """Close unpaid orders past their expiry, at the channel and locally."""
         now = self._clock()
-        due = await self._db.read(lambda: repo.expired_orders(now, limit))
+        due = await self._db.read(partial(repo.expired_orders, now, limit))
         closed = 0
         for order in due:
             try:
                 result = await self._close_upstream_then_locally(order, "超时未支付，自动关闭")
-            except (ChannelError, ChannelUnavailable) as exc:
-                log.info("expire %s deferred: %s", order["order_sn"], exc.sub_code)
+            except (ChannelError, ChannelUnavailable, BusinessRuleError) as exc:
+                log.info("expire %s deferred: %s", order.order_sn, exc.sub_code)
                 continue
-            closed += result["state"] == OrderState.CLOSED
+            closed += result.state == OrderState.CLOSED
         return closed
 
     # ---- refunds --------------------------------------------------------------------------
 
-    async def refund(self, app: App, request: MerchantRefundRequest) -> dict[str, Any]:
+    async def refund(
+        self, app: App, request: MerchantRefundRequest
+    ) -> tuple[OrderRecord, RefundRecord]:
         order = await self._find(app, request.order)
-        if order["state"] != OrderState.SUCCESS:
+        if order.state != OrderState.SUCCESS:
             raise _rule("ORDER_NOT_PAID", "订单未支付成功，不能退款")
         now = self._clock()
-        if order["paid_at"] and now - order["paid_at"] > REFUND_WINDOW_MS:
+        if order.paid_at and now - order.paid_at > REFUND_WINDOW_MS:
             raise _rule("REFUND_EXPIRED", "只支持 90 天内支付成功的订单退款")
         refund_sn = new_serial(now)
         merchant_refund_sn = request.merchant_refund_sn or refund_sn
+        refund: RefundRecord | None
         try:
             outcome, refund = await self._db.write(
                 lambda: repo.reserve_refund(
-                    order["order_id"], refund_sn, merchant_refund_sn, request.refund_fen, now
+                    order.order_id, refund_sn, merchant_refund_sn, request.refund_fen, now
                 )
             )
         except DuplicateKey:  # a concurrent identical request won: answer with its refund
-            outcome, refund = (
-                "existing",
-                await self._db.read(
-                    lambda: repo.find_refund(
-                        order["order_id"], merchant_refund_sn=merchant_refund_sn
-                    )
-                ),
+            outcome = RefundReservation.EXISTING
+            refund = await self._db.read(
+                partial(repo.find_refund, order.order_id, merchant_refund_sn=merchant_refund_sn)
             )
-        if outcome == "existing":
+        if outcome == RefundReservation.EXISTING:
             assert refund is not None
-            if request.refund_fen is not None and refund["refund_fen"] != request.refund_fen:
+            if request.refund_fen is not None and refund.refund_fen != request.refund_fen:
                 raise _rule(
                     "REFUND_SN_CONFLICT",
                     f"退款单号 merchant_refund_sn={merchant_refund_sn} "
                     "已存在，且金额与原退款不一致",
                 )
-            return refund_view(order, refund)
-        if outcome != "reserved" or refund is None:
+            return order, refund
+        if outcome != RefundReservation.RESERVED or refund is None:
             raise self._refund_refusal(outcome, order)
-        refund = await self._submit_refund(order, refund)
-        return refund_view(order, refund)
+        return order, await self._submit_refund(order, refund)
 
-    def _refund_refusal(self, outcome: str, order: Row) -> BusinessRuleError:
-        if outcome == "too_many":
+    @staticmethod
+    def _refund_refusal(outcome: RefundReservation, order: OrderRecord) -> BusinessRuleError:
+        if outcome == RefundReservation.TOO_MANY:
             return _rule("REFUND_LIMIT", "单笔订单退款次数不能超过 10 次")
-        if outcome == "not_paid":
+        if outcome == RefundReservation.NOT_PAID:
             return _rule("ORDER_NOT_PAID", "订单未支付成功，不能退款")
-        remaining = fen_to_yuan(order["total_fen"] - order["refunded_fen"])
+        remaining = fen_to_yuan(order.total_fen - order.refunded_fen)
         return _rule("REFUND_EXCEEDS", f"退款金额超过订单剩余可退金额（剩余约 {remaining} 元）")
 
-    async def _submit_refund(self, order: Row, refund: Row) -> Row:
+    async def _submit_refund(self, order: OrderRecord, refund: RefundRecord) -> RefundRecord:
         """Send the refund upstream. A business refusal fails it (and frees the amount); a network
         failure leaves it PROCESSING for ``reconcile_refunds`` to resubmit (idempotent upstream)."""
         try:
-            answer = await self._channel.refund(
+            answer = await self._channel(order.channel).refund(
                 RefundRequest(
-                    binding=_binding(order),
-                    out_trade_no=order["order_sn"],
-                    out_refund_no=refund["refund_sn"],
-                    refund_fen=refund["refund_fen"],
-                    total_fen=order["total_fen"],
-                    notify_url=self._settings.channel_notify_url,
+                    binding=await self._binding(order),
+                    out_trade_no=order.order_sn,
+                    out_refund_no=refund.refund_sn,
+                    refund_fen=refund.refund_fen,
+                    total_fen=order.total_fen,
+                    notify_url=self._notify_url(order.channel),
                 )
             )
         except ChannelUnavailable as exc:
-            log.info("refund %s pending: %s", refund["refund_sn"], exc.sub_code)
+            log.info("refund %s pending: %s", refund.refund_sn, exc.sub_code)
             return refund
         except ChannelError as exc:
-            log.info("refund %s refused upstream: %s", refund["refund_sn"], exc.sub_code)
+            log.info("refund %s refused upstream: %s", refund.refund_sn, exc.sub_code)
+            failed = ChannelRefund(refund.refund_sn, RefundStatus.FAILED)
+            _, settled = await self._settle(order.channel, failed)
+            assert settled is not None
+            return settled
+        if _refund_state(answer.status) == RefundState.PROCESSING:
             now = self._clock()
-            failed = await self._db.write(
-                lambda: repo.settle_refund(refund["refund_sn"], RefundState.FAILED, None, now)
-            )
-            assert failed is not None
-            return failed
-        now = self._clock()
-        state = _refund_state(answer.status)
-        if state == RefundState.PROCESSING:
             await self._db.write(
-                lambda: repo.mark_refund_submitted(refund["refund_id"], answer.refund_id, now)
+                partial(repo.mark_refund_submitted, refund.refund_id, answer.refund_id, now)
             )
             return refund
-        settled = await self._db.write(
-            lambda: repo.settle_refund(refund["refund_sn"], state, answer.refund_id, now)
-        )
+        _, settled = await self._settle(order.channel, answer)
         return settled or refund
 
-    async def refund_query(self, app: App, request: RefundQueryRequest) -> dict[str, Any]:
+    async def refund_query(
+        self, app: App, request: RefundQueryRequest
+    ) -> tuple[OrderRecord, RefundRecord]:
         order = await self._find(app, request.order)
         refund = await self._db.read(
-            lambda: repo.find_refund(
-                order["order_id"],
+            partial(
+                repo.find_refund,
+                order.order_id,
                 refund_sn=request.refund_sn,
                 merchant_refund_sn=request.merchant_refund_sn,
             )
         )
         if refund is None:
             raise _rule("REFUND_NOT_FOUND", "退款单不存在")
-        if refund["status"] == RefundState.PROCESSING and refund["submitted"]:
+        if refund.status == RefundState.PROCESSING and refund.submitted:
             refund = await self._reconcile_refund(order, refund)
-        return refund_view(order, refund)
+        return order, refund
 
-    async def _reconcile_refund(self, order: Row, refund: Row) -> Row:
+    async def _reconcile_refund(self, order: OrderRecord, refund: RefundRecord) -> RefundRecord:
         try:
-            answer = await self._channel.query_refund(_binding(order), refund["refund_sn"])
-        except (ChannelError, ChannelUnavailable):
+            answer = await self._channel(order.channel).query_refund(
+                await self._binding(order), order.order_sn, refund.refund_sn
+            )
+        except (ChannelError, ChannelUnavailable, BusinessRuleError):
             return refund
-        state = _refund_state(answer.status)
-        if state == RefundState.PROCESSING:
+        if _refund_state(answer.status) == RefundState.PROCESSING:
             return refund
-        now = self._clock()
-        settled = await self._db.write(
-            lambda: repo.settle_refund(refund["refund_sn"], state, answer.refund_id, now)
-        )
+        _, settled = await self._settle(order.channel, answer)
         return settled or refund
 
     async def reconcile_refunds(self, limit: int = 100) -> int:
         """Resubmit refunds the channel never acknowledged; ask about the ones it did."""
         now = self._clock()
         older_than = now - int(self._settings.refund_reconcile_after_seconds * 1000)
-        stale = await self._db.read(lambda: repo.stale_refunds(older_than, limit))
+        stale = await self._db.read(partial(repo.stale_refunds, older_than, limit))
         done = 0
         for refund in stale:
-            order = await self._db.read(partial(repo.find_order_by_sn, refund["order_sn"]))
+            order = await self._db.read(partial(repo.find_order_by_id, refund.order_id))
             assert order is not None
-            if refund["submitted"]:
+            if refund.submitted:
                 result = await self._reconcile_refund(order, refund)
             else:
                 result = await self._submit_refund(order, refund)
-            if result["status"] == RefundState.PROCESSING:
-                await self._db.write(partial(repo.touch_refund, refund["refund_id"], now))
+            if result.status == RefundState.PROCESSING:
+                await self._db.write(partial(repo.touch_refund, refund.refund_id, now))
             else:
                 done += 1
         return done
 
     async def refund_statistics(self, app: App, ref: OrderRef) -> dict[str, Any]:
         order = await self._find(app, ref)
-        can_refund = order["total_fen"] - order["refunded_fen"]
-        if order["state"] != OrderState.SUCCESS:
-            can_refund = 0
         return {
-            "order_sn": order["order_sn"],
-            "merchant_order_sn": order["merchant_order_sn"],
-            "total_fee": fen_to_yuan(order["total_fen"]),
-            "refund_num": order["refund_count"],
-            "refund_money": fen_to_yuan(order["refunded_fen"]),
-            "can_refund": fen_to_yuan(can_refund),
+            "order_sn": order.order_sn,
+            "merchant_order_sn": order.merchant_order_sn,
+            "total_fee": fen_to_yuan(order.total_fen),
+            "refund_num": order.refund_count,
+            "refund_money": fen_to_yuan(order.refunded_fen),
+            "can_refund": fen_to_yuan(order.refundable_fen),
         }
 
     def server_time(self) -> dict[str, Any]:

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["OrderState", "RefundState", "can_transition"]
+__all__ = [
+    "OrderState",
+    "PaymentOutcome",
+    "RefundReservation",
+    "RefundSettlement",
+    "RefundState",
+    "can_transition",
+]
 
 
 class OrderState(enum.StrEnum):
@@ -37,6 +44,36 @@ class RefundState(enum.StrEnum):
             RefundState.SUCCESS: "REFUND_SUCCESS",
             RefundState.FAILED: "REFUND_FAILER",
         }[self]
+
+
+class PaymentOutcome(enum.StrEnum):
+    """What recording a channel's "paid" did."""
+
+    PAID = "paid"  # the order moved to SUCCESS now (and the merchant notification was queued)
+    DUPLICATE = "duplicate"  # it was paid already: nothing changed
+    UNKNOWN = "unknown"  # no such order
+    AMOUNT_MISMATCH = "amount_mismatch"  # the channel's amount is missing or differs: refused
+    MERCHANT_MISMATCH = "merchant_mismatch"  # another sub-merchant's trade: refused
+
+
+class RefundReservation(enum.StrEnum):
+    """What reserving an amount of a paid order for a refund did."""
+
+    RESERVED = "reserved"
+    EXISTING = "existing"  # a refund with this merchant_refund_sn exists: answer with it
+    NOT_PAID = "not_paid"
+    NOTHING_LEFT = "nothing_left"
+    EXCEEDS = "exceeds"
+    TOO_MANY = "too_many"
+
+
+class RefundSettlement(enum.StrEnum):
+    """What recording a channel's refund result did."""
+
+    SETTLED = "settled"  # PROCESSING -> SUCCESS/FAILED now
+    UNCHANGED = "unchanged"  # settled already, or the channel still says processing
+    UNKNOWN = "unknown"  # no such refund
+    MISMATCH = "mismatch"  # the report names another order or amount: refused
 
 
 _ORDER_TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {

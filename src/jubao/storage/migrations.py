@@ -1,7 +1,9 @@
 """Schema migrations: numbered SQL files applied in order, once, on both dialects.
 
 Plain SQL with two dialect placeholders keeps one schema for SQLite and PostgreSQL without a
-migration framework at run time; ``schema_migrations`` records what has been applied.
+migration framework at run time; ``schema_migrations`` records what has been applied. Where the
+dialects cannot share a statement (SQLite cannot drop a NOT NULL without rebuilding the table), a
+statement that starts with ``{sqlite}`` or ``{postgresql}`` runs on that dialect only.
 """
 
 from __future__ import annotations
@@ -31,7 +33,16 @@ class Migration:
     def statements(self, dialect: str) -> list[str]:
         text = render(self.sql, dialect)
         lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
-        return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+        chosen = []
+        for part in "\n".join(lines).split(";"):
+            statement = part.strip()
+            for only in DIALECT_TYPES:
+                marker = "{" + only + "}"
+                if statement.startswith(marker):
+                    statement = statement.removeprefix(marker).strip() if only == dialect else ""
+            if statement:
+                chosen.append(statement)
+        return chosen
 
 
 def render(sql: str, dialect: str) -> str:

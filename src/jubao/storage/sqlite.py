@@ -112,21 +112,31 @@ class SqliteDatabase:
         conn = self._writer
         conn.execute(CREATE_LEDGER)
         applied = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")}
-        for migration in load_migrations():
-            if migration.version in applied:
-                continue
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in migration.statements(self.dialect):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, int(time.time() * 1000)),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        # A migration may rebuild a table that others reference (SQLite's way to change a
+        # column): foreign keys are off while it runs and checked before its commit.
+        conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            for migration in load_migrations():
+                if migration.version in applied:
+                    continue
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in migration.statements(self.dialect):
+                        conn.execute(statement)
+                    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StorageError(f"迁移 {migration.version} 破坏了外键：{broken[:3]}")
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) "
+                        "VALUES (?, ?, ?)",
+                        (migration.version, migration.name, int(time.time() * 1000)),
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        finally:
+            conn.execute("PRAGMA foreign_keys=ON")
 
     async def write(self, unit: Callable[[], Tx[T]]) -> T:
         if self._closed:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from jubao.channels.base import Channel
+from jubao.channels.registry import ChannelRegistry
 from jubao.config import Settings
 from jubao.merchants.directory import MerchantDirectory
 from jubao.notify.dispatcher import Dispatcher
@@ -37,7 +37,7 @@ class Runtime:
     db: Database
     merchants: MerchantDirectory
     payments: PaymentService
-    channel: Channel
+    channels: ChannelRegistry
     background: list[Periodic] = field(default_factory=list)
     dispatcher: Dispatcher | None = None  # merchant notifications, where this process sends them
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -54,7 +54,7 @@ class Runtime:
             await task.stop()
         for hook in reversed(self.on_stop):
             await hook()
-        await self.channel.aclose()
+        await self.channels.aclose()
         await self.db.close()
 
 
@@ -73,10 +73,17 @@ def create_app(
     """``payer_url``: the simulator's request-payment URL, which enables the console's payer page
     (sandbox only)."""
     gateway = Gateway(runtime.payments, runtime.merchants, runtime.settings, runtime.db)
-    callback = ChannelCallback(runtime.channel, runtime.payments)
+    callbacks = [
+        Route(
+            f"/channel/{channel.name.value}/notify",
+            ChannelCallback(channel, runtime.payments).handle,
+            methods=["POST"],
+        )
+        for channel in runtime.channels
+    ]
     routes: list[BaseRoute] = [
         Route("/gateway", gateway.handle, methods=["POST"]),
-        Route("/channel/wechatpay/notify", callback.handle, methods=["POST"]),
+        *callbacks,
         Route("/healthz", _health, methods=["GET"]),
         *admin_routes(runtime, on_resend=_poker(runtime)),
         *console_routes(runtime, payer_url=payer_url),

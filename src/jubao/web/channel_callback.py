@@ -1,7 +1,8 @@
-"""``POST /channel/wechatpay/notify``: WeChat's payment and refund notifications.
+"""``POST /channel/<name>/notify``: each channel's payment and refund notifications.
 
-Answers as v3 expects: 204 when handled (duplicates too), 4xx ``{"code":"FAIL"}`` when the
-notification cannot be trusted or refers to nothing we know (WeChat then retries on its schedule).
+Each channel answers in its own convention (``Channel.notification_answer``): WeChat takes 204
+when handled (duplicates too) and a 4xx ``{"code":"FAIL"}`` otherwise; it then retries on its
+schedule. The answer "handled" is given only after the state change is committed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from starlette.responses import Response
 from jubao.channels.base import Channel
 from jubao.errors import ChannelNotificationRejected, JubaoError
 from jubao.payments.service import PaymentService
-from jubao.web.gateway import json_response
 
 __all__ = ["ChannelCallback"]
 
@@ -27,17 +27,21 @@ class ChannelCallback:
         self._channel = channel
         self._service = service
 
+    def _answer(self, accepted: bool, reason: str = "") -> Response:
+        answer = self._channel.notification_answer(accepted, reason)
+        return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+
     async def handle(self, request: Request) -> Response:
         body = await request.body()
         if len(body) > _MAX_BODY:
-            return json_response({"code": "FAIL", "message": "body too large"}, 413)
+            return self._answer(False, "body too large")
         try:
             event = self._channel.parse_notification(request.headers, body)
-            await self._service.handle_channel_event(event)
+            await self._service.handle_channel_event(self._channel.name, event)
         except ChannelNotificationRejected as exc:
-            log.warning("channel notification refused: %s", exc.message)
-            return json_response({"code": "FAIL", "message": exc.message}, 400)
+            log.warning("%s notification refused: %s", self._channel.name, exc.message)
+            return self._answer(False, exc.message)
         except JubaoError as exc:
-            log.warning("channel notification not processed: %s", exc)
-            return json_response({"code": "FAIL", "message": exc.sub_code}, 500)
-        return Response(status_code=204)
+            log.warning("%s notification not processed: %s", self._channel.name, exc)
+            return self._answer(False, exc.sub_code)
+        return self._answer(True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -33,58 +32,17 @@ from jubao.errors import (
     SignatureError,
 )
 from jubao.merchants.directory import MerchantDirectory
-from jubao.merchants.models import App
 from jubao.payments.service import PaymentService
 from jubao.protocol import envelope as env
-from jubao.protocol import jsonwire, methods, signing
+from jubao.protocol import jsonwire, signing
 from jubao.security.ratelimit import RateLimiter
 from jubao.security.replay import ReplayGuard
 from jubao.storage.database import Database
+from jubao.web.methods_v1 import HANDLERS
 
 __all__ = ["Gateway", "json_response"]
 
 log = logging.getLogger("jubao.gateway")
-
-Handler = Callable[[PaymentService, App, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-async def _mina(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
-    return await service.create_mina(app, methods.parse_mina(biz))
-
-
-async def _query(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
-    return await service.query(app, methods.parse_order_ref(biz))
-
-
-async def _close(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
-    return await service.close(app, methods.parse_order_ref(biz))
-
-
-async def _refund(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
-    return await service.refund(app, methods.parse_refund(biz))
-
-
-async def _refund_query(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
-    return await service.refund_query(app, methods.parse_refund_query(biz))
-
-
-async def _refund_stats(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
-    return await service.refund_statistics(app, methods.parse_order_ref(biz))
-
-
-async def _get_time(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
-    return service.server_time()
-
-
-HANDLERS: dict[str, Handler] = {
-    methods.MINA: _mina,
-    methods.QUERY: _query,
-    methods.CLOSE: _close,
-    methods.REFUND: _refund,
-    methods.REFUND_QUERY: _refund_query,
-    methods.REFUND_STATISTICS: _refund_stats,
-    methods.GET_TIME: _get_time,
-}
 
 
 def json_response(

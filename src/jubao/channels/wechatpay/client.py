@@ -1,9 +1,9 @@
-"""``WechatPayChannel``: the WeChat Pay v3 service-provider (partner) JSAPI channel over httpx.
+"""``WechatPayChannel``: the WeChat Pay v3 service-provider (partner) channel over httpx.
 
 Every request is signed with the service provider's API key; every 2xx answer must carry a valid
 WeChat Pay signature or it is not trusted (``ChannelUnavailable``). Error classes:
 
-* 4xx with ``{"code", "message"}``  -> ``ChannelError(sub_code=<code>)``: WeChat's business answer
+* 4xx with ``{"code", "message"}``  -> ``ChannelError(sub_code=<code>, kind=<what it means>)``
 * 429, 5xx, timeouts, transport errors, unsigned or unparseable answers -> ``ChannelUnavailable``:
   the outcome is unknown or the request was not processed, so the caller may ask again later.
 """
@@ -14,7 +14,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -26,19 +27,28 @@ from jubao.channels.base import (
     ChannelBinding,
     ChannelRefund,
     ChannelTransaction,
-    PrepayRequest,
+    NotificationAnswer,
+    PaymentInstruction,
+    PaymentRequest,
     RefundEvent,
     RefundRequest,
-    SignParams,
+    StatementLine,
     TransactionEvent,
+    WalletPackage,
 )
 from jubao.channels.wechatpay import aesgcm, mapping, signing
 from jubao.channels.wechatpay.config import WechatPayConfig
 from jubao.channels.wechatpay.keys import load_private_key, load_public_key
-from jubao.errors import ChannelError, ChannelNotificationRejected, ChannelUnavailable
+from jubao.errors import (
+    ChannelError,
+    ChannelErrorKind,
+    ChannelNotificationRejected,
+    ChannelUnavailable,
+)
 from jubao.httppool import PooledClient
+from jubao.kinds import ChannelName, Scene
 
-__all__ = ["WechatPayChannel"]
+__all__ = ["SignParams", "WechatPayChannel"]
 
 
 log = logging.getLogger("jubao.channels.wechatpay")
@@ -64,8 +74,42 @@ def _dump(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+@dataclass(frozen=True, slots=True)
+class SignParams:
+    """The package a mini-program passes to ``wx.requestPayment`` (and an official-account page
+    to ``getBrandWCPayRequest``), in the order Fubei answers it."""
+
+    app_id: str
+    time_stamp: str
+    nonce_str: str
+    package: str
+    sign_type: str
+    pay_sign: str
+
+    def as_wire(self) -> dict[str, str]:
+        return {
+            "appId": self.app_id,
+            "timeStamp": self.time_stamp,
+            "nonceStr": self.nonce_str,
+            "package": self.package,
+            "signType": self.sign_type,
+            "paySign": self.pay_sign,
+        }
+
+
+_SCENES = frozenset({Scene.MINA, Scene.JSAPI})
+
+
+def _unsupported(what: str) -> ChannelError:
+    return ChannelError(
+        f"微信支付通道暂不支持{what}", sub_code="UNSUPPORTED", kind=ChannelErrorKind.UNSUPPORTED
+    )
+
+
 class WechatPayChannel:
     """The real WeChat Pay v3 partner channel; implements ``jubao.channels.base.Channel``."""
+
+    name = ChannelName.WECHATPAY
 
     def __init__(
         self,
@@ -92,8 +136,28 @@ class WechatPayChannel:
 
     # ---- Channel --------------------------------------------------------------------------------
 
-    async def prepay(self, request: PrepayRequest) -> str:
-        payload = mapping.prepay_body(
+    def supports(self, scene: Scene) -> bool:
+        return scene in _SCENES
+
+    async def create_payment(self, request: PaymentRequest) -> PaymentInstruction:
+        if request.scene not in _SCENES:
+            raise _unsupported(f"场景 {request.scene.value}")
+        prepay_id = await self.prepay(request)
+        app_id = request.binding.app_id
+        assert app_id is not None  # prepay refused a binding without one
+        # An RSA signature: on a worker thread (the GIL is released) so the loop keeps serving.
+        signed = await asyncio.to_thread(self.sign_params, app_id, prepay_id)
+        return WalletPackage(prepay_id=prepay_id, params=signed.as_wire())
+
+    async def prepay(self, request: PaymentRequest) -> str:
+        """The partner JSAPI order; returns its ``prepay_id``."""
+        if not request.binding.app_id or not request.payer_id:
+            raise ChannelError(
+                "微信支付：JSAPI 支付需要商户的 sub_appid 和付款人的 openid",
+                sub_code="INVALID_REQUEST",
+                kind=ChannelErrorKind.REJECTED,
+            )
+        payload = mapping.jsapi_prepay_body(
             request, sp_appid=self._config.sp_appid, sp_mchid=self._config.sp_mchid
         )
         doc = await self._json("POST", f"{PARTNER_TRANSACTIONS}/jsapi", payload=payload)
@@ -122,7 +186,7 @@ class WechatPayChannel:
         doc = await self._json(
             "GET",
             f"{PARTNER_TRANSACTIONS}/out-trade-no/{_segment(out_trade_no)}",
-            params={"sp_mchid": self._config.sp_mchid, "sub_mchid": binding.sub_mchid},
+            params={"sp_mchid": self._config.sp_mchid, "sub_mchid": binding.merchant_id},
         )
         transaction = self._convert(mapping.transaction_from_json, doc)
         if transaction.out_trade_no != out_trade_no:
@@ -133,18 +197,35 @@ class WechatPayChannel:
         await self._call(
             "POST",
             f"{PARTNER_TRANSACTIONS}/out-trade-no/{_segment(out_trade_no)}/close",
-            payload={"sp_mchid": self._config.sp_mchid, "sub_mchid": binding.sub_mchid},
+            payload={"sp_mchid": self._config.sp_mchid, "sub_mchid": binding.merchant_id},
         )
+
+    async def cancel(self, binding: ChannelBinding, out_trade_no: str) -> None:
+        raise _unsupported("撤销（付款码场景）")
 
     async def refund(self, request: RefundRequest) -> ChannelRefund:
         doc = await self._json("POST", REFUNDS, payload=mapping.refund_body(request))
         return self._checked_refund(doc, request.out_refund_no)
 
-    async def query_refund(self, binding: ChannelBinding, out_refund_no: str) -> ChannelRefund:
+    async def query_refund(
+        self, binding: ChannelBinding, out_trade_no: str, out_refund_no: str
+    ) -> ChannelRefund:
         doc = await self._json(
-            "GET", f"{REFUNDS}/{_segment(out_refund_no)}", params={"sub_mchid": binding.sub_mchid}
+            "GET",
+            f"{REFUNDS}/{_segment(out_refund_no)}",
+            params={"sub_mchid": binding.merchant_id},
         )
         return self._checked_refund(doc, out_refund_no)
+
+    async def fetch_statement(self, day: date) -> list[StatementLine]:
+        raise _unsupported("对账单下载")
+
+    def notification_answer(self, accepted: bool, reason: str = "") -> NotificationAnswer:
+        # v3: any 2xx acknowledges; anything else (with a FAIL body) makes WeChat retry.
+        if accepted:
+            return NotificationAnswer(204)
+        body = json.dumps({"code": "FAIL", "message": reason}, ensure_ascii=False).encode()
+        return NotificationAnswer(400, body, "application/json")
 
     def parse_notification(
         self, headers: Mapping[str, str], body: bytes
@@ -340,6 +421,7 @@ def _business_error(response: httpx.Response, request_id: str) -> ChannelError |
     return ChannelError(
         f"微信支付：{text}",
         sub_code=mapping.normalise_error_code(code),
+        kind=mapping.error_kind(code),
         http_status=response.status_code,
     )
 

@@ -13,20 +13,22 @@ from typing import Any
 from jubao.channels.base import (
     ChannelRefund,
     ChannelTransaction,
-    PrepayRequest,
+    PaymentRequest,
     RefundRequest,
     RefundStatus,
     TradeStatus,
 )
+from jubao.errors import ChannelErrorKind
 
 __all__ = [
     "REFUND_STATUSES",
     "TRADE_STATES",
     "MappingError",
+    "error_kind",
     "format_rfc3339",
+    "jsapi_prepay_body",
     "normalise_error_code",
     "parse_rfc3339",
-    "prepay_body",
     "refund_body",
     "refund_from_json",
     "refund_status",
@@ -63,6 +65,25 @@ _CODE_ALIASES: Mapping[str, str] = {
 }
 
 
+# WeChat's business codes by what they mean; anything else is a plain refusal (REJECTED).
+ERROR_KINDS: Mapping[str, ChannelErrorKind] = {
+    "ORDER_PAID": ChannelErrorKind.ALREADY_PAID,
+    "ORDER_CLOSED": ChannelErrorKind.CLOSED,
+    "ORDER_REVERSED": ChannelErrorKind.CLOSED,
+    "ORDER_NOT_EXIST": ChannelErrorKind.NOT_FOUND,
+    "RESOURCE_NOT_EXISTS": ChannelErrorKind.NOT_FOUND,
+    "OUT_TRADE_NO_USED": ChannelErrorKind.DUPLICATE,
+    "NOT_ENOUGH": ChannelErrorKind.INSUFFICIENT_FUNDS,
+    "AUTH_CODE_INVALID": ChannelErrorKind.INVALID_PAYMENT_CODE,
+    "AUTH_CODE_EXPIRE": ChannelErrorKind.INVALID_PAYMENT_CODE,
+    "AUTH_CODE_ERROR": ChannelErrorKind.INVALID_PAYMENT_CODE,
+    "PAYER_ACCOUNT_ABNORMAL": ChannelErrorKind.DECLINED,
+    "TRADE_ERROR": ChannelErrorKind.DECLINED,
+    "BUYER_MISMATCH": ChannelErrorKind.DECLINED,
+    "NO_AUTH": ChannelErrorKind.UNSUPPORTED,
+}
+
+
 class MappingError(ValueError):
     """A WeChat JSON document lacks a field jubao relies on, or has it with the wrong type."""
 
@@ -77,6 +98,11 @@ def refund_status(raw: str) -> RefundStatus:
 
 def normalise_error_code(code: str) -> str:
     return _CODE_ALIASES.get(code, code)
+
+
+def error_kind(code: str) -> ChannelErrorKind:
+    """The channel-neutral meaning of a (normalised) WeChat error code."""
+    return ERROR_KINDS.get(normalise_error_code(code), ChannelErrorKind.REJECTED)
 
 
 def format_rfc3339(moment: datetime) -> str:
@@ -98,18 +124,22 @@ def parse_rfc3339(text: str) -> datetime:
 # ---- request bodies -----------------------------------------------------------------------------
 
 
-def prepay_body(request: PrepayRequest, *, sp_appid: str, sp_mchid: str) -> dict[str, Any]:
+def jsapi_prepay_body(request: PaymentRequest, *, sp_appid: str, sp_mchid: str) -> dict[str, Any]:
+    """The partner JSAPI order (mini-program and official account alike: the sub_appid says
+    which): the payer is their openid under the merchant's own app."""
+    if not request.binding.app_id or not request.payer_id:
+        raise ValueError("a JSAPI payment needs the merchant's sub_appid and the payer's openid")
     body: dict[str, Any] = {
         "sp_appid": sp_appid,
         "sp_mchid": sp_mchid,
-        "sub_appid": request.binding.sub_appid,
-        "sub_mchid": request.binding.sub_mchid,
+        "sub_appid": request.binding.app_id,
+        "sub_mchid": request.binding.merchant_id,
         "description": request.description,
         "out_trade_no": request.out_trade_no,
         "time_expire": format_rfc3339(request.time_expire),
         "notify_url": request.notify_url,
         "amount": {"total": _fen(request.total_fen), "currency": CURRENCY},
-        "payer": {"sub_openid": request.payer_sub_openid},
+        "payer": {"sub_openid": request.payer_id},
     }
     if request.attach:
         body["attach"] = request.attach
@@ -118,7 +148,7 @@ def prepay_body(request: PrepayRequest, *, sp_appid: str, sp_mchid: str) -> dict
 
 def refund_body(request: RefundRequest) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "sub_mchid": request.binding.sub_mchid,
+        "sub_mchid": request.binding.merchant_id,
         "out_trade_no": request.out_trade_no,
         "out_refund_no": request.out_refund_no,
     }
@@ -157,8 +187,9 @@ def transaction_from_json(doc: Mapping[str, Any]) -> ChannelTransaction:
         total_fen=_int(amount, "total"),
         transaction_id=_str(doc, "transaction_id"),
         success_time=parse_rfc3339(success_time) if success_time else None,
-        payer_openid=payer_openid,
+        payer_id=payer_openid,
         raw_state=raw_state,
+        merchant_id=_str(doc, "sub_mchid"),
     )
 
 

@@ -136,7 +136,7 @@ class OrderPages:
             refund_fen = parse_yuan(amount_text, field=ctx.t("order.refund_amount"))
             if app is None:
                 raise JubaoError("应用不存在")
-            answer = await self.runtime.payments.refund(
+            _, refund = await self.runtime.payments.refund(
                 app,
                 RefundRequest(
                     order=OrderRef(order_sn=order_sn), merchant_refund_sn=key, refund_fen=refund_fen
@@ -146,7 +146,7 @@ class OrderPages:
             return await refused(str(exc))
         except JubaoError as exc:
             return await refused(exc.message)
-        return redirect(f"/orders/{order_sn}", notice="refunded", refund_sn=answer["refund_sn"])
+        return redirect(f"/orders/{order_sn}", notice="refunded", refund_sn=refund.refund_sn)
 
     async def resend(self, ctx: Ctx) -> Response:
         order_sn = ctx.request.path_params["order_sn"]

@@ -1,6 +1,6 @@
-"""Sandbox only: a phone-sized mock of the mini-program payment sheet. "Pay" posts the order's
-stored ``sign_params`` and payer openid to the simulator's request-payment endpoint, as
-``wx.requestPayment`` would, then waits briefly for the payment notice to land."""
+"""Sandbox only: a phone-sized mock of the wallet's payment sheet. "Pay" asks the simulator to pay
+the order as its payer (``jubao.sandbox_payer``), then waits briefly for the payment notice to
+land."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import httpx
 from starlette.responses import Response
 
 from jubao.payments import repository as payments_repo
-from jubao.protocol import jsonwire
+from jubao.sandbox_payer import pay_order, payable
 from jubao.storage.database import Database
-from jubao.storage.sql import Row
 from jubao.web.console import queries
 from jubao.web.console.common import Ctx, Renderer, redirect
 
@@ -58,31 +57,27 @@ class PayerPages:
         loaded = await self._load(ctx)
         if isinstance(loaded, Response):
             return loaded
-        order = loaded.order
-        if order["state"] != "USERPAYING" or not order["sign_params"] or self.payer_url is None:
+        order = await self.db.read(
+            partial(payments_repo.find_order_by_sn, loaded.order["order_sn"])
+        )
+        if order is None or not payable(order) or self.payer_url is None:
             return self._sheet(ctx, loaded, status=409)
         try:
             async with httpx.AsyncClient(timeout=10.0) as client:
-                answer = await client.post(
-                    self.payer_url,
-                    json={
-                        "sign_params": jsonwire.loads(order["sign_params"]),
-                        "openid": order["sub_openid"],
-                    },
-                )
+                answer = await pay_order(client, self.payer_url, order)
         except httpx.HTTPError as exc:
             return self._sheet(ctx, loaded, status=502, failure=type(exc).__name__)
         if not answer.is_success:
             return self._sheet(ctx, loaded, status=502, failure=_failure_text(answer))
-        paid = await self._wait_paid(order["order_sn"])
-        return redirect(f"/pay/{order['order_sn']}", outcome="paid" if paid else "pending")
+        paid = await self._wait_paid(order.order_sn)
+        return redirect(f"/pay/{order.order_sn}", outcome="paid" if paid else "pending")
 
     async def _wait_paid(self, order_sn: str) -> bool:
         """The simulator notifies the gateway on its own schedule; give it a moment."""
         deadline = asyncio.get_running_loop().time() + _SETTLE_SECONDS
         while True:
-            row: Row | None = await self.db.read(partial(payments_repo.find_order_by_sn, order_sn))
-            if row is not None and row["state"] == "SUCCESS":
+            order = await self.db.read(partial(payments_repo.find_order_by_sn, order_sn))
+            if order is not None and order.state == "SUCCESS":
                 return True
             if asyncio.get_running_loop().time() >= deadline:
                 return False

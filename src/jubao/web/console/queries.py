@@ -229,8 +229,10 @@ class MerchantsOverview:
 def merchants_overview() -> Tx[MerchantsOverview]:
     merchants = (
         yield fetch_all(
-            "SELECT merchant_id, name, sub_mchid, sub_appid, created_at FROM merchants "
-            "ORDER BY merchant_id"
+            "SELECT m.merchant_id, m.name, c.channel_merchant_id AS sub_mchid, "
+            "c.mina_app_id AS sub_appid, m.created_at FROM merchants m "
+            "LEFT JOIN merchant_channels c ON c.merchant_id = m.merchant_id "
+            "AND c.channel = 'wechatpay' ORDER BY m.merchant_id"
         )
     ).rows
     apps = (
