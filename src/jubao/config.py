@@ -37,6 +37,10 @@ class Settings:
     refund_reconcile_after_seconds: float = 30.0
     pending_reconcile_seconds: float = 120.0  # background check of unpaid orders this quiet
     maintenance_interval_seconds: float = 5.0
+    # payment codes: how long the gateway waits for the payer to confirm before it reverses, and
+    # how often it asks the channel meanwhile
+    barcode_pay_timeout_seconds: float = 60.0
+    barcode_poll_seconds: float = 2.0
     notify_schedule: tuple[float, ...] = WECHAT_NOTIFY_SCHEDULE
     notify_timeout_seconds: float = 5.0
     notify_concurrency: int = 32

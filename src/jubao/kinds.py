@@ -20,8 +20,8 @@ class ChannelName(enum.StrEnum):
 
     @property
     def fubei_type(self) -> int:
-        """Fubei 1.0's numeric ``type`` (reference 7.1): 1 WeChat, 2 Alipay, 3 UnionPay."""
-        return {ChannelName.WECHATPAY: 1, ChannelName.ALIPAY: 2, ChannelName.UNIONPAY: 3}[self]
+        """Fubei 1.0's numeric ``type`` (reference 7.1): 1 WeChat, 2 Alipay, 5 UnionPay."""
+        return {ChannelName.WECHATPAY: 1, ChannelName.ALIPAY: 2, ChannelName.UNIONPAY: 5}[self]
 
 
 class Scene(enum.StrEnum):

@@ -78,6 +78,7 @@ async def build_runtime(
             await payments.expire_due()
             await payments.reconcile_refunds()
             await payments.reconcile_pending()
+            await payments.settle_payment_codes()
             await ReplayGuard(db).purge()  # strict-nonce rows older than 24 h
 
         runtime.background.append(

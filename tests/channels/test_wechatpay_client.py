@@ -185,7 +185,7 @@ def test_sign_params_verify_with_the_sp_public_key(wechat: FakeWechat) -> None:
         ("NOTPAY", TradeStatus.PENDING),
         ("USERPAYING", TradeStatus.PENDING),
         ("CLOSED", TradeStatus.CLOSED),
-        ("REVOKED", TradeStatus.CLOSED),
+        ("REVOKED", TradeStatus.REVOKED),
         ("PAYERROR", TradeStatus.FAILED),
         ("SOMETHING_NEW", TradeStatus.PENDING),
     ],

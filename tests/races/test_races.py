@@ -117,7 +117,7 @@ async def test_identical_and_conflicting_creates_at_once(sandbox: RunningSandbox
         def rows(sn: str = sn) -> Tx[list[dict[str, Any]]]:
             return (
                 yield fetch_all(
-                    "SELECT o.order_sn, o.prepay_id, o.sign_params, "
+                    "SELECT o.order_sn, o.prepay_id, o.instruction, "
                     "(SELECT COUNT(*) FROM order_events e WHERE e.order_id = o.order_id "
                     "AND e.kind = 'PREPAY') AS prepays FROM orders o WHERE merchant_order_sn = ?",
                     sn,
@@ -126,7 +126,7 @@ async def test_identical_and_conflicting_creates_at_once(sandbox: RunningSandbox
 
         stored = await sandbox.runtime.db.read(rows)
         assert len(stored) == 1
-        assert stored[0]["prepays"] == 1 and stored[0]["prepay_id"] and stored[0]["sign_params"]
+        assert stored[0]["prepays"] == 1 and stored[0]["prepay_id"] and stored[0]["instruction"]
 
 
 @pytest.mark.parametrize("amount", ["0.04", None], ids=["amount", "whole-remainder"])

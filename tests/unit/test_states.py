@@ -15,6 +15,15 @@ def test_order_transitions() -> None:
         (OrderState.USERPAYING, OrderState.CLOSED),
         # the payer's money was taken for a closed order: it becomes paid, never stays closed
         (OrderState.CLOSED, OrderState.SUCCESS),
+        # payment codes: a reverse of an unpaid or paid order, retried after a refusal
+        (OrderState.USERPAYING, OrderState.REVOKING),
+        (OrderState.SUCCESS, OrderState.REVOKING),
+        (OrderState.REVOKING, OrderState.REVOKED),
+        (OrderState.REVOKING, OrderState.REVOKED_ERROR),
+        (OrderState.REVOKED_ERROR, OrderState.REVOKING),
+        # the payer confirmed while the reverse was under way: the payment is recorded first
+        (OrderState.REVOKING, OrderState.SUCCESS),
+        (OrderState.REVOKED_ERROR, OrderState.SUCCESS),
     }
 
 

@@ -68,7 +68,8 @@ class TradeStatus(enum.Enum):
 
     PENDING = "PENDING"  # waiting for the payer, or anything unknown: ask again later
     PAID = "PAID"  # paid (a refund requested since does not undo the payment)
-    CLOSED = "CLOSED"  # closed or cancelled unpaid
+    CLOSED = "CLOSED"  # closed unpaid
+    REVOKED = "REVOKED"  # reversed: closed if unpaid, the money returned if paid
     FAILED = "FAILED"  # the payment failed for good
 
 
@@ -95,6 +96,7 @@ class PaymentRequest:
     auth_code: str | None = field(default=None, repr=False)
     attach: str | None = None
     client_ip: str | None = None
+    store_ref: str | None = None  # the merchant's store, where a channel wants to know it
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,16 +32,20 @@ __all__ = [
     "RefundFacts",
     "RefundPayload",
     "add_event",
+    "begin_revoke",
     "close_order",
+    "decline_order",
     "expired_orders",
     "find_order",
     "find_order_by_id",
     "find_order_by_sn",
     "find_refund",
+    "finish_revoke",
     "insert_order",
     "mark_paid",
     "mark_refund_submitted",
     "order_refunds",
+    "payment_codes_to_settle",
     "reserve_refund",
     "settle_refund",
     "stale_refunds",
@@ -529,3 +533,80 @@ def touch_order(order_id: int, now: int) -> Tx[None]:
         order_id,
         OrderState.USERPAYING.value,
     )
+
+
+def decline_order(order_id: int, declined: str, reason: str, now: int) -> Tx[OrderRecord]:
+    """The channel refused the payer's payment code: store the refusal (identical retries
+    answer it again) and close the order, once."""
+    result = yield execute(
+        "UPDATE orders SET state = ?, instruction = ?, updated_at = ? "
+        "WHERE order_id = ? AND state = ? AND instruction IS NULL",
+        OrderState.CLOSED.value,
+        declined,
+        now,
+        order_id,
+        OrderState.USERPAYING.value,
+    )
+    if result.rowcount == 1:
+        yield from add_event(order_id, now, "DECLINED", reason)
+    return (yield from _order(order_id))
+
+
+_REVOCABLE = (OrderState.USERPAYING, OrderState.SUCCESS, OrderState.REVOKED_ERROR)
+
+
+def begin_revoke(order_id: int, reason: str, now: int) -> Tx[OrderRecord]:
+    """USERPAYING / SUCCESS / REVOKED_ERROR -> REVOKING, committed before the channel is asked
+    (a crash then leaves REVOKING, which maintenance finishes). Returns the order as it stands."""
+    marks = ", ".join("?" * len(_REVOCABLE))
+    result = yield execute(
+        f"UPDATE orders SET state = ?, updated_at = ? WHERE order_id = ? AND state IN ({marks})",
+        OrderState.REVOKING.value,
+        now,
+        order_id,
+        *(state.value for state in _REVOCABLE),
+    )
+    if result.rowcount == 1:
+        yield from add_event(order_id, now, "REVOKING", reason)
+    return (yield from _order(order_id))
+
+
+def finish_revoke(order_id: int, outcome: OrderState, detail: str, now: int) -> Tx[OrderRecord]:
+    """REVOKING (or USERPAYING, when the channel reports the reverse itself) -> REVOKED or
+    REVOKED_ERROR, once."""
+    assert outcome in (OrderState.REVOKED, OrderState.REVOKED_ERROR)
+    sources = [OrderState.REVOKING.value]
+    if outcome == OrderState.REVOKED:
+        sources += [OrderState.USERPAYING.value, OrderState.REVOKED_ERROR.value]
+    marks = ", ".join("?" * len(sources))
+    result = yield execute(
+        f"UPDATE orders SET state = ?, updated_at = ? WHERE order_id = ? AND state IN ({marks})",
+        outcome.value,
+        now,
+        order_id,
+        *sources,
+    )
+    if result.rowcount == 1:
+        yield from add_event(order_id, now, outcome.value, detail)
+    return (yield from _order(order_id))
+
+
+def payment_codes_to_settle(
+    abandoned_before: int, stuck_before: int, limit: int
+) -> Tx[list[OrderRecord]]:
+    """Payment-code orders the gateway must finish itself: still waiting for the payer since
+    before ``abandoned_before`` (to query, then reverse), or REVOKING since before
+    ``stuck_before`` (the reverse's answer was lost: ask again)."""
+    rows = (
+        yield fetch_all(
+            "SELECT * FROM orders WHERE scene = ? AND ((state = ? AND created_at <= ?) "
+            "OR (state = ? AND updated_at <= ?)) ORDER BY updated_at LIMIT ?",
+            Scene.BARCODE.value,
+            OrderState.USERPAYING.value,
+            abandoned_before,
+            OrderState.REVOKING.value,
+            stuck_before,
+            limit,
+        )
+    ).rows
+    return [OrderRecord.from_row(row) for row in rows]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -35,10 +36,11 @@ from jubao.errors import (
     ChannelNotificationRejected,
     ChannelUnavailable,
     DuplicateKey,
+    JubaoError,
     StorageError,
 )
 from jubao.ids import new_serial
-from jubao.kinds import ChannelName
+from jubao.kinds import ChannelName, Scene
 from jubao.merchants.directory import MerchantDirectory
 from jubao.merchants.models import App
 from jubao.money import fen_to_yuan
@@ -73,6 +75,15 @@ _CHANNEL_LABELS = {
 }
 
 
+# A payment code the channel refused: the merchant sees one stable sub_code per kind, whatever the
+# channel, with the channel's own message.
+_DECLINES = {
+    ChannelErrorKind.DECLINED: "PAYMENT_DECLINED",
+    ChannelErrorKind.INSUFFICIENT_FUNDS: "BALANCE_NOT_ENOUGH",
+    ChannelErrorKind.INVALID_PAYMENT_CODE: "AUTH_CODE_INVALID",
+}
+
+
 def _rule(sub_code: str, message: str) -> BusinessRuleError:
     return BusinessRuleError(message, sub_code=sub_code)
 
@@ -92,6 +103,7 @@ class PaymentService:
         self._settings = settings
         self._clock = clock
         self._instructing: dict[int, asyncio.Future[OrderRecord]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # waits for payers of payment codes
 
     @property
     def channels(self) -> ChannelRegistry:
@@ -122,10 +134,12 @@ class PaymentService:
                 "已存在，且参数与原订单不一致",
             )
         now = self._clock()
-        if order.instruction and (
-            order.state != OrderState.USERPAYING or (order.prepay_expires_at or 0) > now
-        ):
-            return order
+        if order.instruction:
+            stored = instructions.decode_stored(order.instruction, order.prepay_id)
+            if isinstance(stored, instructions.Declined):
+                raise _rule(stored.sub_code, stored.message)
+            if order.state != OrderState.USERPAYING or (order.prepay_expires_at or 0) > now:
+                return order
         if order.state == OrderState.CLOSED:
             raise _rule("ORDER_CLOSED", "订单已关闭，请使用新的商户订单号下单")
         if order.state == OrderState.SUCCESS:
@@ -226,25 +240,29 @@ class PaymentService:
         self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
     ) -> OrderRecord:
         description = (order.body or f"订单 {order.merchant_order_sn}")[:127]
-        instruction = await self._channel(order.channel).create_payment(
-            PaymentRequest(
-                binding=binding,
-                scene=order.scene,
-                out_trade_no=order.order_sn,
-                description=description,
-                total_fen=order.total_fen,
-                notify_url=self._notify_url(order.channel),
-                time_expire=from_ms(order.expire_at),
-                payer_id=order.payer_id,
-                auth_code=auth_code,
-                attach=order.attach,
-            )
+        request = PaymentRequest(
+            binding=binding,
+            scene=order.scene,
+            out_trade_no=order.order_sn,
+            description=description,
+            total_fen=order.total_fen,
+            notify_url=self._notify_url(order.channel),
+            time_expire=from_ms(order.expire_at),
+            payer_id=order.payer_id,
+            auth_code=auth_code,
+            attach=order.attach,
+            store_ref=str(order.store_id),
         )
+        try:
+            instruction = await self._channel(order.channel).create_payment(request)
+        except ChannelError as exc:
+            sub_code = _DECLINES.get(exc.kind) if order.scene == Scene.BARCODE else None
+            if sub_code is None:
+                raise
+            await self._decline(order, sub_code, exc)
+            raise _rule(sub_code, exc.message) from None
         if isinstance(instruction, ImmediateOutcome):
-            applied = await self._apply_transaction(
-                order.channel, instruction.transaction, source="create"
-            )
-            return applied or order
+            return await self._code_submitted(order, instruction)
         now = self._clock()
         prepay_id = getattr(instruction, "prepay_id", None)
         return await self._db.write(
@@ -257,6 +275,113 @@ class PaymentService:
                 now,
             )
         )
+
+    # ---- payment codes (scene barcode) -----------------------------------------------------
+
+    async def _decline(self, order: OrderRecord, sub_code: str, exc: ChannelError) -> None:
+        declined = instructions.encode_state(instructions.Declined(sub_code, exc.message))
+        now = self._clock()
+        reason = f"{exc.sub_code}: {exc.message}"
+        await self._db.write(partial(repo.decline_order, order.order_id, declined, reason, now))
+
+    async def _code_submitted(self, order: OrderRecord, outcome: ImmediateOutcome) -> OrderRecord:
+        """Record that the channel has the payment code, then its result: paid now, or waiting
+        for the payer, whom the gateway then waits for (and reverses the payment if they walk
+        away: ``_await_payer``)."""
+        now = self._clock()
+        marker = instructions.encode_state(instructions.PaymentCodeSubmitted())
+        stored = await self._db.write(
+            partial(
+                repo.store_instruction, order.order_id, None, None, order.expire_at, marker, now
+            )
+        )
+        applied = await self._apply_transaction(order.channel, outcome.transaction, source="create")
+        result = applied or stored
+        if result.state == OrderState.USERPAYING:
+            self._spawn(self._await_payer(result))
+        return result
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _await_payer(self, order: OrderRecord) -> None:
+        """Ask the channel every ``barcode_poll_seconds`` whether the payer confirmed; once
+        ``barcode_pay_timeout_seconds`` have passed since the order, reverse it."""
+        deadline = order.created_at + int(self._settings.barcode_pay_timeout_seconds * 1000)
+        try:
+            while self._clock() < deadline:
+                await asyncio.sleep(self._settings.barcode_poll_seconds)
+                current = await self._db.read(partial(repo.find_order_by_id, order.order_id))
+                if current is None or current.state != OrderState.USERPAYING:
+                    return
+                order = await self._reconcile_order(current)
+                if order.state != OrderState.USERPAYING:
+                    return
+            await self._revoke(order, "付款码支付超时，自动撤销")
+        except (JubaoError, OSError) as exc:  # maintenance finishes what this could not
+            log.info("waiting for the payer of %s: %s", order.order_sn, exc)
+
+    async def reverse(self, app: App, ref: OrderRef) -> OrderRecord:
+        """``order.reverse``: a payment-code order is cancelled at the channel, paid or not."""
+        order = await self._find(app, ref)
+        if order.scene != Scene.BARCODE:
+            raise _rule(
+                "REVERSE_NOT_SUPPORTED", "只有付款码支付订单可以撤销；其他订单请使用关单或退款"
+            )
+        return await self._revoke(order, "商户撤销")
+
+    async def _revoke(self, order: OrderRecord, reason: str) -> OrderRecord:
+        if order.state in (OrderState.REVOKED, OrderState.CLOSED):
+            return order
+        now = self._clock()
+        order = await self._db.write(partial(repo.begin_revoke, order.order_id, reason, now))
+        if order.state != OrderState.REVOKING:
+            return order
+        try:
+            await self._channel(order.channel).cancel(await self._binding(order), order.order_sn)
+        except ChannelUnavailable as exc:  # unknown: stays REVOKING, maintenance asks again
+            log.info("reverse %s pending: %s", order.order_sn, exc.sub_code)
+            return order
+        except ChannelError as exc:
+            if exc.kind not in (ChannelErrorKind.NOT_FOUND, ChannelErrorKind.CLOSED):
+                return await self._finish_revoke(
+                    order, OrderState.REVOKED_ERROR, f"{exc.sub_code}: {exc.message}"
+                )
+        return await self._finish_revoke(order, OrderState.REVOKED, reason)
+
+    async def _finish_revoke(
+        self, order: OrderRecord, outcome: OrderState, detail: str
+    ) -> OrderRecord:
+        now = self._clock()
+        return await self._db.write(
+            partial(repo.finish_revoke, order.order_id, outcome, detail, now)
+        )
+
+    async def settle_payment_codes(self, limit: int = 100) -> int:
+        """Maintenance: finish payment codes whose waiter is gone (a restart) or whose reverse
+        got no answer; returns how many it finished."""
+        now = self._clock()
+        abandoned = now - int(self._settings.barcode_pay_timeout_seconds * 1000)
+        stuck = now - int(self._settings.refund_reconcile_after_seconds * 1000)
+        due = await self._db.read(partial(repo.payment_codes_to_settle, abandoned, stuck, limit))
+        finished = 0
+        for order in due:
+            if order.state == OrderState.USERPAYING:
+                order = await self._reconcile_order(order)
+                if order.state != OrderState.USERPAYING:
+                    finished += 1
+                    continue
+            result = await self._revoke(order, "付款码支付超时，自动撤销")
+            finished += result.state != OrderState.REVOKING
+        return finished
+
+    async def aclose(self) -> None:
+        """Stop the waits for payers (maintenance, here or in another process, finishes them)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # ---- lookup ---------------------------------------------------------------------------
 
@@ -346,6 +471,12 @@ class PaymentService:
             if outcome == PaymentOutcome.PAID:
                 log.info("order %s paid (%s)", transaction.out_trade_no, source)
             return order
+        if transaction.status == TradeStatus.REVOKED:
+            order = await self._db.read(partial(repo.find_order_by_sn, transaction.out_trade_no))
+            if order is None or order.channel != channel:
+                return order
+            detail = f"通道状态 {transaction.raw_state}"
+            return await self._finish_revoke(order, OrderState.REVOKED, detail)
         if transaction.status in (TradeStatus.CLOSED, TradeStatus.FAILED):
             order = await self._db.read(partial(repo.find_order_by_sn, transaction.out_trade_no))
             if (
@@ -411,6 +542,8 @@ class PaymentService:
 
     async def close(self, app: App, ref: OrderRef) -> OrderRecord:
         order = await self._find(app, ref)
+        if order.scene == Scene.BARCODE:
+            raise _rule("CLOSE_NOT_SUPPORTED", "付款码支付订单不能关单，请使用撤销接口")
         if order.state == OrderState.SUCCESS:
             raise _rule("ORDER_PAID", "订单已支付，不能关闭；如需退还资金请使用退款接口")
         if order.state == OrderState.USERPAYING:
@@ -444,6 +577,10 @@ class PaymentService:
         closed = 0
         for order in due:
             try:
+                if order.scene == Scene.BARCODE:
+                    result = await self._revoke(order, "超时未支付，自动撤销")
+                    closed += result.state == OrderState.REVOKED
+                    continue
                 result = await self._close_upstream_then_locally(order, "超时未支付，自动关闭")
             except (ChannelError, ChannelUnavailable, BusinessRuleError) as exc:
                 log.info("expire %s deferred: %s", order.order_sn, exc.sub_code)

@@ -7,6 +7,14 @@ applies each as a compare-and-set (``UPDATE ... WHERE state = <expected>``).
         ▼                  │
       CLOSED ──────────────┘
 
+    Payment codes (scene barcode) can also be reversed (撤销), paid or not:
+
+    USERPAYING / SUCCESS ──reverse──▶ REVOKING ──channel done──▶ REVOKED
+                                         │  ▲
+                        channel refused  ▼  │ reverse again
+                                      REVOKED_ERROR
+    (REVOKING and REVOKED_ERROR may still learn that the payer paid: ──pay──▶ SUCCESS)
+
     Refund:  PROCESSING ──▶ SUCCESS
                   └───────▶ FAILED   (the reserved amount returns to the order)
 """
@@ -28,7 +36,10 @@ __all__ = [
 class OrderState(enum.StrEnum):
     USERPAYING = "USERPAYING"  # created, waiting for the payer
     SUCCESS = "SUCCESS"  # paid
-    CLOSED = "CLOSED"  # closed by the merchant or expired unpaid
+    CLOSED = "CLOSED"  # closed by the merchant, expired or declined unpaid
+    REVOKING = "REVOKING"  # a reverse was asked of the channel; its answer is not in yet
+    REVOKED = "REVOKED"  # reversed: closed if unpaid, the payment returned if paid
+    REVOKED_ERROR = "REVOKED_ERROR"  # the channel refused the reverse
 
 
 class RefundState(enum.StrEnum):
@@ -77,9 +88,14 @@ class RefundSettlement(enum.StrEnum):
 
 
 _ORDER_TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
-    OrderState.USERPAYING: frozenset({OrderState.SUCCESS, OrderState.CLOSED}),
+    OrderState.USERPAYING: frozenset({OrderState.SUCCESS, OrderState.CLOSED, OrderState.REVOKING}),
     OrderState.CLOSED: frozenset({OrderState.SUCCESS}),
-    OrderState.SUCCESS: frozenset(),
+    OrderState.SUCCESS: frozenset({OrderState.REVOKING}),
+    OrderState.REVOKING: frozenset(
+        {OrderState.REVOKED, OrderState.REVOKED_ERROR, OrderState.SUCCESS}
+    ),
+    OrderState.REVOKED_ERROR: frozenset({OrderState.REVOKING, OrderState.SUCCESS}),
+    OrderState.REVOKED: frozenset(),
 }
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from jubao.channels.base import WalletPackage
+from jubao.channels.base import QrContent, WalletPackage
 from jubao.money import fen_to_yuan
 from jubao.payments import instructions
 from jubao.payments.records import OrderRecord, RefundRecord
 from jubao.payments.states import OrderState
 
-__all__ = ["mina_answer", "order_view", "refund_view"]
+__all__ = ["mina_answer", "order_view", "refund_view", "scan_answer", "wallet_answer"]
 
 
 def order_view(order: OrderRecord) -> dict[str, Any]:
@@ -54,9 +54,9 @@ def refund_view(order: OrderRecord, refund: RefundRecord) -> dict[str, Any]:
     }
 
 
-def mina_answer(order: OrderRecord) -> dict[str, Any]:
-    """``openapi.payment.order.mina`` (reference 5.4): the wallet package from the stored
-    instruction, so every identical retry answers the same bytes."""
+def wallet_answer(order: OrderRecord) -> dict[str, Any]:
+    """``openapi.payment.order.mina`` and ``.h5pay`` (reference 5.4, 5.3): the wallet package
+    from the stored instruction, so every identical retry answers the same bytes."""
     assert order.instruction is not None  # answered only once the instruction is stored
     package = instructions.decode(order.instruction, order.prepay_id)
     assert isinstance(package, WalletPackage)
@@ -65,6 +65,25 @@ def mina_answer(order: OrderRecord) -> dict[str, Any]:
         "order_sn": order.order_sn,
         "merchant_order_sn": order.merchant_order_sn,
         "sign_params": dict(package.params),
+        "store_id": order.store_id,
+        "cashier_id": order.cashier_id,
+        "user_id": order.payer_id or "",
+    }
+
+
+mina_answer = wallet_answer
+
+
+def scan_answer(order: OrderRecord) -> dict[str, Any]:
+    """``openapi.payment.order.scan`` (reference 5.2): the QR code's content."""
+    assert order.instruction is not None
+    qr = instructions.decode(order.instruction, order.prepay_id)
+    assert isinstance(qr, QrContent)
+    return {
+        "order_sn": order.order_sn,
+        "merchant_order_sn": order.merchant_order_sn,
+        "trade_no": order.order_sn,
+        "qr_code": qr.code,
         "store_id": order.store_id,
         "cashier_id": order.cashier_id,
         "user_id": order.payer_id or "",

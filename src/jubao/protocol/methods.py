@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jubao.errors import InvalidParameter
+from jubao.kinds import ChannelName
 from jubao.money import Fen
 from jubao.protocol import fields
+from jubao.protocol.payment_codes import channel_of_code, channel_of_type
 
 __all__ = [
     "METHODS",
@@ -142,3 +144,123 @@ def parse_refund_query(biz: dict[str, Any]) -> RefundQueryRequest:
             "refund_sn、merchant_refund_sn 必须传其中一个", sub_code="MISSING_PARAMETER"
         )
     return request
+
+
+# ---- the in-store and web scenes (reference 5.1-5.3, 5.8) -----------------------------------
+
+SWIPE = "openapi.payment.order.swipe"
+SCAN = "openapi.payment.order.scan"
+H5PAY = "openapi.payment.order.h5pay"
+REVERSE = "openapi.payment.order.reverse"
+
+
+@dataclass(frozen=True, slots=True)
+class SceneOrder:
+    """The common part of every order-creating method."""
+
+    merchant_order_sn: str
+    total_fen: Fen
+    store_id: int
+    cashier_id: int | None
+    call_back_url: str | None
+    body: str | None
+    attach: str | None
+
+    def fingerprint(self, *extra: object) -> str:
+        parts = (self.total_fen, self.store_id, self.cashier_id or 0, self.call_back_url or "",
+                 self.body or "", self.attach or "", *extra)  # fmt: skip
+        return "\x1f".join(str(part) for part in parts)
+
+
+def _scene_order(biz: dict[str, Any]) -> SceneOrder:
+    merchant_order_sn = fields.text(
+        biz, "merchant_order_sn", max_len=32, required=True, strip_check=True
+    )
+    total_fen = fields.money(biz, "total_fee", required=True)
+    store_id = fields.integer(biz, "store_id", required=True, minimum=1)
+    cashier_id = fields.integer(biz, "cashier_id", minimum=0)
+    call_back_url = fields.text(biz, "call_back_url", max_len=256)
+    if call_back_url is not None and not call_back_url.startswith(("http://", "https://")):
+        raise InvalidParameter("参数 call_back_url 必须是 http 或 https 地址")
+    assert merchant_order_sn and total_fen and store_id  # required above
+    return SceneOrder(
+        merchant_order_sn=merchant_order_sn,
+        total_fen=total_fen,
+        store_id=store_id,
+        cashier_id=cashier_id or None,
+        call_back_url=call_back_url,
+        body=fields.text(biz, "body", max_len=128),
+        attach=fields.text(biz, "attach", max_len=127),
+    )
+
+
+def _channel_type(biz: dict[str, Any], *, required: bool) -> ChannelName | None:
+    fubei_type = fields.integer(biz, "type", required=required, minimum=1)
+    if fubei_type is None:
+        return None
+    channel = channel_of_type(fubei_type)
+    if channel is None:
+        raise InvalidParameter(f"参数 type={fubei_type} 无效：1 微信、2 支付宝、5 银联")
+    return channel
+
+
+@dataclass(frozen=True, slots=True)
+class SwipeRequest:
+    order: SceneOrder
+    channel: ChannelName
+    auth_code: str = field(repr=False)
+
+
+def parse_swipe(biz: dict[str, Any]) -> SwipeRequest:
+    """The cashier scanned the customer's payment code. Without ``type`` the channel is
+    recognised from the code; a ``type`` that contradicts the code is refused."""
+    order = _scene_order(biz)
+    auth_code = fields.text(biz, "auth_code", max_len=32, required=True, strip_check=True)
+    assert auth_code
+    if not auth_code.isdigit() or not auth_code.isascii():
+        raise InvalidParameter("参数 auth_code 必须是付款码数字", sub_code="AUTH_CODE_INVALID")
+    recognised = channel_of_code(auth_code)
+    declared = _channel_type(biz, required=False)
+    if recognised is None:
+        raise InvalidParameter(
+            "付款码 auth_code 无法识别：微信为 10-15 开头的 18 位数字，"
+            "支付宝为 25-30 开头的 16-24 位数字",
+            sub_code="AUTH_CODE_INVALID",
+        )
+    if declared is not None and declared != recognised:
+        raise InvalidParameter(
+            f"参数 type={declared.fubei_type} 与付款码不符"
+            f"（付款码属于 type={recognised.fubei_type}）",
+            sub_code="AUTH_CODE_TYPE_MISMATCH",
+        )
+    return SwipeRequest(order=order, channel=recognised, auth_code=auth_code)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    order: SceneOrder
+    channel: ChannelName
+
+
+def parse_scan(biz: dict[str, Any]) -> ScanRequest:
+    channel = _channel_type(biz, required=True)
+    assert channel is not None
+    return ScanRequest(order=_scene_order(biz), channel=channel)
+
+
+@dataclass(frozen=True, slots=True)
+class H5PayRequest:
+    order: SceneOrder
+    sub_open_id: str
+
+
+def parse_h5pay(biz: dict[str, Any]) -> H5PayRequest:
+    """JSAPI inside the merchant's official account. ``auth.auth`` hands the page ``open_id``
+    (under the service provider's account) and ``sub_open_id`` (under the merchant's); the
+    merchant's own account pays, so ``sub_open_id`` is the payer."""
+    order = _scene_order(biz)
+    sub_open_id = fields.text(biz, "sub_open_id", max_len=128, strip_check=True)
+    if not sub_open_id:
+        raise InvalidParameter("缺少参数 sub_open_id（网页授权返回的第二个参数）",
+                               sub_code="MISSING_PARAMETER")  # fmt: skip
+    return H5PayRequest(order=order, sub_open_id=sub_open_id)

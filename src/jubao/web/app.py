@@ -52,6 +52,7 @@ class Runtime:
     async def stop(self) -> None:
         for task in self.background:
             await task.stop()
+        await self.payments.aclose()
         for hook in reversed(self.on_stop):
             await hook()
         await self.channels.aclose()

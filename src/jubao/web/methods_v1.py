@@ -40,6 +40,61 @@ async def _mina(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[
     return views.mina_answer(order)
 
 
+def _create(
+    order: methods.SceneOrder, channel: ChannelName, scene: Scene, fingerprint: str, **extra: Any
+) -> CreateOrder:
+    return CreateOrder(
+        channel=channel,
+        scene=scene,
+        merchant_order_sn=order.merchant_order_sn,
+        total_fen=order.total_fen,
+        store_id=order.store_id,
+        fingerprint=fingerprint,
+        cashier_id=order.cashier_id,
+        call_back_url=order.call_back_url,
+        body=order.body,
+        attach=order.attach,
+        **extra,
+    )
+
+
+async def _swipe(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    request = methods.parse_swipe(biz)
+    # the code is single-use: a retry with the same merchant_order_sn and another code is a
+    # different payment, and refused as a conflict
+    fingerprint = request.order.fingerprint(request.channel.value, request.auth_code)
+    create = _create(
+        request.order, request.channel, Scene.BARCODE, fingerprint, auth_code=request.auth_code
+    )
+    return views.order_view(await service.create(app, create))
+
+
+async def _scan(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    request = methods.parse_scan(biz)
+    fingerprint = request.order.fingerprint(request.channel.value)
+    create = _create(request.order, request.channel, Scene.NATIVE, fingerprint)
+    return views.scan_answer(await service.create(app, create))
+
+
+async def _h5pay(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    request = methods.parse_h5pay(biz)
+    fingerprint = request.order.fingerprint(request.sub_open_id)
+    create = _create(
+        request.order, ChannelName.WECHATPAY, Scene.JSAPI, fingerprint,
+        payer_id=request.sub_open_id,
+    )  # fmt: skip
+    return views.wallet_answer(await service.create(app, create))
+
+
+async def _reverse(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    order = await service.reverse(app, methods.parse_order_ref(biz))
+    return {
+        "merchant_order_sn": order.merchant_order_sn,
+        "order_sn": order.order_sn,
+        "trade_state": order.state.value,
+    }
+
+
 async def _query(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
     return views.order_view(await service.query(app, methods.parse_order_ref(biz)))
 
@@ -67,6 +122,10 @@ async def _get_time(service: PaymentService, app: App, biz: dict[str, Any]) -> d
 
 HANDLERS: dict[str, Handler] = {
     methods.MINA: _mina,
+    methods.SWIPE: _swipe,
+    methods.SCAN: _scan,
+    methods.H5PAY: _h5pay,
+    methods.REVERSE: _reverse,
     methods.QUERY: _query,
     methods.CLOSE: _close,
     methods.REFUND: _refund,

@@ -27,9 +27,11 @@ from jubao.channels.base import (
     ChannelBinding,
     ChannelRefund,
     ChannelTransaction,
+    ImmediateOutcome,
     NotificationAnswer,
     PaymentInstruction,
     PaymentRequest,
+    QrContent,
     RefundEvent,
     RefundRequest,
     StatementLine,
@@ -97,7 +99,8 @@ class SignParams:
         }
 
 
-_SCENES = frozenset({Scene.MINA, Scene.JSAPI})
+_WALLET_SCENES = frozenset({Scene.MINA, Scene.JSAPI})
+_SCENES = _WALLET_SCENES | {Scene.NATIVE, Scene.BARCODE}
 
 
 def _unsupported(what: str) -> ChannelError:
@@ -140,7 +143,11 @@ class WechatPayChannel:
         return scene in _SCENES
 
     async def create_payment(self, request: PaymentRequest) -> PaymentInstruction:
-        if request.scene not in _SCENES:
+        if request.scene == Scene.NATIVE:
+            return await self._native(request)
+        if request.scene == Scene.BARCODE:
+            return await self._codepay(request)
+        if request.scene not in _WALLET_SCENES:
             raise _unsupported(f"场景 {request.scene.value}")
         prepay_id = await self.prepay(request)
         app_id = request.binding.app_id
@@ -165,6 +172,39 @@ class WechatPayChannel:
         if not isinstance(prepay_id, str) or not prepay_id:
             raise ChannelUnavailable("微信支付：下单应答缺少 prepay_id")
         return prepay_id
+
+    async def _native(self, request: PaymentRequest) -> QrContent:
+        payload = mapping.native_prepay_body(
+            request, sp_appid=self._config.sp_appid, sp_mchid=self._config.sp_mchid
+        )
+        doc = await self._json("POST", f"{PARTNER_TRANSACTIONS}/native", payload=payload)
+        code_url = doc.get("code_url")
+        if not isinstance(code_url, str) or not code_url:
+            raise ChannelUnavailable("微信支付：Native 下单应答缺少 code_url")
+        return QrContent(prepay_id=None, code=code_url)
+
+    async def _codepay(self, request: PaymentRequest) -> ImmediateOutcome:
+        """200: paid (a Transaction); 202: the payer must confirm (USERPAYING, then query)."""
+        if not request.auth_code:
+            raise ChannelError(
+                "微信支付：付款码支付需要付款码 auth_code",
+                sub_code="INVALID_REQUEST",
+                kind=ChannelErrorKind.INVALID_PAYMENT_CODE,
+            )
+        payload = mapping.codepay_body(
+            request, sp_appid=self._config.sp_appid, sp_mchid=self._config.sp_mchid
+        )
+        response = await self._call("POST", f"{PARTNER_TRANSACTIONS}/codepay", payload=payload)
+        try:
+            doc = _object(json.loads(response.content or b"{}"), "answer")
+        except ValueError:
+            raise ChannelUnavailable("微信支付：付款码应答不是 JSON 对象") from None
+        if response.status_code == 202:
+            return ImmediateOutcome(mapping.pending_code_payment(doc, request.out_trade_no))
+        transaction = self._convert(mapping.transaction_from_json, doc)
+        if transaction.out_trade_no != request.out_trade_no:
+            raise ChannelUnavailable("微信支付：付款码应答的订单号与请求不一致")
+        return ImmediateOutcome(transaction)
 
     def sign_params(self, app_id: str, prepay_id: str) -> SignParams:
         timestamp = str(self._now())
@@ -201,7 +241,18 @@ class WechatPayChannel:
         )
 
     async def cancel(self, binding: ChannelBinding, out_trade_no: str) -> None:
-        raise _unsupported("撤销（付款码场景）")
+        """Reverse (撤销) a code payment: closed for good if unpaid, refunded if paid. While the
+        payer's password box is open WeChat refuses with USERPAYING: that is "try again"."""
+        try:
+            await self._call(
+                "POST",
+                f"{PARTNER_TRANSACTIONS}/out-trade-no/{_segment(out_trade_no)}/reverse",
+                payload={"sp_mchid": self._config.sp_mchid, "sub_mchid": binding.merchant_id},
+            )
+        except ChannelError as exc:
+            if exc.sub_code == "USERPAYING":
+                raise ChannelUnavailable("微信支付：用户正在支付，稍后重试撤销") from None
+            raise
 
     async def refund(self, request: RefundRequest) -> ChannelRefund:
         doc = await self._json("POST", REFUNDS, payload=mapping.refund_body(request))

@@ -24,11 +24,14 @@ __all__ = [
     "REFUND_STATUSES",
     "TRADE_STATES",
     "MappingError",
+    "codepay_body",
     "error_kind",
     "format_rfc3339",
     "jsapi_prepay_body",
+    "native_prepay_body",
     "normalise_error_code",
     "parse_rfc3339",
+    "pending_code_payment",
     "refund_body",
     "refund_from_json",
     "refund_status",
@@ -45,7 +48,7 @@ TRADE_STATES: Mapping[str, TradeStatus] = {
     "NOTPAY": TradeStatus.PENDING,
     "USERPAYING": TradeStatus.PENDING,
     "CLOSED": TradeStatus.CLOSED,
-    "REVOKED": TradeStatus.CLOSED,
+    "REVOKED": TradeStatus.REVOKED,
     "PAYERROR": TradeStatus.FAILED,
 }
 
@@ -78,6 +81,8 @@ ERROR_KINDS: Mapping[str, ChannelErrorKind] = {
     "AUTH_CODE_EXPIRE": ChannelErrorKind.INVALID_PAYMENT_CODE,
     "AUTH_CODE_ERROR": ChannelErrorKind.INVALID_PAYMENT_CODE,
     "PAYER_ACCOUNT_ABNORMAL": ChannelErrorKind.DECLINED,
+    "ACCOUNT_ERROR": ChannelErrorKind.DECLINED,
+    "NOTSUPORTCARD": ChannelErrorKind.DECLINED,
     "TRADE_ERROR": ChannelErrorKind.DECLINED,
     "BUYER_MISMATCH": ChannelErrorKind.DECLINED,
     "NO_AUTH": ChannelErrorKind.UNSUPPORTED,
@@ -144,6 +149,54 @@ def jsapi_prepay_body(request: PaymentRequest, *, sp_appid: str, sp_mchid: str) 
     if request.attach:
         body["attach"] = request.attach
     return body
+
+
+def native_prepay_body(request: PaymentRequest, *, sp_appid: str, sp_mchid: str) -> dict[str, Any]:
+    """The partner Native order: the JSAPI body without a payer (whoever scans pays)."""
+    body: dict[str, Any] = {
+        "sp_appid": sp_appid,
+        "sp_mchid": sp_mchid,
+        "sub_mchid": request.binding.merchant_id,
+        "description": request.description,
+        "out_trade_no": request.out_trade_no,
+        "time_expire": format_rfc3339(request.time_expire),
+        "notify_url": request.notify_url,
+        "amount": {"total": _fen(request.total_fen), "currency": CURRENCY},
+    }
+    if request.binding.app_id:
+        body["sub_appid"] = request.binding.app_id
+    if request.attach:
+        body["attach"] = request.attach
+    return body
+
+
+def codepay_body(request: PaymentRequest, *, sp_appid: str, sp_mchid: str) -> dict[str, Any]:
+    """The partner code payment: the customer's payment code, no notify_url (WeChat reports a
+    code payment only in this answer and in queries)."""
+    if not request.auth_code:
+        raise ValueError("a code payment needs the customer's payment code")
+    body: dict[str, Any] = {
+        "sp_appid": sp_appid,
+        "sp_mchid": sp_mchid,
+        "sub_mchid": request.binding.merchant_id,
+        "description": request.description,
+        "out_trade_no": request.out_trade_no,
+        "payer": {"auth_code": request.auth_code},
+        "amount": {"total": _fen(request.total_fen), "currency": CURRENCY},
+        "scene_info": {"store_info": {"out_id": request.store_ref or "0"}},
+    }
+    if request.binding.app_id:
+        body["sub_appid"] = request.binding.app_id
+    if request.attach:
+        body["attach"] = request.attach
+    return body
+
+
+def pending_code_payment(doc: Mapping[str, Any], out_trade_no: str) -> ChannelTransaction:
+    """A 202 to a code payment: the payer must confirm on their phone. WeChat's body may be the
+    whole Transaction or just ``{"trade_state":"USERPAYING"}``: only its state is read."""
+    raw_state = _str(doc, "trade_state") or "USERPAYING"
+    return ChannelTransaction(out_trade_no, TradeStatus.PENDING, raw_state=raw_state)
 
 
 def refund_body(request: RefundRequest) -> dict[str, Any]:
