@@ -16,7 +16,7 @@ Arrangement (see docs/reliability.md for why):
 
 Afterwards every order answered with ``result_code`` 200 is checked: exactly one row; the answer
 equals what is stored; amount and state agree with WeChat's view (paid at WeChat => SUCCESS
-after a query, which reconciles); nothing half-written (prepay without sign_params, refund books
+after a query, which reconciles); nothing half-written (prepay without its instruction, refund books
 that do not balance); exactly one PAID event and one payment notification row per paid order;
 every paid order's notification delivered to the merchant's receiver.
 """
@@ -357,7 +357,7 @@ def check_rows(books: Books, state: dict[str, Any]) -> list[str]:
         fee_fen = round(float(books.fees[sn]) * 100)
         if row["total_fen"] != fee_fen:
             problems.append(f"{sn}: total_fen {row['total_fen']} != {fee_fen}")
-        if bool(row["prepay_id"]) != bool(row["sign_params"]):
+        if bool(row["prepay_id"]) != bool(row["instruction"]):
             problems.append(f"{sn}: half-written prepay")
         kinds = events.get(row["order_id"], [])
         paid_events = kinds.count("PAID")

@@ -195,7 +195,7 @@ async def test_close_racing_payment_ends_consistent(sandbox: RunningSandbox) -> 
         if wechat == "SUCCESS":
             assert state == "SUCCESS", (wechat, facts)
             assert facts["events"]["PAID"] == 1 and facts["payment_notifications"] == 1, facts
-            assert facts["order"]["platform_order_no"]
+            assert facts["order"]["channel_trade_no"]
         else:
             assert state == "CLOSED" and wechat == "CLOSED", (wechat, facts)
             assert facts["events"]["PAID"] == 0 and facts["payment_notifications"] == 0, facts
