@@ -287,3 +287,18 @@ async def test_polling_an_unpaid_order_asks_wechat_at_most_once_per_interval(
         await asyncio.sleep(0.6)
         await sandbox.call(QUERY, {"merchant_order_sn": "life-poll"})
         assert len(channel_queries) == 2
+
+
+async def test_a_refund_without_merchant_refund_sn_answers_it_empty(
+    sandbox: RunningSandbox,
+) -> None:
+    """As Fubei: jubao's own number is in refund_sn; merchant_refund_sn stays the merchant's."""
+    order = await paid_order(sandbox, "life-no-mrsn", "0.05")
+    refund = await sandbox.call(REFUND, {"order_sn": order["order_sn"], "refund_money": "0.01"})
+    assert refund["result_code"] == 200, refund
+    assert refund["data"]["merchant_refund_sn"] == ""
+    assert refund["data"]["refund_sn"]
+    queried = await sandbox.call(
+        REFUND_QUERY, {"order_sn": order["order_sn"], "refund_sn": refund["data"]["refund_sn"]}
+    )
+    assert queried["data"]["merchant_refund_sn"] == ""

@@ -47,7 +47,11 @@ def refund_view(order: OrderRecord, refund: RefundRecord) -> dict[str, Any]:
         "merchant_order_sn": order.merchant_order_sn,
         "trade_no": order.order_sn,
         "refund_sn": refund.refund_sn,
-        "merchant_refund_sn": refund.merchant_refund_sn,
+        # a refund asked without one answers it empty, as Fubei does (jubao keys it on its own
+        # refund_sn, so the stored value equals refund_sn)
+        "merchant_refund_sn": (
+            "" if refund.merchant_refund_sn == refund.refund_sn else refund.merchant_refund_sn
+        ),
         "refund_money": fen_to_yuan(refund.refund_fen),
         "refund_status": refund.status.wire,
         "refund_time": (refund.finished_at // 1000) if refund.finished_at else 0,
