@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jubao.client
 
-ALLOWED = ("jubao.client", "jubao.protocol", "jubao.money", "jubao.errors")
+ALLOWED = ("jubao.client", "jubao.protocol", "jubao.money", "jubao.errors", "jubao.kinds")
 CLIENT_DIR = Path(jubao.client.__file__).parent
 PROTOCOL_DIR = CLIENT_DIR.parent / "protocol"
 
