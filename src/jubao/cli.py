@@ -13,7 +13,9 @@ from typing import Any, ParamSpec, TypeVar
 import click
 import httpx
 
+from jubao import __version__
 from jubao.config import Settings
+from jubao.config_check import SettingsGroup, env_file_option
 from jubao.merchants import repository as merchant_repo
 from jubao.merchants.directory import MerchantDirectory
 from jubao.payments import repository as payment_repo
@@ -55,13 +57,17 @@ async def _opened(ctx: click.Context) -> AsyncIterator[Database]:
         await db.close()
 
 
-@click.group()
+@click.group(cls=SettingsGroup)
+@click.version_option(__version__, prog_name="jubao")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="default .jubao")
 @click.option("--database-url", default=None, help="sqlite:///FILE or postgresql://...")
+@env_file_option
 @click.pass_context
-def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
+def main(
+    ctx: click.Context, data_dir: Path | None, database_url: str | None, env_file: str | None
+) -> None:
     """jubao: a self-hosted aggregated payment gateway speaking the Fubei Open API."""
-    ctx.obj = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    ctx.obj = Settings.from_env(data_dir=data_dir, database_url=database_url, env_file=env_file)
     logging.basicConfig(
         level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -89,6 +95,7 @@ def sandbox(
     settings = Settings.from_env(
         data_dir=local_data_dir or base.data_dir,
         database_url=base.database_url or None,
+        env_file=base.env_file or None,
         host=host,
         port=port,
         notify_allow_private=True,
@@ -123,6 +130,7 @@ def simulator(ctx: click.Context, host: str | None, port: int, local_data_dir: P
     settings = Settings.from_env(
         data_dir=local_data_dir or base.data_dir,
         database_url=base.database_url or None,
+        env_file=base.env_file or None,
         host=host,
         port=port,
     )
@@ -358,9 +366,11 @@ async def pay(ctx: click.Context, order_sn: str, openid: str | None) -> None:
 
 
 def _register_commands() -> None:
+    from jubao.config_check import config
     from jubao.notify.cli import notify, worker
     from jubao.security.cli import secrets, set_strict_nonce
 
+    main.add_command(config)
     main.add_command(secrets)
     app.add_command(set_strict_nonce)
 

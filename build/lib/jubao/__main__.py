@@ -1,0 +1,5 @@
+"""``python -m jubao`` is the ``jubao`` command."""
+
+from jubao.cli import main
+
+main()

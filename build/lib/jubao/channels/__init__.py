@@ -1,0 +1,1 @@
+"""Payment channels. The service depends on `base.Channel` only."""

@@ -1,0 +1,51 @@
+"""What the simulator is told at start-up: the service providers it knows and its timings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+__all__ = ["DEFAULT_NOTIFY_SCHEDULE", "SimulatorConfig", "SpMerchant"]
+
+# WeChat's documented retry intervals (seconds) after a failed notification delivery.
+DEFAULT_NOTIFY_SCHEDULE: tuple[float, ...] = (
+    15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SpMerchant:
+    """A service provider (服务商) as WeChat knows it. The simulator holds only the *public* half
+    of the provider's API key; the APIv3 key encrypts the notifications sent to it."""
+
+    sp_mchid: str
+    sp_appids: Sequence[str]
+    api_public_key_pem: bytes
+    api_serial_no: str
+    apiv3_key: str
+    sub_merchants: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """sub_mchid -> the sub_appids bound to it (may be empty)."""
+
+    def __post_init__(self) -> None:
+        if len(self.apiv3_key.encode("utf-8")) != 32:
+            raise ValueError("apiv3_key must be 32 ASCII characters (an AES-256 key)")
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    data_dir: Path | None
+    """Where keys and state live; ``None`` keeps everything in memory (fresh keys every run)."""
+    merchants: Sequence[SpMerchant]
+    notify_schedule: Sequence[float] = DEFAULT_NOTIFY_SCHEDULE
+    time_scale: float = 1.0
+    """Multiplies every simulated delay (retry intervals, refund settlement); 0.01 in tests."""
+    refund_delay_seconds: float = 2.0
+    notify_timeout: float = 5.0
+    latency_ms: int = 0
+    """Initial artificial latency added to every v3 API answer (changeable at run time)."""
+    clock: Callable[[], datetime] | None = None
+    """Returns an aware ``datetime``; defaults to the system clock."""
+    order_paid_code: str = "ORDERPAID"
+    """The code answered for "order already paid"; secondary sources also show ``ORDER_PAID``."""

@@ -1,0 +1,357 @@
+"""``WechatPayChannel``: the WeChat Pay v3 service-provider (partner) JSAPI channel over httpx.
+
+Every request is signed with the service provider's API key; every 2xx answer must carry a valid
+WeChat Pay signature or it is not trusted (``ChannelUnavailable``). Error classes:
+
+* 4xx with ``{"code", "message"}``  -> ``ChannelError(sub_code=<code>)``: WeChat's business answer
+* 429, 5xx, timeouts, transport errors, unsigned or unparseable answers -> ``ChannelUnavailable``:
+  the outcome is unknown or the request was not processed, so the caller may ask again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from jubao import __version__
+from jubao.channels.base import (
+    ChannelBinding,
+    ChannelRefund,
+    ChannelTransaction,
+    PrepayRequest,
+    RefundEvent,
+    RefundRequest,
+    SignParams,
+    TransactionEvent,
+)
+from jubao.channels.wechatpay import aesgcm, mapping, signing
+from jubao.channels.wechatpay.config import WechatPayConfig
+from jubao.channels.wechatpay.keys import load_private_key, load_public_key
+from jubao.errors import ChannelError, ChannelNotificationRejected, ChannelUnavailable
+from jubao.httppool import PooledClient
+
+__all__ = ["WechatPayChannel"]
+
+
+log = logging.getLogger("jubao.channels.wechatpay")
+
+PARTNER_TRANSACTIONS = "/v3/pay/partner/transactions"
+REFUNDS = "/v3/refund/domestic/refunds"
+_EVENT_KINDS = {"TRANSACTION.": "transaction", "REFUND.": "refund"}
+
+T = TypeVar("T")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _segment(value: str) -> str:
+    """A path placeholder, percent-encoded so an id can never change the path it lands in."""
+    return quote(value, safe="")
+
+
+def _dump(payload: Mapping[str, Any]) -> bytes:
+    # Serialised once: these exact bytes are both signed and sent.
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class WechatPayChannel:
+    """The real WeChat Pay v3 partner channel; implements ``jubao.channels.base.Channel``."""
+
+    def __init__(
+        self,
+        config: WechatPayConfig,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._config = config
+        # Parsed once: an RSA key load costs more than the signature itself.
+        self._private_key = load_private_key(config.private_key_pem)
+        self._platform_key = load_public_key(config.platform_public_key_pem)
+        self._apiv3_key = config.apiv3_key.encode("ascii")
+        self._base = config.base_url.rstrip("/")
+        self._clock = clock or _utc_now
+        # The request path is bound by the WeChat round trip: allow plenty of concurrency
+        # (256 connections) over small pools (jubao.httppool). An injected client is used alone.
+        self._injected = http_client
+        self._pool = (
+            PooledClient(pools=64, per_pool=4, timeout=config.timeout)
+            if http_client is None
+            else None
+        )
+        self._user_agent = f"jubao/{__version__}"
+
+    # ---- Channel --------------------------------------------------------------------------------
+
+    async def prepay(self, request: PrepayRequest) -> str:
+        payload = mapping.prepay_body(
+            request, sp_appid=self._config.sp_appid, sp_mchid=self._config.sp_mchid
+        )
+        doc = await self._json("POST", f"{PARTNER_TRANSACTIONS}/jsapi", payload=payload)
+        prepay_id = doc.get("prepay_id")
+        if not isinstance(prepay_id, str) or not prepay_id:
+            raise ChannelUnavailable("微信支付：下单应答缺少 prepay_id")
+        return prepay_id
+
+    def sign_params(self, app_id: str, prepay_id: str) -> SignParams:
+        timestamp = str(self._now())
+        nonce = signing.new_nonce()
+        package = f"prepay_id={prepay_id}"
+        message = signing.pay_sign_message(app_id, timestamp, nonce, package)
+        return SignParams(
+            app_id=app_id,
+            time_stamp=timestamp,
+            nonce_str=nonce,
+            package=package,
+            sign_type="RSA",
+            pay_sign=signing.sign(self._private_key, message),
+        )
+
+    async def query(self, binding: ChannelBinding, out_trade_no: str) -> ChannelTransaction:
+        """The order as WeChat sees it. An order WeChat never created raises
+        ``ChannelError(sub_code="ORDER_NOT_EXIST")``: it is a fact, not "pending"."""
+        doc = await self._json(
+            "GET",
+            f"{PARTNER_TRANSACTIONS}/out-trade-no/{_segment(out_trade_no)}",
+            params={"sp_mchid": self._config.sp_mchid, "sub_mchid": binding.sub_mchid},
+        )
+        transaction = self._convert(mapping.transaction_from_json, doc)
+        if transaction.out_trade_no != out_trade_no:
+            raise ChannelUnavailable("微信支付：查询应答的订单号与请求不一致")
+        return transaction
+
+    async def close(self, binding: ChannelBinding, out_trade_no: str) -> None:
+        await self._call(
+            "POST",
+            f"{PARTNER_TRANSACTIONS}/out-trade-no/{_segment(out_trade_no)}/close",
+            payload={"sp_mchid": self._config.sp_mchid, "sub_mchid": binding.sub_mchid},
+        )
+
+    async def refund(self, request: RefundRequest) -> ChannelRefund:
+        doc = await self._json("POST", REFUNDS, payload=mapping.refund_body(request))
+        return self._checked_refund(doc, request.out_refund_no)
+
+    async def query_refund(self, binding: ChannelBinding, out_refund_no: str) -> ChannelRefund:
+        doc = await self._json(
+            "GET", f"{REFUNDS}/{_segment(out_refund_no)}", params={"sub_mchid": binding.sub_mchid}
+        )
+        return self._checked_refund(doc, out_refund_no)
+
+    def parse_notification(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> TransactionEvent | RefundEvent:
+        try:
+            signing.verify_signed_headers(
+                headers,
+                body,
+                public_key=self._platform_key,
+                public_key_id=self._config.public_key_id,
+                now=self._now(),
+                window_seconds=self._config.notify_window_seconds,
+            )
+            return self._decode_notification(body)
+        except ValueError as exc:  # every failure below is a ValueError subclass, JSON's included
+            raise ChannelNotificationRejected(f"微信支付通知被拒绝：{exc}") from None
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    async def __aenter__(self) -> WechatPayChannel:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ---- notifications --------------------------------------------------------------------------
+
+    def _decode_notification(self, body: bytes) -> TransactionEvent | RefundEvent:
+        envelope = _object(json.loads(body), "notification body")
+        event_id = _text(envelope, "id")
+        event_type = _text(envelope, "event_type")
+        kind = next((k for p, k in _EVENT_KINDS.items() if event_type.startswith(p)), None)
+        if kind is None:
+            raise ValueError(f"unsupported event_type {event_type!r}")
+        resource = _object(envelope.get("resource"), "resource")
+        if resource.get("algorithm") != aesgcm.ALGORITHM:
+            raise ValueError(f"unsupported resource.algorithm {resource.get('algorithm')!r}")
+        original_type = resource.get("original_type")
+        if original_type is not None and original_type != kind:
+            raise ValueError(f"resource.original_type {original_type!r} contradicts {event_type}")
+        plaintext = aesgcm.decrypt(
+            self._apiv3_key,
+            _text(resource, "nonce"),
+            str(resource.get("associated_data") or ""),
+            _text(resource, "ciphertext"),
+        )
+        doc = _object(json.loads(plaintext), "decrypted resource")
+        sp_mchid = doc.get("sp_mchid")
+        if sp_mchid is not None and sp_mchid != self._config.sp_mchid:
+            raise ValueError(f"notification for another service provider {sp_mchid!r}")
+        sub_mchid = doc.get("sub_mchid")
+        sub = sub_mchid if isinstance(sub_mchid, str) and sub_mchid else None
+        if kind == "transaction":
+            return TransactionEvent(event_id, mapping.transaction_from_json(doc), sub)
+        return RefundEvent(event_id, mapping.refund_from_json(doc), sub)
+
+    # ---- HTTP -----------------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self._clock().timestamp())
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        response = await self._call(method, path, params=params, payload=payload)
+        try:
+            return _object(json.loads(response.content), "answer")
+        except ValueError:
+            raise ChannelUnavailable("微信支付：应答不是 JSON 对象") from None
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
+        body = _dump(payload) if payload is not None else b""
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": self._user_agent,
+            "Wechatpay-Serial": self._config.public_key_id,
+        }
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        client = self._pool.next() if self._pool is not None else self._injected
+        assert client is not None  # one of the two is always set
+        request = client.build_request(
+            method,
+            self._base + path,
+            params=params,
+            content=body if payload is not None else None,
+            headers=headers,
+            timeout=self._config.timeout,
+        )
+        # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
+        request.headers["Authorization"] = await asyncio.to_thread(
+            self._authorization, request, body
+        )
+        try:
+            response = await client.send(request)
+        except httpx.TimeoutException:
+            raise ChannelUnavailable("微信支付：请求超时") from None
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(f"微信支付：网络错误（{type(exc).__name__}）") from None
+        return self._checked(response)
+
+    def _authorization(self, request: httpx.Request, body: bytes) -> str:
+        # Sign the path and query exactly as httpx will put them on the wire (prefix included).
+        url = request.url.raw_path.decode("ascii")
+        timestamp = str(self._now())
+        nonce = signing.new_nonce()
+        message = signing.request_message(request.method, url, timestamp, nonce, body)
+        return signing.authorization_header(
+            mchid=self._config.sp_mchid,
+            serial_no=self._config.serial_no,
+            nonce=nonce,
+            timestamp=timestamp,
+            signature=signing.sign(self._private_key, message),
+        )
+
+    def _checked(self, response: httpx.Response) -> httpx.Response:
+        status = response.status_code
+        request_id = response.headers.get("Request-ID", "-")
+        if 200 <= status < 300:
+            self._verify_answer(response, request_id)
+            return response
+        if status == 429:
+            # Rate limiting is transient and nothing was done: "try later", never a final refusal
+            # (a ChannelError would, for instance, fail a refund for good).
+            raise ChannelUnavailable("微信支付：请求过于频繁（FREQUENCY_LIMITED），请稍后重试")
+        if 400 <= status < 500:
+            raise _business_error(response, request_id)
+        log.warning("wechatpay answered HTTP %s (Request-ID %s)", status, request_id)
+        raise ChannelUnavailable(f"微信支付：系统繁忙（HTTP {status}），请稍后重试")
+
+    def _verify_answer(self, response: httpx.Response, request_id: str) -> None:
+        try:
+            signing.verify_signed_headers(
+                response.headers,
+                response.content,
+                public_key=self._platform_key,
+                public_key_id=self._config.public_key_id,
+                now=self._now(),
+                window_seconds=self._config.notify_window_seconds,
+            )
+        except signing.VerificationFailed as exc:
+            log.warning("wechatpay answer rejected (Request-ID %s): %s", request_id, exc)
+            raise ChannelUnavailable("微信支付：应答签名验证失败") from None
+
+    @staticmethod
+    def _convert(convert: Callable[[Mapping[str, Any]], T], doc: Mapping[str, Any]) -> T:
+        try:
+            return convert(doc)
+        except ValueError as exc:
+            raise ChannelUnavailable(f"微信支付：应答格式不正确（{exc}）") from None
+
+    def _checked_refund(self, doc: Mapping[str, Any], out_refund_no: str) -> ChannelRefund:
+        refund = self._convert(mapping.refund_from_json, doc)
+        if refund.out_refund_no != out_refund_no:
+            raise ChannelUnavailable("微信支付：退款应答的退款单号与请求不一致")
+        return refund
+
+
+def _business_error(response: httpx.Response, request_id: str) -> ChannelError | ChannelUnavailable:
+    """WeChat's ``{"code", "message"}`` as a ``ChannelError``. Error bodies are not signed (the
+    official SDKs do not verify them either); one we cannot read is an unknown outcome."""
+    try:
+        doc = _object(json.loads(response.content), "error body")
+        code = _text(doc, "code")
+    except ValueError:
+        log.warning(
+            "wechatpay HTTP %s without a readable error (Request-ID %s)",
+            response.status_code,
+            request_id,
+        )
+        return ChannelUnavailable(f"微信支付：无法解析的错误应答（HTTP {response.status_code}）")
+    message = doc.get("message")
+    text = message if isinstance(message, str) and message else code
+    return ChannelError(
+        f"微信支付：{text}",
+        sub_code=mapping.normalise_error_code(code),
+        http_status=response.status_code,
+    )
+
+
+def _object(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    return value
+
+
+def _text(doc: Mapping[str, Any], key: str) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} is missing or not a string")
+    return value

@@ -1,0 +1,213 @@
+"""WeChat's JSON <-> jubao's channel value types, with exhaustive status mapping.
+
+Unknown trade states mean "pending, ask again"; unknown refund statuses mean "processing". A new
+upstream state must never be read as money having moved (or failed to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from jubao.channels.base import (
+    ChannelRefund,
+    ChannelTransaction,
+    PrepayRequest,
+    RefundRequest,
+    RefundStatus,
+    TradeStatus,
+)
+
+__all__ = [
+    "REFUND_STATUSES",
+    "TRADE_STATES",
+    "MappingError",
+    "format_rfc3339",
+    "normalise_error_code",
+    "parse_rfc3339",
+    "prepay_body",
+    "refund_body",
+    "refund_from_json",
+    "refund_status",
+    "trade_status",
+    "transaction_from_json",
+]
+
+CHINA = timezone(timedelta(hours=8))
+CURRENCY = "CNY"
+
+TRADE_STATES: Mapping[str, TradeStatus] = {
+    "SUCCESS": TradeStatus.PAID,
+    "REFUND": TradeStatus.PAID,  # paid, then a refund was requested: the payment still happened
+    "NOTPAY": TradeStatus.PENDING,
+    "USERPAYING": TradeStatus.PENDING,
+    "CLOSED": TradeStatus.CLOSED,
+    "REVOKED": TradeStatus.CLOSED,
+    "PAYERROR": TradeStatus.FAILED,
+}
+
+REFUND_STATUSES: Mapping[str, RefundStatus] = {
+    "SUCCESS": RefundStatus.SUCCESS,
+    "PROCESSING": RefundStatus.PROCESSING,
+    "CLOSED": RefundStatus.FAILED,
+    "ABNORMAL": RefundStatus.FAILED,
+}
+
+# v2 spelled some codes without underscores and secondary sources still show them for v3.
+_CODE_ALIASES: Mapping[str, str] = {
+    "ORDERPAID": "ORDER_PAID",
+    "ORDERNOTEXIST": "ORDER_NOT_EXIST",
+    "SYSTEMERROR": "SYSTEM_ERROR",
+    "SIGNERROR": "SIGN_ERROR",
+}
+
+
+class MappingError(ValueError):
+    """A WeChat JSON document lacks a field jubao relies on, or has it with the wrong type."""
+
+
+def trade_status(raw: str) -> TradeStatus:
+    return TRADE_STATES.get(raw, TradeStatus.PENDING)
+
+
+def refund_status(raw: str) -> RefundStatus:
+    return REFUND_STATUSES.get(raw, RefundStatus.PROCESSING)
+
+
+def normalise_error_code(code: str) -> str:
+    return _CODE_ALIASES.get(code, code)
+
+
+def format_rfc3339(moment: datetime) -> str:
+    """``2026-11-25T23:13:00+08:00``: WeChat wants Beijing time, whole seconds."""
+    if moment.tzinfo is None:
+        raise ValueError("time_expire must be an aware datetime")
+    return moment.astimezone(CHINA).strftime("%Y-%m-%dT%H:%M:%S+08:00")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MappingError(f"not an RFC 3339 time: {text!r}") from None
+    # WeChat always sends an offset; a bare local time can only be Beijing time.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA)
+
+
+# ---- request bodies -----------------------------------------------------------------------------
+
+
+def prepay_body(request: PrepayRequest, *, sp_appid: str, sp_mchid: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "sp_appid": sp_appid,
+        "sp_mchid": sp_mchid,
+        "sub_appid": request.binding.sub_appid,
+        "sub_mchid": request.binding.sub_mchid,
+        "description": request.description,
+        "out_trade_no": request.out_trade_no,
+        "time_expire": format_rfc3339(request.time_expire),
+        "notify_url": request.notify_url,
+        "amount": {"total": _fen(request.total_fen), "currency": CURRENCY},
+        "payer": {"sub_openid": request.payer_sub_openid},
+    }
+    if request.attach:
+        body["attach"] = request.attach
+    return body
+
+
+def refund_body(request: RefundRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "sub_mchid": request.binding.sub_mchid,
+        "out_trade_no": request.out_trade_no,
+        "out_refund_no": request.out_refund_no,
+    }
+    if request.reason:
+        body["reason"] = request.reason
+    if request.notify_url:
+        body["notify_url"] = request.notify_url
+    body["amount"] = {
+        "refund": _fen(request.refund_fen),
+        "total": _fen(request.total_fen),
+        "currency": CURRENCY,
+    }
+    return body
+
+
+def _fen(value: int) -> int:
+    # bool is an int subclass and a float amount is a bug upstream of us: refuse both loudly.
+    if type(value) is not int or value < 1:
+        raise ValueError(f"amount must be a positive integer number of fen, got {value!r}")
+    return value
+
+
+# ---- response documents -------------------------------------------------------------------------
+
+
+def transaction_from_json(doc: Mapping[str, Any]) -> ChannelTransaction:
+    """A Transaction (query answer or decrypted TRANSACTION.* notification)."""
+    raw_state = _required_str(doc, "trade_state")
+    amount = _object(doc, "amount")
+    payer = _object(doc, "payer")
+    payer_openid = _str(payer, "sub_openid") or _str(payer, "sp_openid") or _str(payer, "openid")
+    success_time = _str(doc, "success_time")
+    return ChannelTransaction(
+        out_trade_no=_required_str(doc, "out_trade_no"),
+        status=trade_status(raw_state),
+        total_fen=_int(amount, "total"),
+        transaction_id=_str(doc, "transaction_id"),
+        success_time=parse_rfc3339(success_time) if success_time else None,
+        payer_openid=payer_openid,
+        raw_state=raw_state,
+    )
+
+
+def refund_from_json(doc: Mapping[str, Any]) -> ChannelRefund:
+    """A Refund: the refund/query answer (``status``) or a decrypted REFUND.* notification
+    (``refund_status``)."""
+    raw_status = _str(doc, "status") or _required_str(doc, "refund_status")
+    amount = _object(doc, "amount")
+    success_time = _str(doc, "success_time")
+    return ChannelRefund(
+        out_refund_no=_required_str(doc, "out_refund_no"),
+        status=refund_status(raw_status),
+        refund_id=_str(doc, "refund_id"),
+        out_trade_no=_str(doc, "out_trade_no"),
+        refund_fen=_int(amount, "refund"),
+        success_time=parse_rfc3339(success_time) if success_time else None,
+        raw_status=raw_status,
+    )
+
+
+def _object(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MappingError(f"{key} is not an object")
+    return value
+
+
+def _str(doc: Mapping[str, Any], key: str) -> str | None:
+    value = doc.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MappingError(f"{key} is not a string")
+    return value
+
+
+def _required_str(doc: Mapping[str, Any], key: str) -> str:
+    value = _str(doc, key)
+    if value is None:
+        raise MappingError(f"{key} is missing")
+    return value
+
+
+def _int(doc: Mapping[str, Any], key: str) -> int | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if type(value) is not int:  # never a float or a bool for money
+        raise MappingError(f"{key} is not an integer")
+    return value

@@ -1,0 +1,124 @@
+"""``JubaoClient``: the blocking shell around ``ClientCore`` and ``httpx.Client``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from jubao.client import operations as ops
+from jubao.client.core import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientCore,
+    Done,
+    Retry,
+    RetryPolicy,
+)
+from jubao.client.request_models import (
+    CloseRequest,
+    MinaRequest,
+    OrderQueryRequest,
+    RefundQueryRequest,
+    RefundRequest,
+    RefundStatisticsRequest,
+)
+from jubao.client.response_models import (
+    CloseResponse,
+    MinaResponse,
+    Order,
+    Refund,
+    RefundStatistics,
+    ServerTime,
+)
+
+__all__ = ["JubaoClient"]
+
+T = TypeVar("T")
+
+
+class JubaoClient:
+    """A blocking Open API client. Use it as a context manager, or call ``close()``.
+
+    ``base_url``: the gateway's origin (``http://127.0.0.1:8600``) or the full ``.../gateway`` URL.
+    ``retries``: extra attempts for calls that are safe to retry (see ``jubao.client.operations``),
+    after transport failures and HTTP 429/5xx, waiting ``backoff``, ``2*backoff``, ... seconds.
+    ``transport``: any ``httpx.BaseTransport`` (``httpx.MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        app_id: str,
+        app_secret: str,
+        base_url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = 0.2,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._core = ClientCore(app_id, app_secret, base_url, RetryPolicy(retries, backoff))
+        self._http = httpx.Client(timeout=timeout, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"JubaoClient(app_id={self._core.app_id!r}, url={self._core.url!r})"
+
+    def __enter__(self) -> JubaoClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the HTTP connections (this is not ``openapi.payment.order.close``)."""
+        self._http.close()
+
+    def _execute(self, operation: ops.Operation[T]) -> T:
+        exchange = self._core.start(operation)
+        request = exchange.request
+        while True:
+            step: Done[T] | Retry
+            try:
+                answer = self._http.post(request.url, content=request.body, headers=request.headers)
+            except httpx.TransportError as exc:
+                step = exchange.failed(exc)
+            else:
+                step = exchange.received(answer.status_code, answer.content)
+            if isinstance(step, Done):
+                return step.value
+            time.sleep(step.delay)
+
+    def mina(self, request: MinaRequest) -> MinaResponse:
+        return self._execute(ops.mina(request))
+
+    def query(self, request: OrderQueryRequest) -> Order:
+        return self._execute(ops.query(request))
+
+    def close_order(self, request: CloseRequest) -> CloseResponse:
+        return self._execute(ops.close_order(request))
+
+    def refund(self, request: RefundRequest) -> Refund:
+        return self._execute(ops.refund(request))
+
+    def refund_query(self, request: RefundQueryRequest) -> Refund:
+        return self._execute(ops.refund_query(request))
+
+    def refund_statistics(self, request: RefundStatisticsRequest) -> RefundStatistics:
+        return self._execute(ops.refund_statistics(request))
+
+    def get_time(self) -> ServerTime:
+        return self._execute(ops.get_time())
+
+    def call(
+        self, method: str, biz: Mapping[str, Any], *, safe_to_retry: bool = False
+    ) -> dict[str, Any]:
+        """Any Open API method by name; returns the answer's ``data`` object."""
+        return self._execute(ops.raw_call(method, biz, safe_to_retry=safe_to_retry))

@@ -1,0 +1,26 @@
+"""Time, injectable. Stored timestamps are integer epoch milliseconds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+__all__ = ["CHINA", "Clock", "from_ms", "system_clock", "to_ms"]
+
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+Clock = Callable[[], int]
+"""Returns epoch milliseconds."""
+
+
+def system_clock() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -1,0 +1,36 @@
+"""Identifiers in Fubei's shapes: ``yyyyMMddHHmmss`` + 6 digits for order, refund and app ids.
+
+A per-process counter starting at a random point makes collisions within one process impossible
+for up to a million ids a second; across processes a collision is caught by the unique constraint
+and the caller draws again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+
+from jubao.clock import CHINA, from_ms
+
+__all__ = ["new_app_id", "new_app_secret", "new_serial"]
+
+_counter = itertools.count(secrets.randbelow(1_000_000))
+_lock = threading.Lock()
+
+
+def new_serial(now_ms: int) -> str:
+    with _lock:
+        sequence = next(_counter) % 1_000_000
+    return from_ms(now_ms).astimezone(CHINA).strftime("%Y%m%d%H%M%S") + f"{sequence:06d}"
+
+
+def new_app_id(now_ms: int) -> str:
+    return (
+        from_ms(now_ms).astimezone(CHINA).strftime("%Y%m%d%H%M%S")
+        + f"{secrets.randbelow(10**6):06d}"
+    )
+
+
+def new_app_secret() -> str:
+    return secrets.token_hex(16)

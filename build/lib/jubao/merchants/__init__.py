@@ -1,0 +1,1 @@
+"""Merchants, their apps (credentials), stores, cashiers and channel bindings."""

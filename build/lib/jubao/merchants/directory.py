@@ -1,0 +1,121 @@
+"""Looks up apps for request verification, with a short cache, and creates merchant records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jubao.clock import Clock, system_clock
+from jubao.ids import new_app_id, new_app_secret
+from jubao.merchants import repository as repo
+from jubao.merchants.models import App, Cashier, Merchant, Store
+from jubao.security.sealing import Sealer
+from jubao.storage.database import Database
+
+__all__ = ["MerchantDirectory", "NewApp"]
+
+_CACHE_MS = 5_000  # a rotated secret takes effect within this long on every instance
+
+
+@dataclass(frozen=True, slots=True)
+class NewApp:
+    """An app as created: the only moment its secret is shown."""
+
+    app: App
+    app_secret: str
+
+
+class MerchantDirectory:
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, *, sealer: Sealer | None = None
+    ) -> None:
+        """``sealer`` seals app secrets at rest (``security.keys.sealer_for(settings)``); without
+        one, secrets are stored as they are and only plaintext values can be read."""
+        self._db = db
+        self._clock = clock
+        self._sealer = sealer or repo.UNSEALED
+        self._cache: dict[str, tuple[int, App | None]] = {}
+        self._stores: dict[int, Store] = {}
+        self._cashiers: dict[int, Cashier] = {}
+        # Told about each merchant created through this directory (the sandbox registers the
+        # new sub-merchant binding with its simulator).
+        self.on_merchant_created: list[Callable[[Merchant], None]] = []
+
+    async def app(self, app_id: str) -> App | None:
+        now = self._clock()
+        cached = self._cache.get(app_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        app = await self._db.read(lambda: repo.find_app(app_id, self._sealer))
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[app_id] = (now + _CACHE_MS, app)
+        return app
+
+    def forget(self, app_id: str) -> None:
+        self._cache.pop(app_id, None)
+
+    async def create_merchant(self, name: str, sub_mchid: str, sub_appid: str) -> Merchant:
+        now = self._clock()
+        merchant = await self._db.write(
+            lambda: repo.insert_merchant(name, sub_mchid, sub_appid, now)
+        )
+        for listener in self.on_merchant_created:
+            listener(merchant)
+        return merchant
+
+    async def create_app(
+        self, merchant_id: int, callback_url: str | None = None, *, strict_nonce: bool = False
+    ) -> NewApp:
+        now = self._clock()
+        secret = new_app_secret()
+        app_id = new_app_id(now)
+        sealer = self._sealer
+        app = await self._db.write(
+            lambda: repo.insert_app(
+                app_id, merchant_id, secret, callback_url, now, sealer, strict_nonce=strict_nonce
+            )
+        )
+        return NewApp(app, secret)
+
+    async def rotate_secret(self, app_id: str) -> str | None:
+        secret = new_app_secret()
+        sealer = self._sealer
+        changed = await self._db.write(lambda: repo.update_app_secret(app_id, secret, sealer))
+        self.forget(app_id)
+        return secret if changed else None
+
+    async def set_strict_nonce(self, app_id: str, on: bool) -> bool:
+        changed = await self._db.write(lambda: repo.set_strict_nonce(app_id, on))
+        self.forget(app_id)
+        return changed
+
+    async def list_apps(self) -> list[App]:
+        return await self._db.read(lambda: repo.list_apps(self._sealer))
+
+    async def create_store(self, merchant_id: int, name: str) -> Store:
+        now = self._clock()
+        return await self._db.write(lambda: repo.insert_store(merchant_id, name, now))
+
+    async def create_cashier(self, store_id: int, name: str) -> Cashier:
+        now = self._clock()
+        return await self._db.write(lambda: repo.insert_cashier(store_id, name, now))
+
+    # Stores and cashiers never move to another merchant or store, so a found one can be kept;
+    # an unknown id is looked up again each time (it may have been created since).
+
+    async def store(self, store_id: int) -> Store | None:
+        found = self._stores.get(store_id)
+        if found is None:
+            found = await self._db.read(lambda: repo.find_store(store_id))
+            if found is not None:
+                self._stores[store_id] = found
+        return found
+
+    async def cashier(self, cashier_id: int) -> Cashier | None:
+        found = self._cashiers.get(cashier_id)
+        if found is None:
+            found = await self._db.read(lambda: repo.find_cashier(cashier_id))
+            if found is not None:
+                self._cashiers[cashier_id] = found
+        return found

@@ -1,0 +1,225 @@
+"""Units of work for merchants, apps, stores and cashiers.
+
+App secrets are sealed at rest (``security.sealing``): units that write or read them take the
+``Sealer``; the associated data binds each sealed secret to its ``app_id``.
+"""
+
+from __future__ import annotations
+
+from jubao.merchants.models import App, Cashier, Merchant, Store
+from jubao.security.sealing import Sealer, key_id_of
+from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
+
+__all__ = [
+    "UNSEALED",
+    "find_app",
+    "find_cashier",
+    "find_store",
+    "insert_app",
+    "insert_cashier",
+    "insert_merchant",
+    "insert_store",
+    "list_apps",
+    "list_cashiers",
+    "list_merchants",
+    "list_stores",
+    "reseal_app_secrets",
+    "secret_aad",
+    "secret_key_ids",
+    "set_strict_nonce",
+    "update_app_secret",
+]
+
+UNSEALED = Sealer(None)  # no master key: secrets stored and read as plaintext
+
+_APP_SELECT = (
+    "SELECT a.app_id, a.app_secret, a.callback_url, a.strict_nonce, m.merchant_id, m.name, "
+    "m.sub_mchid, m.sub_appid FROM apps a JOIN merchants m ON m.merchant_id = a.merchant_id"
+)
+
+
+def secret_aad(app_id: str) -> bytes:
+    """Associated data of a sealed app secret: the value is valid for this app only."""
+    return f"jubao:apps.app_secret:{app_id}".encode()
+
+
+def _merchant(row: Row) -> Merchant:
+    return Merchant(row["merchant_id"], row["name"], row["sub_mchid"], row["sub_appid"])
+
+
+def _app(row: Row, sealer: Sealer) -> App:
+    app_id = row["app_id"]
+    secret = sealer.open(row["app_secret"], secret_aad(app_id))
+    return App(app_id, _merchant(row), secret, row["callback_url"], bool(row["strict_nonce"]))
+
+
+def insert_merchant(name: str, sub_mchid: str, sub_appid: str, now: int) -> Tx[Merchant]:
+    row = (
+        yield fetch_one(
+            "INSERT INTO merchants (name, sub_mchid, sub_appid, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING merchant_id, name, sub_mchid, sub_appid",
+            name,
+            sub_mchid,
+            sub_appid,
+            now,
+        )
+    ).first
+    assert row is not None
+    return _merchant(row)
+
+
+def insert_app(
+    app_id: str,
+    merchant_id: int,
+    secret: str,
+    callback_url: str | None,
+    now: int,
+    sealer: Sealer = UNSEALED,
+    *,
+    strict_nonce: bool = False,
+) -> Tx[App]:
+    yield execute(
+        "INSERT INTO apps (app_id, merchant_id, app_secret, callback_url, created_at, "
+        "strict_nonce) VALUES (?, ?, ?, ?, ?, ?)",
+        app_id,
+        merchant_id,
+        sealer.seal(secret, secret_aad(app_id)),
+        callback_url,
+        now,
+        int(strict_nonce),
+    )
+    app = yield from find_app(app_id, sealer)
+    assert app is not None
+    return app
+
+
+def find_app(app_id: str, sealer: Sealer = UNSEALED) -> Tx[App | None]:
+    row = (yield fetch_one(_APP_SELECT + " WHERE a.app_id = ?", app_id)).first
+    return _app(row, sealer) if row else None
+
+
+def list_apps(sealer: Sealer = UNSEALED) -> Tx[list[App]]:
+    rows = (yield fetch_all(_APP_SELECT + " ORDER BY a.created_at")).rows
+    return [_app(row, sealer) for row in rows]
+
+
+def list_merchants() -> Tx[list[Merchant]]:
+    rows = (
+        yield fetch_all("SELECT merchant_id, name, sub_mchid, sub_appid FROM merchants ORDER BY 1")
+    ).rows
+    return [_merchant(row) for row in rows]
+
+
+def update_app_secret(app_id: str, secret: str, sealer: Sealer = UNSEALED) -> Tx[bool]:
+    sealed = sealer.seal(secret, secret_aad(app_id))
+    result = yield execute("UPDATE apps SET app_secret = ? WHERE app_id = ?", sealed, app_id)
+    return result.rowcount == 1
+
+
+def set_strict_nonce(app_id: str, on: bool) -> Tx[bool]:
+    result = yield execute("UPDATE apps SET strict_nonce = ? WHERE app_id = ?", int(on), app_id)
+    return result.rowcount == 1
+
+
+def secret_key_ids() -> Tx[list[str]]:
+    """The key id of every stored app secret (the values themselves never leave here)."""
+
+    rows = (yield fetch_all("SELECT app_secret FROM apps")).rows
+    return [key_id_of(row["app_secret"]) for row in rows]
+
+
+def reseal_app_secrets(after: str, limit: int, sealer: Sealer) -> Tx[tuple[str | None, int]]:
+    """Re-seal, under the current key, up to ``limit`` apps with ``app_id > after`` whose secret
+    is plaintext or under an older key. Returns the last app_id looked at (``None`` at the end)
+    and how many values changed. Compare-and-set: a secret rotated meanwhile is left alone."""
+    rows = (
+        yield fetch_all(
+            "SELECT app_id, app_secret FROM apps WHERE app_id > ? ORDER BY app_id LIMIT ?",
+            after,
+            limit,
+        )
+    ).rows
+    changed = 0
+    for row in rows:
+        stored = row["app_secret"]
+        if not sealer.needs_reseal(stored):
+            continue
+        aad = secret_aad(row["app_id"])
+        resealed = sealer.seal(sealer.open(stored, aad), aad)
+        result = yield execute(
+            "UPDATE apps SET app_secret = ? WHERE app_id = ? AND app_secret = ?",
+            resealed,
+            row["app_id"],
+            stored,
+        )
+        changed += result.rowcount
+    return (rows[-1]["app_id"] if rows else None), changed
+
+
+def insert_store(merchant_id: int, name: str, now: int) -> Tx[Store]:
+    row = (
+        yield fetch_one(
+            "INSERT INTO stores (merchant_id, name, created_at) VALUES (?, ?, ?) "
+            "RETURNING store_id, merchant_id, name",
+            merchant_id,
+            name,
+            now,
+        )
+    ).first
+    assert row is not None
+    return Store(row["store_id"], row["merchant_id"], row["name"])
+
+
+def insert_cashier(store_id: int, name: str, now: int) -> Tx[Cashier]:
+    row = (
+        yield fetch_one(
+            "INSERT INTO cashiers (store_id, name, created_at) VALUES (?, ?, ?) "
+            "RETURNING cashier_id, store_id, name",
+            store_id,
+            name,
+            now,
+        )
+    ).first
+    assert row is not None
+    return Cashier(row["cashier_id"], row["store_id"], row["name"])
+
+
+def find_store(store_id: int) -> Tx[Store | None]:
+    row = (
+        yield fetch_one(
+            "SELECT store_id, merchant_id, name FROM stores WHERE store_id = ?", store_id
+        )
+    ).first
+    return Store(row["store_id"], row["merchant_id"], row["name"]) if row else None
+
+
+def find_cashier(cashier_id: int) -> Tx[Cashier | None]:
+    row = (
+        yield fetch_one(
+            "SELECT cashier_id, store_id, name FROM cashiers WHERE cashier_id = ?", cashier_id
+        )
+    ).first
+    return Cashier(row["cashier_id"], row["store_id"], row["name"]) if row else None
+
+
+def list_stores(merchant_id: int | None = None) -> Tx[list[Store]]:
+    if merchant_id is None:
+        rows = (yield fetch_all("SELECT store_id, merchant_id, name FROM stores ORDER BY 1")).rows
+    else:
+        rows = (
+            yield fetch_all(
+                "SELECT store_id, merchant_id, name FROM stores WHERE merchant_id = ? ORDER BY 1",
+                merchant_id,
+            )
+        ).rows
+    return [Store(row["store_id"], row["merchant_id"], row["name"]) for row in rows]
+
+
+def list_cashiers(store_id: int | None = None) -> Tx[list[Cashier]]:
+    sql = "SELECT cashier_id, store_id, name FROM cashiers"
+    rows = (
+        (yield fetch_all(sql + " ORDER BY 1")).rows
+        if store_id is None
+        else (yield fetch_all(sql + " WHERE store_id = ? ORDER BY 1", store_id)).rows
+    )
+    return [Cashier(row["cashier_id"], row["store_id"], row["name"]) for row in rows]

@@ -1,0 +1,1 @@
+"""Orders and refunds: the state machine (pure) and the use cases (service)."""

@@ -1,0 +1,130 @@
+"""Orders and refunds as the repository returns them: frozen, typed, amounts in ``Fen``.
+
+``from_row`` is the one place a database row becomes a record, so a renamed column or a new state
+fails here (and in mypy), not in a view three layers up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jubao.channels.base import ChannelBinding
+from jubao.kinds import ChannelName, Scene
+from jubao.money import Fen
+from jubao.payments.states import OrderState, RefundState
+from jubao.storage.sql import Row
+
+__all__ = ["OrderRecord", "RefundRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    order_id: int
+    order_sn: str
+    merchant_id: int
+    app_id: str
+    merchant_order_sn: str
+    fingerprint: str
+    store_id: int
+    cashier_id: int  # 0: none
+    channel: ChannelName
+    scene: Scene
+    channel_merchant_id: str
+    channel_app_id: str | None
+    payer_id: str | None
+    total_fen: Fen
+    body: str | None
+    attach: str | None
+    call_back_url: str | None
+    state: OrderState
+    prepay_id: str | None
+    prepay_expires_at: int | None
+    instruction: str | None  # JSON, see payments.instructions
+    channel_trade_no: str | None
+    paid_at: int | None
+    refunded_fen: Fen
+    refund_count: int
+    expire_at: int
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> OrderRecord:
+        return cls(
+            order_id=int(row["order_id"]),
+            order_sn=row["order_sn"],
+            merchant_id=int(row["merchant_id"]),
+            app_id=row["app_id"],
+            merchant_order_sn=row["merchant_order_sn"],
+            fingerprint=row["fingerprint"],
+            store_id=int(row["store_id"]),
+            cashier_id=int(row["cashier_id"] or 0),
+            channel=ChannelName(row["channel"]),
+            scene=Scene(row["scene"]),
+            channel_merchant_id=row["channel_merchant_id"],
+            channel_app_id=row["channel_app_id"],
+            payer_id=row["payer_id"],
+            total_fen=Fen(int(row["total_fen"])),
+            body=row["body"],
+            attach=row["attach"],
+            call_back_url=row["call_back_url"],
+            state=OrderState(row["state"]),
+            prepay_id=row["prepay_id"],
+            prepay_expires_at=_optional_int(row["prepay_expires_at"]),
+            instruction=row["instruction"],
+            channel_trade_no=row["channel_trade_no"],
+            paid_at=_optional_int(row["paid_at"]),
+            refunded_fen=Fen(int(row["refunded_fen"])),
+            refund_count=int(row["refund_count"]),
+            expire_at=int(row["expire_at"]),
+            created_at=int(row["created_at"]),
+            updated_at=int(row["updated_at"]),
+        )
+
+    @property
+    def binding(self) -> ChannelBinding:
+        """The merchant's identity at the channel as it was when the order was created (the
+        channel's credential, if it needs one, comes from the merchant's current binding)."""
+        return ChannelBinding(self.channel, self.channel_merchant_id, self.channel_app_id)
+
+    @property
+    def refundable_fen(self) -> Fen:
+        if self.state != OrderState.SUCCESS:
+            return Fen(0)
+        return Fen(self.total_fen - self.refunded_fen)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRecord:
+    refund_id: int
+    refund_sn: str
+    order_id: int
+    merchant_refund_sn: str
+    refund_fen: Fen
+    status: RefundState
+    channel_refund_id: str | None
+    submitted: bool
+    finished_at: int | None
+    created_at: int
+    updated_at: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> RefundRecord:
+        return cls(
+            refund_id=int(row["refund_id"]),
+            refund_sn=row["refund_sn"],
+            order_id=int(row["order_id"]),
+            merchant_refund_sn=row["merchant_refund_sn"],
+            refund_fen=Fen(int(row["refund_fen"])),
+            status=RefundState(row["status"]),
+            channel_refund_id=row["channel_refund_id"],
+            submitted=bool(row["submitted"]),
+            finished_at=_optional_int(row["finished_at"]),
+            created_at=int(row["created_at"]),
+            updated_at=int(row["updated_at"]),
+        )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,279 @@
+"""``jubao sandbox``: the gateway, the WeChat Pay simulator and a demo merchant in one process.
+
+The channel is the real WeChat Pay client; it reaches the simulator over HTTP under
+``/sim/wechatpay`` exactly as it would reach WeChat. Keys are generated on first start and kept in
+the data dir; restarting keeps every order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import string
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from jubao.channels.simulator import Simulator, SimulatorConfig, SpMerchant, create_simulator_app
+from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
+from jubao.config import Settings
+from jubao.merchants import repository as merchant_repo
+from jubao.runtime import build_runtime
+from jubao.security.keys import load_or_create_master_key
+from jubao.storage.database import open_database
+from jubao.web.app import Runtime, create_app
+from jubao.web.background import Periodic
+
+__all__ = ["SandboxCredentials", "build_sandbox", "load_sandbox_info"]
+
+SIM_PREFIX = "/sim/wechatpay"
+DEMO_OPENID = "oDemoPayer0000000000000000001"
+
+
+@dataclass(frozen=True)
+class SandboxCredentials:
+    """The service provider's identity at the (simulated) WeChat Pay."""
+
+    sp_mchid: str
+    sp_appid: str
+    serial_no: str
+    apiv3_key: str
+    private_key_pem: bytes
+    public_key_pem: bytes
+
+
+def _alnum(length: int) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def load_or_create_credentials(folder: Path) -> SandboxCredentials:
+    folder.mkdir(parents=True, exist_ok=True)
+    meta_file = folder / "sp.json"
+    key_file = folder / "sp_private_key.pem"
+    if not meta_file.exists() or not key_file.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        key_file.chmod(0o600)
+        meta = {
+            "sp_mchid": "1900" + f"{secrets.randbelow(10**6):06d}",
+            "sp_appid": "wx" + secrets.token_hex(8),
+            "serial_no": secrets.token_hex(20).upper(),
+            "apiv3_key": _alnum(32),
+        }
+        meta_file.write_text(json.dumps(meta, indent=2), "utf-8")
+        meta_file.chmod(0o600)
+    meta = json.loads(meta_file.read_text("utf-8"))
+    private_pem = key_file.read_bytes()
+    private_key = serialization.load_pem_private_key(private_pem, password=None)
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return SandboxCredentials(
+        meta["sp_mchid"], meta["sp_appid"], meta["serial_no"], meta["apiv3_key"], private_pem,
+        public_pem,
+    )  # fmt: skip
+
+
+async def _ensure_demo_merchant(
+    runtime: Runtime, settings: Settings, credentials: SandboxCredentials
+) -> dict[str, Any]:
+    info_file = settings.data_dir / "sandbox.json"
+    if info_file.exists():
+        info: dict[str, Any] = json.loads(info_file.read_text("utf-8"))
+        if await runtime.merchants.app(info["app_id"]) is not None:
+            return info
+    directory = runtime.merchants
+    merchant = await directory.create_merchant(
+        "演示商户", "1900" + f"{secrets.randbelow(10**6):06d}", "wx" + secrets.token_hex(8)
+    )
+    new_app = await directory.create_app(merchant.merchant_id)
+    store = await directory.create_store(merchant.merchant_id, "演示门店")
+    cashier = await directory.create_cashier(store.store_id, "演示收银员")
+    base = settings.resolved_public_url
+    info = {
+        "gateway_url": f"{base}/gateway",
+        "app_id": new_app.app.app_id,
+        "app_secret": new_app.app_secret,
+        "merchant_id": merchant.merchant_id,
+        "store_id": store.store_id,
+        "cashier_id": cashier.cashier_id,
+        "sub_mchid": merchant.sub_mchid,
+        "sub_appid": merchant.sub_appid,
+        "sp_mchid": credentials.sp_mchid,
+        "sp_appid": credentials.sp_appid,
+        "demo_openid": DEMO_OPENID,
+        "simulator_url": f"{base}{SIM_PREFIX}",
+        "sp_public_key": credentials.public_key_pem.decode("ascii"),
+    }
+    return info
+
+
+def _sandbox_admin_token(folder: Path) -> str:
+    """The sandbox's console/admin token: generated once, kept with its keys."""
+    folder.mkdir(parents=True, exist_ok=True)
+    token_file = folder / "admin_token"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_urlsafe(24), "utf-8")
+        token_file.chmod(0o600)
+    return token_file.read_text("utf-8").strip()
+
+
+def load_sandbox_info(data_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((data_dir / "sandbox.json").read_text("utf-8"))
+    return data
+
+
+def _simulator(
+    settings: Settings, credentials: SandboxCredentials, overrides: dict[str, Any] | None
+) -> Simulator:
+    return Simulator(
+        SimulatorConfig(
+            data_dir=settings.data_dir / "simulator",
+            merchants=[
+                SpMerchant(
+                    sp_mchid=credentials.sp_mchid,
+                    sp_appids=[credentials.sp_appid],
+                    api_public_key_pem=credentials.public_key_pem,
+                    api_serial_no=credentials.serial_no,
+                    apiv3_key=credentials.apiv3_key,
+                    sub_merchants={},
+                )
+            ],
+            **(overrides or {}),
+        )
+    )
+
+
+def write_channel_env(
+    data_dir: Path, base_url: str, credentials: SandboxCredentials, simulator: Simulator
+) -> Path:
+    """Write ``DATA_DIR/channel.env``: the ``JUBAO_*`` settings with which ``jubao serve`` and
+    ``jubao worker`` use this simulator as their WeChat Pay (see docs/deploy.md)."""
+    keys = (data_dir / "keys").resolve()
+    public_key_file = keys / "wechatpay_public_key.pem"
+    public_key_file.write_bytes(simulator.platform_public_key_pem)
+    env = {
+        "JUBAO_WECHAT_BASE_URL": base_url,
+        "JUBAO_SP_MCHID": credentials.sp_mchid,
+        "JUBAO_SP_APPID": credentials.sp_appid,
+        "JUBAO_SP_SERIAL_NO": credentials.serial_no,
+        "JUBAO_SP_PRIVATE_KEY_FILE": str(keys / "sp_private_key.pem"),
+        "JUBAO_APIV3_KEY": credentials.apiv3_key,
+        "JUBAO_WECHAT_PUBLIC_KEY_FILE": str(public_key_file),
+        "JUBAO_WECHAT_PUBLIC_KEY_ID": simulator.public_key_id,
+    }
+    path = data_dir / "channel.env"
+    path.write_text("".join(f"{key}={value}\n" for key, value in env.items()), "utf-8")
+    path.chmod(0o600)
+    return path
+
+
+async def build_standalone_simulator(
+    settings: Settings, *, simulator_overrides: dict[str, Any] | None = None
+) -> Starlette:
+    """``jubao simulator``: the WeChat Pay simulator alone, as the upstream of ``jubao serve`` and
+    ``jubao worker`` processes. It learns sub-merchant bindings from jubao's database (polled),
+    since merchants are created there."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    credentials = load_or_create_credentials(settings.data_dir / "keys")
+    simulator = _simulator(settings, credentials, simulator_overrides)
+    write_channel_env(settings.data_dir, settings.resolved_public_url, credentials, simulator)
+    db = await open_database(settings.resolved_database_url)
+    known: set[tuple[str, str]] = set()
+
+    async def sync_bindings() -> None:
+        for merchant in await db.read(merchant_repo.list_merchants):
+            if (merchant.sub_mchid, merchant.sub_appid) not in known:
+                simulator.register_sub_merchant(
+                    credentials.sp_mchid, merchant.sub_mchid, merchant.sub_appid
+                )
+                known.add((merchant.sub_mchid, merchant.sub_appid))
+
+    syncer = Periodic("simulator-bindings", 1.0, sync_bindings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await simulator.start()
+        syncer.start()
+        try:
+            yield
+        finally:
+            await syncer.stop()
+            await simulator.stop()
+            await db.close()
+
+    return Starlette(routes=[Mount("/", app=create_simulator_app(simulator))], lifespan=lifespan)
+
+
+async def build_sandbox(
+    settings: Settings, *, simulator_overrides: dict[str, Any] | None = None
+) -> tuple[Starlette, Runtime, Simulator, dict[str, Any]]:
+    """Everything ``jubao sandbox`` serves. Returns the app, its runtime, the simulator and the
+    demo merchant's details (also written to ``DATA_DIR/sandbox.json``)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.admin_token:
+        settings = replace(settings, admin_token=_sandbox_admin_token(settings.data_dir / "keys"))
+    if not settings.master_key:  # sealed app secrets by default, key kept with the others
+        settings = replace(
+            settings, master_key=load_or_create_master_key(settings.data_dir / "keys")
+        )
+    credentials = load_or_create_credentials(settings.data_dir / "keys")
+    simulator = _simulator(settings, credentials, simulator_overrides)
+    channel = WechatPayChannel(
+        WechatPayConfig(
+            base_url=f"{settings.resolved_public_url}{SIM_PREFIX}",
+            sp_mchid=credentials.sp_mchid,
+            sp_appid=credentials.sp_appid,
+            private_key_pem=credentials.private_key_pem,
+            serial_no=credentials.serial_no,
+            apiv3_key=credentials.apiv3_key,
+            platform_public_key_pem=simulator.platform_public_key_pem,
+            public_key_id=simulator.public_key_id,
+            timeout=settings.wechat_timeout_seconds,
+        )
+    )
+    runtime = await build_runtime(settings, channel)
+    write_channel_env(
+        settings.data_dir, f"{settings.resolved_public_url}{SIM_PREFIX}", credentials, simulator
+    )
+    info = await _ensure_demo_merchant(runtime, settings, credentials)
+    info["console_url"] = f"{settings.resolved_public_url}/console"
+    info["admin_token"] = settings.admin_token
+    info_file = settings.data_dir / "sandbox.json"
+    info_file.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
+    info_file.chmod(0o600)
+
+    async def start_simulator() -> None:
+        await simulator.start()
+        for merchant in await runtime.db.read(merchant_repo.list_merchants):
+            simulator.register_sub_merchant(
+                credentials.sp_mchid, merchant.sub_mchid, merchant.sub_appid
+            )
+
+    runtime.on_start.append(start_simulator)
+    runtime.on_stop.append(simulator.stop)
+    runtime.merchants.on_merchant_created.append(
+        lambda merchant: simulator.register_sub_merchant(
+            credentials.sp_mchid, merchant.sub_mchid, merchant.sub_appid
+        )
+    )
+    app = create_app(
+        runtime,
+        [Mount(SIM_PREFIX, app=create_simulator_app(simulator))],
+        payer_url=f"{settings.resolved_public_url}{SIM_PREFIX}/request-payment",
+    )
+    return app, runtime, simulator, info

@@ -1,0 +1,1 @@
+"""Security pieces: secrets at rest (sealing), rate limiting, replay protection, key files."""

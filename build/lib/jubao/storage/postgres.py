@@ -1,0 +1,114 @@
+"""PostgreSQL driver: asyncpg with a pool; each unit of work is one transaction.
+
+Units are the same generators the SQLite driver runs; ``?`` placeholders become ``$n``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import asyncpg
+
+from jubao.errors import DuplicateKey, StorageError
+from jubao.storage.migrations import CREATE_LEDGER, load_migrations
+from jubao.storage.sql import Query, Result, Tx
+
+__all__ = ["PostgresDatabase"]
+
+T = TypeVar("T")
+_MIGRATION_LOCK = 7_414_208  # pg_advisory_lock key: one migrator at a time
+
+
+@lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    parts = sql.split("?")
+    out = [parts[0]]
+    for index, part in enumerate(parts[1:], start=1):
+        out.append(f"${index}{part}")
+    return "".join(out)
+
+
+def _rowcount(status: str) -> int:
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(
+        cls, url: str, *, migrate: bool = True, min_size: int = 2, max_size: int = 20
+    ) -> PostgresDatabase:
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        database = cls(pool)
+        if migrate:
+            await database.migrate()
+        return database
+
+    async def migrate(self) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+            try:
+                await conn.execute(CREATE_LEDGER)
+                applied = {
+                    r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
+                }
+                for migration in load_migrations():
+                    if migration.version in applied:
+                        continue
+                    async with conn.transaction():
+                        for statement in migration.statements(self.dialect):
+                            await conn.execute(statement)
+                        await conn.execute(
+                            "INSERT INTO schema_migrations (version, name, applied_at) "
+                            "VALUES ($1, $2, $3)",
+                            migration.version,
+                            migration.name,
+                            int(time.time() * 1000),
+                        )
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+
+    async def write(self, unit: Callable[[], Tx[T]]) -> T:
+        return await self._run(unit, readonly=False)
+
+    async def read(self, unit: Callable[[], Tx[T]]) -> T:
+        return await self._run(unit, readonly=True)
+
+    async def _run(self, unit: Callable[[], Tx[T]], *, readonly: bool) -> T:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction(readonly=readonly):
+                generator = unit()
+                try:
+                    query = next(generator)
+                    while True:
+                        query = generator.send(await _execute(conn, query))
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+        except asyncpg.UniqueViolationError as exc:
+            raise DuplicateKey(str(exc)) from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise StorageError(f"约束检查失败：{exc}") from exc
+        except (asyncpg.PostgresError, OSError) as exc:
+            raise StorageError(f"数据库错误：{type(exc).__name__}") from exc
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def _execute(conn: Any, query: Query) -> Result:
+    sql = _numbered(query.sql)
+    if query.mode == "execute":
+        return Result(rowcount=_rowcount(await conn.execute(sql, *query.params)))
+    if query.mode == "one":
+        record = await conn.fetchrow(sql, *query.params)
+        return Result(rows=[dict(record)] if record is not None else [], rowcount=int(bool(record)))
+    records = await conn.fetch(sql, *query.params)
+    return Result(rows=[dict(r) for r in records], rowcount=len(records))

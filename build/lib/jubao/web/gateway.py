@@ -1,0 +1,206 @@
+"""``POST /gateway``: the Open API 1.0 endpoint. Thin: parse, verify, call one service method,
+render. Every answer is HTTP 200 with a JSON envelope, whatever went wrong.
+
+Order of checks: envelope -> app -> signature (constant time) -> rate limit -> strict nonce ->
+method -> business. Limits come after the signature, so nobody without the app secret can spend
+an app's budget or burn its nonces; unsigned junk costs one MD5 and a cached app lookup.
+The whole request runs under ``request_timeout_seconds``: reading the body is cancelled at the
+deadline; processing is not (a half-run payment step is never cut short), the caller gets
+``TIMEOUT`` and the work finishes in the background, so an identical retry replays its outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from jubao.channels.timed import upstream_seconds
+from jubao.config import Settings
+from jubao.errors import (
+    AppNotFound,
+    InvalidParameter,
+    JubaoError,
+    MethodNotSupported,
+    RateLimited,
+    RequestTimeout,
+    SealingError,
+    SignatureError,
+)
+from jubao.merchants.directory import MerchantDirectory
+from jubao.merchants.models import App
+from jubao.payments.service import PaymentService
+from jubao.protocol import envelope as env
+from jubao.protocol import jsonwire, methods, signing
+from jubao.security.ratelimit import RateLimiter
+from jubao.security.replay import ReplayGuard
+from jubao.storage.database import Database
+
+__all__ = ["Gateway", "json_response"]
+
+log = logging.getLogger("jubao.gateway")
+
+Handler = Callable[[PaymentService, App, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _mina(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    return await service.create_mina(app, methods.parse_mina(biz))
+
+
+async def _query(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    return await service.query(app, methods.parse_order_ref(biz))
+
+
+async def _close(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    return await service.close(app, methods.parse_order_ref(biz))
+
+
+async def _refund(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    return await service.refund(app, methods.parse_refund(biz))
+
+
+async def _refund_query(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    return await service.refund_query(app, methods.parse_refund_query(biz))
+
+
+async def _refund_stats(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    return await service.refund_statistics(app, methods.parse_order_ref(biz))
+
+
+async def _get_time(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    return service.server_time()
+
+
+HANDLERS: dict[str, Handler] = {
+    methods.MINA: _mina,
+    methods.QUERY: _query,
+    methods.CLOSE: _close,
+    methods.REFUND: _refund,
+    methods.REFUND_QUERY: _refund_query,
+    methods.REFUND_STATISTICS: _refund_stats,
+    methods.GET_TIME: _get_time,
+}
+
+
+def json_response(
+    payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        jsonwire.dumps(payload).encode("utf-8"),
+        status_code=status,
+        media_type="application/json;charset=UTF-8",
+        headers=headers,
+    )
+
+
+class Gateway:
+    def __init__(
+        self,
+        service: PaymentService,
+        merchants: MerchantDirectory,
+        settings: Settings,
+        db: Database,
+    ) -> None:
+        self._service = service
+        self._merchants = merchants
+        self._max_body = settings.max_body_bytes
+        self._timeout = settings.request_timeout_seconds
+        self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self._replay = ReplayGuard(db)
+        self._detached: set[asyncio.Task[dict[str, Any]]] = set()
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        with upstream_seconds() as upstream:
+            try:
+                payload = env.success(await self._answer(request))
+            except SealingError as exc:
+                log.error("app secret cannot be opened: %s", exc.detail)
+                payload = env.failure(exc.message, exc.sub_code)
+            except JubaoError as exc:
+                payload = env.failure(exc.message, exc.sub_code)
+            except Exception:  # last line of defence: a clean envelope, details only in our log
+                log.exception("unexpected error in gateway")
+                payload = env.failure("系统繁忙，请稍后重试", "SYSTEM_ERROR")
+        total = time.perf_counter() - started
+        timing = {
+            # time spent in jubao itself, without waiting on WeChat
+            "X-Gateway-Time": f"{(total - upstream[0]) * 1000:.2f}ms",
+            "X-Upstream-Time": f"{upstream[0] * 1000:.2f}ms",
+        }
+        return json_response(payload, headers=timing)
+
+    async def _answer(self, request: Request) -> dict[str, Any]:
+        if self._timeout <= 0:
+            return await self._process(await self._read_body(request))
+        deadline = asyncio.get_running_loop().time() + self._timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                body = await self._read_body(request)
+        except TimeoutError:
+            raise RequestTimeout("读取请求体超时") from None
+        work = asyncio.ensure_future(self._process(body))
+        remaining = deadline - asyncio.get_running_loop().time()
+        done, _ = await asyncio.wait({work}, timeout=max(remaining, 0))
+        if not done:
+            self._detach(work)
+            raise RequestTimeout()
+        return work.result()
+
+    def _detach(self, work: asyncio.Task[dict[str, Any]]) -> None:
+        """Let timed-out work finish on its own; log it only if it fails unexpectedly."""
+        self._detached.add(work)
+
+        def finished(task: asyncio.Task[dict[str, Any]]) -> None:
+            self._detached.discard(task)
+            if task.cancelled():
+                return
+            error = task.exception()
+            if error is not None and not isinstance(error, JubaoError):
+                log.error("timed-out gateway request failed later", exc_info=error)
+
+        work.add_done_callback(finished)
+
+    async def _process(self, body: bytes) -> dict[str, Any]:
+        envelope = env.parse_envelope(body)
+        app = await self._merchants.app(envelope.app_id)
+        if app is None:
+            raise AppNotFound(f"app_id {envelope.app_id[:32]} 不存在")
+        if not signing.verify(envelope.signed_params, app.app_secret, envelope.sign):
+            raise SignatureError("签名验证失败，请检查 app_secret 与签名算法")
+        if not self._limiter.allow(app.app_id):
+            wait = self._limiter.retry_after(app.app_id)
+            raise RateLimited(f"请求过于频繁，请 {max(wait, 0.01):.2f} 秒后重试")
+        await self._replay.check(app, envelope.nonce)
+        handler = HANDLERS.get(envelope.method)
+        if handler is None:
+            raise MethodNotSupported(f"不支持的接口方法 method={envelope.method[:64]}")
+        biz = env.parse_biz(envelope)
+        return await handler(self._service, app, biz)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
+            raise InvalidParameter(
+                f"请求体超过 {self._max_body // 1024} KiB 上限", sub_code="BODY_TOO_LARGE"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self._max_body:
+                    raise InvalidParameter(
+                        f"请求体超过 {self._max_body // 1024} KiB 上限", sub_code="BODY_TOO_LARGE"
+                    )
+                chunks.append(chunk)
+        except ClientDisconnect as exc:
+            raise InvalidParameter("请求体不完整", sub_code="INVALID_JSON") from exc
+        if not chunks:
+            raise InvalidParameter("请求体为空", sub_code="INVALID_JSON")
+        return b"".join(chunks)
