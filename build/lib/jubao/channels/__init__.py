@@ -1,1 +1,0 @@
-"""Payment channels. The service depends on `base.Channel` only."""

@@ -1,1 +1,0 @@
-"""Merchants, their apps (credentials), stores, cashiers and channel bindings."""

@@ -1,1 +1,0 @@
-"""Orders and refunds: the state machine (pure) and the use cases (service)."""

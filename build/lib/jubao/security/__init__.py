@@ -1,1 +1,0 @@
-"""Security pieces: secrets at rest (sealing), rate limiting, replay protection, key files."""
