@@ -34,7 +34,12 @@ def signed_url(scope: dict[str, Any] | Any) -> str:
 
 
 def signed_urls(scope: dict[str, Any] | Any) -> tuple[str, ...]:
-    """The URLs a client may have signed: the path as it arrived plus ``?query``."""
+    """The URLs a client may have signed, each plus ``?query`` exactly as received: the path as it
+    arrived (what a client signs when it knows only the host as WeChat's root) and, when the
+    simulator is mounted under a prefix, the path relative to that mount point (what a client
+    signs when it is given the simulator's URL as its API root, as it would ``/v3/...`` at
+    WeChat). Both name the same resource, so accepting either lets no signature stand for a
+    different request."""
     raw_path = scope.get("raw_path")
     root = scope.get("root_path", "")
     if raw_path:
@@ -44,6 +49,9 @@ def signed_urls(scope: dict[str, Any] | Any) -> tuple[str, ...]:
         path = quote(decoded if decoded.startswith(root) else root + decoded, safe=_PATH_SAFE)
     query = bytes(scope.get("query_string", b"")).decode("latin-1")
     paths = [path]
+    prefix = quote(root, safe=_PATH_SAFE)
+    if prefix and path.startswith(prefix + "/"):
+        paths.append(path[len(prefix) :])
     return tuple(f"{item}?{query}" if query else item for item in paths)
 
 
