@@ -29,8 +29,7 @@ class Operation:
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", f"{PARTNER}/jsapi", jsapi.handle_prepay),
     Operation(
-        "GET", f"{PARTNER}/out-trade-no/{{out_trade_no}}",
-        transactions.handle_query_by_out_trade_no,
+        "GET", f"{PARTNER}/out-trade-no/{{out_trade_no}}", transactions.handle_query_by_out_trade_no
     ),
     Operation(
         "GET", f"{PARTNER}/id/{{transaction_id}}", transactions.handle_query_by_transaction_id
@@ -38,7 +37,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", f"{PARTNER}/out-trade-no/{{out_trade_no}}/close", transactions.handle_close),
     Operation("POST", REFUNDS, refunds.handle_create_refund),
     Operation("GET", f"{REFUNDS}/{{out_refund_no}}", refunds.handle_query_refund),
-)  # fmt: skip
+)
 
 
 def v3_routes() -> list[Route]:
