@@ -35,11 +35,11 @@ def signed_url(scope: dict[str, Any] | Any) -> str:
 
 def signed_urls(scope: dict[str, Any] | Any) -> tuple[str, ...]:
     """The URLs a client may have signed, each plus ``?query`` exactly as received: the path as it
-    arrived (what a client signs when it knows only the host as WeChat's root) and, when the
-    simulator is mounted under a prefix, the path relative to that mount point (what a client
-    signs when it is given the simulator's URL as its API root, as it would ``/v3/...`` at
-    WeChat). Both name the same resource, so accepting either lets no signature stand for a
-    different request."""
+    arrived (what a client signs when it signs its base URL's whole path, as jubao's channel does)
+    and, when the simulator is mounted under a prefix, the path relative to that mount point
+    (what a client signs when given the simulator's URL as its API root, as it would sign
+    ``/v3/...`` at WeChat). Both name the same resource, so accepting either lets no signature
+    stand for a different request."""
     raw_path = scope.get("raw_path")
     root = scope.get("root_path", "")
     if raw_path:
