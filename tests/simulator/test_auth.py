@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from jubao.channels.simulator.v3.endpoint import signed_urls
 from tests.simulator.conftest import World
 from tests.simulator.support import PREFIX, SERIAL_NO, SP_MCHID, SUB_MCHID, prepay_body, rsa_sign
 
@@ -63,17 +64,52 @@ async def test_header_mchid_must_match_the_body_and_serial(world: World) -> None
     await _assert_sign_error(query.status_code, query.content)
 
 
-async def test_the_signed_url_includes_the_mount_prefix_and_the_query(world: World) -> None:
+async def test_the_signed_url_is_the_path_as_sent_or_relative_to_the_mount(world: World) -> None:
+    # A client given the host as WeChat's root signs the full path; one given the simulator's URL
+    # as its API root signs the path relative to it, as it would sign /v3/... at WeChat.
     await world.merchant.prepay()
     path = (
         "/v3/pay/partner/transactions/out-trade-no/order-0001"
         f"?sp_mchid={SP_MCHID}&sub_mchid={SUB_MCHID}"
     )
-    no_prefix = await world.merchant.call("GET", path, signed_path=path)
-    await _assert_sign_error(no_prefix.status_code, no_prefix.content)
-    no_query = await world.merchant.call("GET", path, signed_path=PREFIX + path.split("?")[0])
-    await _assert_sign_error(no_query.status_code, no_query.content)
     assert (await world.merchant.call("GET", path)).status_code == 200
+    relative = await world.merchant.call("GET", path, signed_path=path)
+    assert relative.status_code == 200, relative.text
+    assert relative.json()["out_trade_no"] == "order-0001"
+
+
+async def test_the_signed_url_still_covers_path_and_query(world: World) -> None:
+    await world.merchant.prepay()
+    await world.merchant.prepay("order-0002")
+    path = (
+        "/v3/pay/partner/transactions/out-trade-no/order-0001"
+        f"?sp_mchid={SP_MCHID}&sub_mchid={SUB_MCHID}"
+    )
+    other = path.replace("order-0001", "order-0002")
+    for signed_path in (
+        PREFIX + path.split("?")[0],  # no query
+        path.split("?")[0],  # relative, no query
+        "/wechatpay" + path,  # part of the prefix
+        "/sim/other" + path,  # another prefix
+        "/sim" + path,
+        PREFIX + PREFIX + path,
+        other,  # another order, relative
+        PREFIX + other,
+        path.replace(f"sub_mchid={SUB_MCHID}", "sub_mchid=1900000102"),  # another query
+    ):
+        answer = await world.merchant.call("GET", path, signed_path=signed_path)
+        await _assert_sign_error(answer.status_code, answer.content)
+
+
+def test_signed_urls_strip_the_mount_prefix_only_as_whole_segments() -> None:
+    scope = {"path": "/sim/wechatpay/v3/x", "root_path": "/sim/wechatpay", "query_string": b"a=1"}
+    assert signed_urls(scope) == ("/sim/wechatpay/v3/x?a=1", "/v3/x?a=1")
+    raw = {**scope, "raw_path": b"/sim/wechatpay/v3/%E4%B8%AD"}
+    assert signed_urls(raw) == ("/sim/wechatpay/v3/%E4%B8%AD?a=1", "/v3/%E4%B8%AD?a=1")
+    at_root = {"path": "/v3/x", "root_path": "", "raw_path": b"/v3/x", "query_string": b""}
+    assert signed_urls(at_root) == ("/v3/x",)
+    not_a_segment = {**scope, "raw_path": b"/sim/wechatpayx/v3/x", "query_string": b""}
+    assert signed_urls(not_a_segment) == ("/sim/wechatpayx/v3/x",)
 
 
 async def test_authorization_fields_in_any_order_all_required(world: World) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from jubao.channels.simulator.app import create_simulator_app
 from jubao.channels.simulator.config import DEFAULT_NOTIFY_SCHEDULE, SimulatorConfig, SpMerchant
-from jubao.channels.simulator.simulator import Behaviour, Simulator
+from jubao.channels.simulator.controls import Behaviour
+from jubao.channels.simulator.simulator import Simulator
 
 __all__ = [
     "DEFAULT_NOTIFY_SCHEDULE",

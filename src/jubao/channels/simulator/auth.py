@@ -1,12 +1,13 @@
 """Verification of the merchant's ``Authorization: WECHATPAY2-SHA256-RSA2048 …`` header.
 
-Message: ``METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n`` where URL is the path as the client sent it
-(including any mount prefix) plus ``?query``, and body the raw bytes received."""
+Message: ``METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n`` where URL is one of the URLs the
+request may have been signed for (the path as sent, or relative to the simulator's mount point;
+see ``v3/endpoint.py``) plus ``?query``, and body the raw bytes received."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -47,12 +48,15 @@ def authenticate(
     *,
     header: str | None,
     method: str,
-    url: str,
+    urls: Sequence[str],
     body: bytes,
     now: float,
     lookup: Callable[[str], tuple[SpMerchant, rsa.RSAPublicKey] | None],
 ) -> SpMerchant:
-    """Returns the service provider that signed the request, or raises 401 SIGN_ERROR."""
+    """Returns the service provider that signed the request, or raises 401 SIGN_ERROR.
+
+    The signature must verify over one of ``urls``; everything else it covers (method, query,
+    timestamp, nonce, body) is the same in each candidate message."""
     fields = parse_authorization(header)
     found = lookup(fields["mchid"])
     if found is None:
@@ -63,7 +67,9 @@ def authenticate(
     timestamp = fields["timestamp"]
     if not timestamp.isdigit() or abs(int(now) - int(timestamp)) >= MAX_SKEW_SECONDS:
         raise _sign_error("请求时间戳与当前时间相差过大（须在5分钟内），或格式不是秒级时间戳")
-    message = lines(method, url, timestamp, fields["nonce_str"], body)
-    if not verify(public_key, message, fields["signature"]):
+    nonce, signature = fields["nonce_str"], fields["signature"]
+    if not any(
+        verify(public_key, lines(method, url, timestamp, nonce, body), signature) for url in urls
+    ):
         raise _sign_error("签名错误，请检查待签名串（方法、URL含查询串、时间戳、随机串、请求体）")
     return merchant

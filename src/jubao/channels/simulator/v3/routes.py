@@ -1,0 +1,44 @@
+"""The v3 route table: one row per operation. A new operation (codepay, native, reverse, …) is
+its module plus one row here; ``endpoint.py`` gives it latency, faults, signature checking and
+the signed answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.routing import Route
+
+from jubao.channels.simulator.v3 import jsapi, refunds, transactions
+from jubao.channels.simulator.v3.call import Handler
+from jubao.channels.simulator.v3.endpoint import v3_endpoint
+
+__all__ = ["OPERATIONS", "Operation", "v3_routes"]
+
+PARTNER = "/v3/pay/partner/transactions"
+REFUNDS = "/v3/refund/domestic/refunds"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    """Starlette path template, relative to the simulator's root."""
+    handler: Handler
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("POST", f"{PARTNER}/jsapi", jsapi.handle_prepay),
+    Operation(
+        "GET", f"{PARTNER}/out-trade-no/{{out_trade_no}}", transactions.handle_query_by_out_trade_no
+    ),
+    Operation(
+        "GET", f"{PARTNER}/id/{{transaction_id}}", transactions.handle_query_by_transaction_id
+    ),
+    Operation("POST", f"{PARTNER}/out-trade-no/{{out_trade_no}}/close", transactions.handle_close),
+    Operation("POST", REFUNDS, refunds.handle_create_refund),
+    Operation("GET", f"{REFUNDS}/{{out_refund_no}}", refunds.handle_query_refund),
+)
+
+
+def v3_routes() -> list[Route]:
+    return [Route(op.path, v3_endpoint(op.handler), methods=[op.method]) for op in OPERATIONS]
