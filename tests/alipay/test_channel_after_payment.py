@@ -103,7 +103,7 @@ async def test_partial_refunds_replays_and_over_refund(alipay: World) -> None:
         await alipay.channel.refund(_refund(alipay, out_trade_no, 301, no=first.out_refund_no))
     assert changed.value.sub_code == "ACQ.DISCORDANT_REPEAT_REQUEST"
 
-    status, state = await alipay.control("GET", f"/control/trades/{out_trade_no}")
+    _, state = await alipay.control("GET", f"/control/trades/{out_trade_no}")
     assert state["refunded_fen"] == 500
     assert (await alipay.channel.query(alipay.binding, out_trade_no)).status is TradeStatus.PAID
 
