@@ -100,9 +100,9 @@ class World:
         )
     )
 
-    async def control(self, method: str, path: str, **payload: Any) -> Any:
+    async def control(self, verb: str, path: str, /, **payload: Any) -> Any:
         answer = await self.http.request(
-            method, self.base_url + path, json=payload if payload else None
+            verb, self.base_url + path, json=payload if payload else None
         )
         return answer.status_code, answer.json()
 

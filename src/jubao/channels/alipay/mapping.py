@@ -113,7 +113,7 @@ def _required(doc: Mapping[str, Any], key: str) -> str:
 
 def _fen(doc: Mapping[str, Any], key: str) -> int | None:
     value = doc.get(key)
-    return None if value is None or value == "" else yuan_to_fen(value)
+    return None if value is None else yuan_to_fen(value)
 
 
 def transaction_from_doc(
@@ -123,10 +123,13 @@ def transaction_from_doc(
     (pay, notifications) or ``send_pay_date`` (query)."""
     status = trade_status(raw_state)
     paid_at = parse_time(doc.get("gmt_payment") or doc.get("send_pay_date"))
+    total_fen = _fen(doc, "total_amount")
+    if status is TradeStatus.PAID and total_fen is None:
+        raise ValueError("a paid trade without total_amount")
     return ChannelTransaction(
         out_trade_no=_required(doc, "out_trade_no"),
         status=status,
-        total_fen=_fen(doc, "total_amount"),
+        total_fen=total_fen,
         transaction_id=_text(doc, "trade_no"),
         success_time=paid_at if status is TradeStatus.PAID else None,
         payer_id=_text(doc, "buyer_user_id") or _text(doc, "buyer_id"),
