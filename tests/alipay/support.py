@@ -178,8 +178,16 @@ async def world(data_dir: Path | None = None, **sim_changes: Any) -> AsyncIterat
     )
     await sim.start()
     try:
-        async with serve_asgi(host, lifespan="off") as url, httpx.AsyncClient() as http:
-            channel = AlipayChannel(channel_config(f"{url}{PREFIX}/gateway.do"), clock=clock)
+        async with (
+            serve_asgi(host, lifespan="off") as url,
+            httpx.AsyncClient() as http,
+            httpx.AsyncClient() as channel_http,
+        ):
+            # One client instead of the channel's pools: sixteen TLS contexts cost a second per
+            # test (test_channel_failures builds channels with their own pools).
+            channel = AlipayChannel(
+                channel_config(f"{url}{PREFIX}/gateway.do"), http_client=channel_http, clock=clock
+            )
             receiver.channel = channel
             try:
                 yield World(

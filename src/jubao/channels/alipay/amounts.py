@@ -6,7 +6,7 @@ import re
 
 __all__ = ["fen_to_yuan", "yuan_to_fen"]
 
-_YUAN = re.compile(r"(-?)(\d{1,10})(?:\.(\d{1,2}))?")
+_YUAN = re.compile(r"(-?)([0-9]{1,10})(?:\.([0-9]{1,2}))?")
 
 
 def fen_to_yuan(fen: int) -> str:

@@ -79,7 +79,12 @@ def _unsupported(what: str) -> ChannelError:
 
 
 def _is_user_id(payer_id: str) -> bool:
-    return len(payer_id) == 16 and payer_id.startswith("2088") and payer_id.isdigit()
+    return (
+        len(payer_id) == 16
+        and payer_id.startswith("2088")
+        and payer_id.isascii()
+        and payer_id.isdigit()
+    )
 
 
 class AlipayChannel:

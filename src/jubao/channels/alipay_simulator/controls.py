@@ -144,7 +144,7 @@ def merchants(sim: AlipaySimulator) -> dict[str, Any]:
 
 def register_merchant(sim: AlipaySimulator, data: dict[str, Any]) -> dict[str, Any]:
     pid = _text(data, "pid")
-    if not (len(pid) == 16 and pid.startswith("2088") and pid.isdigit()):
+    if not (len(pid) == 16 and pid.startswith("2088") and pid.isascii() and pid.isdigit()):
         raise ValueError("pid must be 2088 followed by 12 digits")
     auth_app_id = data.get("auth_app_id") or ""
     if not isinstance(auth_app_id, str):

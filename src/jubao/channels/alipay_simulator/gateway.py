@@ -18,7 +18,7 @@ from jubao.channels.alipay_simulator.wire import render_answer, rsa2_verify, sig
 
 __all__ = ["GatewayAnswer", "handle"]
 
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 _CHARSETS = ("utf-8", "utf8", "gbk")
 
 

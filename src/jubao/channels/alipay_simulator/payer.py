@@ -16,7 +16,7 @@ import re
 
 __all__ = ["AUTH_CODE", "Buyer", "PayerKind", "buyer_for", "payer_kind"]
 
-AUTH_CODE = re.compile(r"(2[5-9]|30)\d{14,22}")
+AUTH_CODE = re.compile(r"(2[5-9]|30)[0-9]{14,22}")
 
 
 class PayerKind(enum.Enum):
@@ -52,7 +52,7 @@ class Buyer:
 
 def buyer_for(seed: str) -> Buyer:
     """The same seed (a payment code's account part, a test buyer's name) is the same buyer."""
-    if re.fullmatch(r"2088\d{12}", seed):
+    if re.fullmatch(r"2088[0-9]{12}", seed):
         digits = seed[4:]
     else:
         digest = hashlib.sha256(seed.encode()).hexdigest()

@@ -25,8 +25,9 @@ __all__ = [
 CHINA = timezone(timedelta(hours=8))
 MAX_FEN = 100_000_000 * 100
 DEFAULT_TIMEOUT_SECONDS = 3 * 3600  # face-to-face default
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
 _OUT_NO = re.compile(r"[0-9A-Za-z_\-]{1,64}")
-_TIMEOUT = re.compile(r"(\d{1,5})([mhd])")
+_TIMEOUT = re.compile(r"([0-9]{1,5})([mhd])")
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
 
 
@@ -72,6 +73,8 @@ def amount_fen(biz: dict[str, Any], name: str) -> int:
     raw = biz.get(name)
     if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
         raise invalid_parameter(f"{name} 必须是金额")
+    if isinstance(raw, str) and not _AMOUNT.fullmatch(raw.strip()):
+        raise invalid_parameter(f"{name} 不是合法的金额")
     try:
         amount = Decimal(raw) if not isinstance(raw, str) else Decimal(raw.strip())
     except InvalidOperation:
