@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,7 +53,7 @@ def _bare(pem: str) -> str:
 
 
 @pytest.fixture
-def loopback_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def loopback_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     def get_http_connection(url: str, query_string: str, timeout: float) -> tuple[str, Any]:
         parts = urlsplit(url)
         assert parts.hostname is not None
@@ -62,7 +61,6 @@ def loopback_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return f"{parts.path}?{query_string}", connection
 
     monkeypatch.setattr(WebUtils, "get_http_connection", get_http_connection)
-    yield
 
 
 def _client(alipay: World, alipay_public_key: str | None = None) -> Any:
