@@ -8,7 +8,7 @@ import pytest
 
 from jubao.channels.alipay.mapping import CHINA
 from jubao.channels.base import ImmediateOutcome, RefundRequest, RefundStatus, TradeStatus
-from jubao.errors import ChannelError, ChannelErrorKind
+from jubao.errors import ChannelError, ChannelErrorKind, ChannelUnavailable
 from jubao.kinds import Scene
 from tests.alipay.support import World, new_out_trade_no, payment_code
 
@@ -182,3 +182,18 @@ async def test_statement_of_a_past_day(alipay: World) -> None:
     assert await alipay.channel.fetch_statement(day) == []
     later = await alipay.channel.fetch_statement(day + timedelta(days=-1), alipay.binding)
     assert later == []
+
+
+async def test_cancel_answered_retry_flag_is_an_unknown_outcome(alipay: World) -> None:
+    request = alipay.payment(Scene.BARCODE, auth_code=payment_code("4444"))
+    await alipay.channel.create_payment(request)
+    await alipay.control("POST", "/control/faults", kind="retry_flag", method="alipay.trade.cancel")
+    with pytest.raises(ChannelUnavailable, match="retry_flag"):
+        await alipay.channel.cancel(alipay.binding, request.out_trade_no)
+    assert (await alipay.channel.query(alipay.binding, request.out_trade_no)).status is (
+        TradeStatus.PENDING
+    )
+    await alipay.channel.cancel(alipay.binding, request.out_trade_no)  # called again: done
+    assert (await alipay.channel.query(alipay.binding, request.out_trade_no)).status is (
+        TradeStatus.CLOSED
+    )

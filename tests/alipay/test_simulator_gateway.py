@@ -11,6 +11,7 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -232,3 +233,47 @@ async def test_the_bill_is_in_alipays_layout(client: Client) -> None:
 
     client.clock.advance(31)  # the URL lives 30 seconds
     assert (await client.http.get(url)).status_code == 404
+
+
+async def test_a_gbk_caller_is_verified_and_answered_in_gbk(client: Client) -> None:
+    params = client.params("alipay.trade.pay", {}, charset="gbk")
+    biz = {
+        "out_trade_no": "G1",
+        "total_amount": "1.00",
+        "subject": "中文商品",
+        "auth_code": payment_code(),
+    }
+    params["biz_content"] = json.dumps(biz, ensure_ascii=False)
+    content = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k])
+    signature = _private(sandbox_keys().app_private_key).sign(
+        content.encode("gbk"), padding.PKCS1v15(), hashes.SHA256()
+    )
+    params["sign"] = base64.b64encode(signature).decode()
+    answer = await client.http.post(
+        client.url,
+        content=urlencode(params, encoding="gbk"),
+        headers={"Content-Type": "application/x-www-form-urlencoded;charset=gbk"},
+    )
+    assert answer.headers["content-type"].endswith("charset=gbk")
+    raw = answer.content
+    marker = b'{"alipay_trade_pay_response":'
+    inner = raw[len(marker) : raw.rindex(b',"sign":"')]
+    _public(sandbox_keys().alipay_public_key).verify(
+        base64.b64decode(json.loads(raw.decode("gbk"))["sign"]),
+        inner,
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
+    assert json.loads(inner.decode("gbk"))["code"] == "10000"
+
+
+async def test_multipart_bodies_are_read(client: Client) -> None:
+    params = client.params("alipay.trade.query", {"out_trade_no": "M1"})
+    answer = await client.http.post(client.url, files={k: (None, v) for k, v in params.items()})
+    document = json.loads(answer.text)["alipay_trade_query_response"]
+    assert document["sub_code"] == "ACQ.TRADE_NOT_EXIST"
+
+
+async def test_an_oversized_body_is_refused(client: Client) -> None:
+    answer = await client.http.post(client.url, data={"biz_content": "x" * (1024 * 1024 + 1)})
+    assert json.loads(answer.text)["error_response"]["sub_code"] == "isv.invalid-parameter"

@@ -18,13 +18,11 @@ from jubao.channels.alipay_simulator import buyer, controls
 from jubao.channels.alipay_simulator.errors import GatewayError
 from jubao.channels.alipay_simulator.gateway import handle
 from jubao.channels.alipay_simulator.operations import download_bill
+from jubao.channels.alipay_simulator.params import read_params
 from jubao.channels.alipay_simulator.simulator import AlipaySimulator
 from jubao.channels.alipay_simulator.wire import compact, render_answer
 
 __all__ = ["create_alipay_simulator_app"]
-
-MAX_BODY_BYTES = 1024 * 1024
-_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -36,31 +34,12 @@ def _base_url(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{root}"
 
 
-async def _params(request: Request) -> dict[str, str]:
-    """Query and body merged (Java puts the common parameters in the query, python-alipay-sdk
-    everything, smartwalle nothing); one name with two different values is refused."""
-    pairs: list[tuple[str, str]] = list(request.query_params.multi_items())
-    if request.method == "POST":
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-            raise GatewayError("40002", "isv.invalid-parameter", "请求体过大", signed=False)
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media in _FORMS:
-            form = await request.form()
-            pairs += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    params: dict[str, str] = {}
-    for name, value in pairs:
-        if params.get(name, value) != value:
-            raise GatewayError("40002", "isv.invalid-parameter", f"参数 {name} 重复且取值不同")
-        params[name] = value
-    return params
-
-
 async def _gateway(request: Request) -> Response:
     sim: AlipaySimulator = request.app.state.simulator
     if sim.latency_ms > 0:
         await asyncio.sleep(sim.latency_ms / 1000)
     try:
-        params = await _params(request)
+        params = await read_params(request)
     except GatewayError as error:
         body = render_answer("error_response", error.payload(), None)
         return Response(body, 200, media_type="text/html;charset=utf-8")
@@ -69,7 +48,7 @@ async def _gateway(request: Request) -> Response:
         answer.body,
         answer.status,
         headers={"trace_id": answer.trace_id},
-        media_type="text/html;charset=utf-8",
+        media_type=f"text/html;charset={answer.charset}",
     )
 
 

@@ -19,7 +19,7 @@ from jubao.channels.alipay_simulator.wire import render_answer, rsa2_verify, sig
 __all__ = ["GatewayAnswer", "handle"]
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
-_CHARSETS = ("utf-8", "utf8", "gbk")
+_ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gbk", "gb2312": "gbk"}
 
 
 @dataclass(frozen=True)
@@ -27,13 +27,14 @@ class GatewayAnswer:
     status: int
     body: bytes
     trace_id: str
+    charset: str = "utf-8"
 
 
 def _key(method: str) -> str:
     return method.replace(".", "_") + "_response"
 
 
-def _check_common(sim: AlipaySimulator, params: dict[str, str], method: str) -> None:
+def _check_common(sim: AlipaySimulator, params: dict[str, str], encoding: str) -> None:
     app_id = params.get("app_id", "")
     if not app_id:
         raise GatewayError("40001", "isv.missing-app-id", "缺少AppID参数", signed=False)
@@ -53,12 +54,10 @@ def _check_common(sim: AlipaySimulator, params: dict[str, str], method: str) -> 
         raise GatewayError("40002", "isv.invalid-timestamp", "非法的时间戳参数")
     if not params.get("version"):
         raise GatewayError("40001", "isv.missing-version", "缺少版本参数")
-    if params.get("charset", "utf-8").lower() not in _CHARSETS:
-        raise GatewayError("40002", "isv.invalid-charset", "字符集错误")
     if params.get("format", "json").lower() != "json":
         raise GatewayError("40002", "isv.invalid-format", "无效的数据格式")
     content = sign_string(params, ("sign",))
-    if not rsa2_verify(sim.app_key, content, params["sign"]):
+    if not rsa2_verify(sim.app_key, content, params["sign"], encoding):
         # Alipay echoes the string it verified, HTML-escaped, to help the caller debug.
         raise GatewayError(
             "40002",
@@ -79,8 +78,16 @@ def _fault_answer(kind: str) -> GatewayError | None:
 
 
 def handle(sim: AlipaySimulator, params: dict[str, str], base_url: str) -> GatewayAnswer:
+    """Answers in the caller's charset (UTF-8 or GBK), signed over those bytes."""
     trace_id = secrets.token_hex(15)
     method = params.get("method", "")
+    encoding = _ENCODINGS.get(params.get("charset", "utf-8").lower(), "")
+
+    def answer(key: str, payload: dict[str, Any], signed: bool) -> GatewayAnswer:
+        signer = sim.signer if signed else None
+        body = render_answer(key, payload, signer, encoding or "utf-8")
+        return GatewayAnswer(200, body, trace_id, encoding or "utf-8")
+
     try:
         if not method:
             raise GatewayError(
@@ -90,7 +97,9 @@ def handle(sim: AlipaySimulator, params: dict[str, str], base_url: str) -> Gatew
             raise GatewayError(
                 "40002", "isv.invalid-method", "不存在的方法名", under_error_key=True
             )
-        _check_common(sim, params, method)
+        if not encoding:
+            raise GatewayError("40002", "isv.invalid-charset", "字符集错误", signed=False)
+        _check_common(sim, params, encoding)
         fault = sim.take_fault(method)
         if fault == "http_500":
             return GatewayAnswer(
@@ -101,16 +110,21 @@ def handle(sim: AlipaySimulator, params: dict[str, str], base_url: str) -> Gatew
             raise injected
         seller = sim.seller(params.get("app_auth_token", ""))
         biz = parse_biz(params.get("biz_content", ""))
+        if fault == "retry_flag" and method == "alipay.trade.cancel":
+            retry = {"code": "10000", "msg": "Success", "retry_flag": "Y"}
+            retry["out_trade_no"] = str(biz.get("out_trade_no") or "")
+            return answer(_key(method), retry, True)
         call = Call(method, params["app_id"], seller, params.get("notify_url", ""), base_url)
         code, fields = METHODS[method](sim, call, biz)
         payload: dict[str, Any] = {"code": code, "msg": "Success", **fields}
         if code == "10003":
             payload["msg"] = "order success pay inprocess"
     except GatewayError as error:
-        key = "error_response" if error.under_error_key else _key(method)
-        signer = sim.signer if error.signed and not error.under_error_key else None
-        return GatewayAnswer(200, render_answer(key, error.payload(), signer), trace_id)
-    body = render_answer(_key(method), payload, sim.signer)
+        if error.under_error_key:
+            return answer("error_response", error.payload(), False)
+        return answer(_key(method), error.payload(), error.signed)
+    done = answer(_key(method), payload, True)
     if fault == "bad_sign":
-        body = body.replace(b'"sign":"', b'"sign":"AAAA', 1)
-    return GatewayAnswer(200, body, trace_id)
+        spoiled = done.body.replace(b'"sign":"', b'"sign":"AAAA', 1)
+        return GatewayAnswer(200, spoiled, trace_id, done.charset)
+    return done

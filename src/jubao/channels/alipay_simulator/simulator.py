@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 NOTIFICATION_MODES = ("normal", "drop", "duplicate")
 # unavailable: 20000 isp.unknow-error; system_error: 40004 ACQ.SYSTEM_ERROR; limited: 40005;
-# http_500: a bare HTTP 500; bad_sign: a well-formed answer whose signature does not verify.
-FAULT_KINDS = ("unavailable", "system_error", "limited", "http_500", "bad_sign")
+# http_500: a bare HTTP 500; bad_sign: a well-formed answer whose signature does not verify;
+# retry_flag: alipay.trade.cancel answers retry_flag=Y and does nothing (call again).
+FAULT_KINDS = ("unavailable", "system_error", "limited", "http_500", "bad_sign", "retry_flag")
 
 
 @dataclass(frozen=True)
