@@ -43,7 +43,9 @@ async def test_unsupported_scene_is_refused(alipay: World) -> None:
 
 
 async def test_barcode_pays_at_once_and_notifies(alipay: World) -> None:
-    request = alipay.payment(Scene.BARCODE, total_fen=8888, auth_code=payment_code())
+    request = alipay.payment(
+        Scene.BARCODE, total_fen=8888, auth_code=payment_code(), store_ref="1024"
+    )
     outcome = await alipay.channel.create_payment(request)
     assert isinstance(outcome, ImmediateOutcome)
     paid = outcome.transaction
@@ -55,6 +57,8 @@ async def test_barcode_pays_at_once_and_notifies(alipay: World) -> None:
 
     queried = await alipay.channel.query(alipay.binding, request.out_trade_no)
     assert (queried.status, queried.raw_state) == (TradeStatus.PAID, "TRADE_SUCCESS")
+    _, state = await alipay.control("GET", f"/control/trades/{request.out_trade_no}")
+    assert state["store_id"] == "1024"
     assert queried.transaction_id == paid.transaction_id
     assert queried.total_fen == 8888
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -60,6 +61,7 @@ log = logging.getLogger("jubao.channels.alipay")
 
 _SCENES = frozenset({Scene.BARCODE, Scene.NATIVE, Scene.JSAPI})
 _MAX_ANSWER_BYTES = 1024 * 1024
+_STORE_ID = re.compile(r"[0-9A-Za-z_\-]{1,32}")
 _SUBJECT_FORBIDDEN = str.maketrans({"/": " ", "=": " ", "&": " "})  # Alipay refuses these
 T = TypeVar("T")
 
@@ -261,6 +263,8 @@ class AlipayChannel:
         }
         if request.attach:
             biz["body"] = request.attach[:128]
+        if request.store_ref and _STORE_ID.fullmatch(request.store_ref):
+            biz["store_id"] = request.store_ref  # Alipay's store_id: ≤ 32, no Chinese
         if self._config.sys_service_provider_id:
             biz["extend_params"] = {"sys_service_provider_id": self._config.sys_service_provider_id}
         return biz

@@ -29,7 +29,7 @@ def _trade_row(trade: Trade) -> list[str]:
     amount = yuan(trade.total_fen)
     return [
         trade.trade_no, trade.out_trade_no, "交易", trade.subject,
-        china_text(trade.created_at), china_text(trade.paid_at), "", "", "", "",
+        china_text(trade.created_at), china_text(trade.paid_at), trade.store_id, "", "", "",
         trade.buyer_logon_id, amount, amount, "0.00", "0.00", "0.00", "0.00", "0.00", "",
         "0.00", "0.00", "", "0.00", "0.00", "",
     ]  # fmt: skip
@@ -38,7 +38,7 @@ def _trade_row(trade: Trade) -> list[str]:
 def _refund_row(trade: Trade, refund: Refund) -> list[str]:
     return [
         trade.trade_no, trade.out_trade_no, "退款", trade.subject,
-        china_text(trade.created_at), china_text(refund.at), "", "", "", "",
+        china_text(trade.created_at), china_text(refund.at), trade.store_id, "", "", "",
         trade.buyer_logon_id, yuan(trade.total_fen), yuan(-refund.refund_fen), "0.00", "0.00",
         "0.00", "0.00", "0.00", "", "0.00", "0.00", refund.out_request_no, "0.00", "0.00",
         refund.reason,

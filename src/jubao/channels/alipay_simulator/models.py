@@ -28,6 +28,7 @@ class Trade:
     created_at: float
     expire_at: float
     body: str = ""
+    store_id: str = ""
     buyer_id: str = ""
     buyer_logon_id: str = ""
     paid_at: float | None = None

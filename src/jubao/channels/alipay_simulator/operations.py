@@ -77,6 +77,7 @@ def _order(sim: AlipaySimulator, call: Call, biz: dict[str, Any], kind: str) -> 
         total_fen=fen,
         subject=required_text(biz, "subject", 256),
         body=optional_text(biz, "body", 128),
+        store_id=optional_text(biz, "store_id", 32),
         app_id=call.app_id,
         auth_app_id=call.seller.auth_app_id,
         notify_url=call.notify_url,
@@ -210,6 +211,8 @@ def query(sim: AlipaySimulator, call: Call, biz: dict[str, Any]) -> Answer:
         del fields["gmt_payment"]
     if trade.body:
         fields["body"] = trade.body
+    if trade.store_id:
+        fields["store_id"] = trade.store_id
     return SUCCESS, fields
 
 
