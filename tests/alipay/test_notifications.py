@@ -22,7 +22,14 @@ from jubao.channels.base import (
 )
 from jubao.errors import ChannelNotificationRejected
 from jubao.kinds import Scene
-from tests.alipay.support import ISV_APP_ID, MERCHANT_APP_ID, World, payment_code, sandbox_keys
+from tests.alipay.support import (
+    ISV_APP_ID,
+    MERCHANT_APP_ID,
+    World,
+    payment_code,
+    sandbox_keys,
+    world,
+)
 
 
 async def _pay(alipay: World, total_fen: int = 1000) -> str:
@@ -203,3 +210,21 @@ async def test_a_waiting_payment_notifies_once_paid(alipay: World) -> None:
     (event,) = alipay.receiver.events
     assert isinstance(event, TransactionEvent)
     assert event.transaction.status is TradeStatus.PAID
+
+
+async def test_deliver_now_replaces_a_waiting_retry() -> None:
+    async with world(time_scale=0.01) as slow:  # the first retry would wait 2.4 s
+        slow.receiver.answers = ["fail"]
+        out_trade_no = await _pay(slow)
+        for _ in range(100):
+            if slow.receiver.bodies:
+                break
+            await asyncio.sleep(0.02)
+        _, listed = await slow.control("GET", f"/control/notifications?out_trade_no={out_trade_no}")
+        (waiting,) = listed["notifications"]
+        assert (waiting["state"], len(waiting["attempts"])) == ("pending", 1)
+        status, _ = await slow.control("POST", f"/control/notifications/{waiting['id']}/deliver")
+        assert status == 200
+        (done,) = await _notifications(slow, out_trade_no)  # idle: no retry loop is left behind
+        assert (done["state"], len(done["attempts"])) == ("delivered", 2)
+        assert len(slow.receiver.events) == 1

@@ -72,6 +72,7 @@ class AlipaySimulator:
         self._client = http_client
         self._owns_client = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._deliveries: dict[str, asyncio.Task[None]] = {}  # notify_id -> its delivery round
         self._started = False
         self.notifier = Notifier(
             schedule=config.notify_schedule,
@@ -97,7 +98,7 @@ class AlipaySimulator:
         self._started = True
         for notification in self.ledger.notifications.values():
             if notification.state == "pending":
-                self._spawn(self.notifier.deliver(notification))
+                self._deliver(notification)
         for trade in self.ledger.trades.values():
             if trade.status == "WAIT_BUYER_PAY" and trade.confirm_at is not None:
                 self.schedule_confirmation(trade)
@@ -246,18 +247,32 @@ class AlipaySimulator:
             mode=self.notification_mode,
         )
         self.ledger.save_notification(notification)
-        self._spawn(self.notifier.deliver(notification))
+        self._deliver(notification)
         return notification
 
     def deliver_now(self, notification_id: str) -> Notification:
         """Starts a new round of deliveries now (the "deliver now" control)."""
         notification = self.ledger.notifications[notification_id]
+        running = self._deliveries.pop(notification_id, None)
+        if running is not None:  # waiting for its next retry: this round replaces it
+            running.cancel()
         notification.state, notification.mode = "pending", "normal"
         notification.next_attempt_at = None
         notification.round_start = len(notification.attempts)
         self.ledger.save_notification(notification)
-        self._spawn(self.notifier.deliver(notification))
+        self._deliver(notification)
         return notification
+
+    def _deliver(self, notification: Notification) -> None:
+        task = self._spawn(self.notifier.deliver(notification))
+        self._deliveries[notification.id] = task
+        task.add_done_callback(
+            lambda done: (
+                self._deliveries.pop(notification.id, None)
+                if self._deliveries.get(notification.id) is done
+                else None
+            )
+        )
 
     # ---- faults -------------------------------------------------------------------------------
 
@@ -277,7 +292,7 @@ class AlipaySimulator:
             self._owns_client = True
         return self._client
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
 
@@ -287,3 +302,4 @@ class AlipaySimulator:
                 log.error("alipay simulator task failed", exc_info=done.exception())
 
         task.add_done_callback(finished)
+        return task
