@@ -1,9 +1,6 @@
-"""``AlipayChannel``: Alipay OpenAPI (``gateway.do``) as an ISV acting for merchants, over httpx.
-
-Each call is one form POST (common parameters in the query, ``biz_content`` and
-``app_auth_token`` in the body, as the Java SDK sends them), RSA2-signed with the ISV app's key.
-Every answer must carry Alipay's signature over the exact bytes of its ``*_response`` object, or
-it is not trusted. Error classes:
+"""``AlipayChannel``: Alipay OpenAPI (``gateway.do``) as an ISV acting for merchants: the
+contract's operations in Alipay's terms. The exchange itself (signing, verification) is
+``transport.Transport``. Error classes:
 
 * ``10000`` success; ``10003`` a payment code waiting for the payer's password
 * ``40004`` + ``ACQ.*`` and the other ``4000x``/``20001`` refusals -> ``ChannelError``
@@ -13,22 +10,19 @@ it is not trusted. Error classes:
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 import httpx
 
-from jubao.channels.alipay import mapping, notifications, signing, statement
+from jubao.channels.alipay import mapping, notifications, statement
 from jubao.channels.alipay.amounts import fen_to_yuan
 from jubao.channels.alipay.config import AlipayConfig
 from jubao.channels.alipay.keys import load_private_key, load_public_key
+from jubao.channels.alipay.transport import Transport
 from jubao.channels.base import (
     ChannelBinding,
     ChannelRefund,
@@ -52,15 +46,12 @@ from jubao.errors import (
     ChannelNotificationRejected,
     ChannelUnavailable,
 )
-from jubao.httppool import PooledClient
 from jubao.kinds import ChannelName, Scene
 
 __all__ = ["AlipayChannel"]
 
-log = logging.getLogger("jubao.channels.alipay")
 
 _SCENES = frozenset({Scene.BARCODE, Scene.NATIVE, Scene.JSAPI})
-_MAX_ANSWER_BYTES = 1024 * 1024
 _STORE_ID = re.compile(r"[0-9A-Za-z_\-]{1,32}")
 _SUBJECT_FORBIDDEN = str.maketrans({"/": " ", "=": " ", "&": " "})  # Alipay refuses these
 T = TypeVar("T")
@@ -101,14 +92,15 @@ class AlipayChannel:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._config = config
-        self._app_key = load_private_key(config.app_private_key)
         self._alipay_key = load_public_key(config.alipay_public_key)
         self._clock = clock or _utc_now
-        self._injected = http_client
-        self._pool = (
-            PooledClient(pools=16, per_pool=8, timeout=config.timeout)
-            if http_client is None
-            else None
+        # Parsed once: an RSA key load costs more than a signature.
+        self._transport = Transport(
+            config,
+            app_key=load_private_key(config.app_private_key),
+            alipay_key=self._alipay_key,
+            clock=self._clock,
+            http_client=http_client,
         )
 
     # ---- Channel --------------------------------------------------------------------------------
@@ -128,7 +120,7 @@ class AlipayChannel:
     async def query(self, binding: ChannelBinding, out_trade_no: str) -> ChannelTransaction:
         """The trade as Alipay sees it; a trade Alipay does not have (an unscanned QR too) raises
         ``ChannelError(kind=NOT_FOUND, sub_code="ACQ.TRADE_NOT_EXIST")``."""
-        _, doc = await self._call(
+        _, doc = await self._transport.call(
             "alipay.trade.query", {"out_trade_no": out_trade_no}, binding=binding
         )
         raw_state = doc.get("trade_status")
@@ -138,7 +130,9 @@ class AlipayChannel:
 
     async def close(self, binding: ChannelBinding, out_trade_no: str) -> None:
         try:
-            await self._call("alipay.trade.close", {"out_trade_no": out_trade_no}, binding=binding)
+            await self._transport.call(
+                "alipay.trade.close", {"out_trade_no": out_trade_no}, binding=binding
+            )
         except ChannelError as error:
             if error.sub_code not in ("ACQ.TRADE_STATUS_ERROR", "ACQ.REASON_TRADE_STATUS_INVALID"):
                 raise
@@ -149,7 +143,7 @@ class AlipayChannel:
             raise
 
     async def cancel(self, binding: ChannelBinding, out_trade_no: str) -> None:
-        _, doc = await self._call(
+        _, doc = await self._transport.call(
             "alipay.trade.cancel", {"out_trade_no": out_trade_no}, binding=binding
         )
         if doc.get("retry_flag") == "Y":
@@ -163,7 +157,7 @@ class AlipayChannel:
         }
         if request.reason:
             biz["refund_reason"] = request.reason[:256]
-        _, doc = await self._call("alipay.trade.refund", biz, binding=request.binding)
+        _, doc = await self._transport.call("alipay.trade.refund", biz, binding=request.binding)
         if doc.get("out_trade_no") not in (None, request.out_trade_no):
             raise ChannelUnavailable("支付宝：退款应答的订单号与请求不一致")
         if doc.get("fund_change") != "Y":
@@ -185,7 +179,7 @@ class AlipayChannel:
     async def query_refund(
         self, binding: ChannelBinding, out_trade_no: str, out_refund_no: str
     ) -> ChannelRefund:
-        _, doc = await self._call(
+        _, doc = await self._transport.call(
             "alipay.trade.fastpay.refund.query",
             {
                 "out_trade_no": out_trade_no,
@@ -201,7 +195,7 @@ class AlipayChannel:
     ) -> list[StatementLine]:
         """The trade bill of a China day: the ISV app's own, or a merchant's with ``binding``.
         Alipay makes a day's bill on the next day (T+1)."""
-        _, doc = await self._call(
+        _, doc = await self._transport.call(
             "alipay.data.dataservice.bill.downloadurl.query",
             {"bill_type": "trade", "bill_date": day.isoformat()},
             binding=binding,
@@ -209,7 +203,7 @@ class AlipayChannel:
         url = doc.get("bill_download_url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ChannelUnavailable("支付宝：账单应答缺少 bill_download_url")
-        data = await self._download(url)
+        data = await self._transport.download(url)
         merchant_id = binding.merchant_id if binding is not None else None
         try:
             return statement.parse_bill_zip(data, merchant_id)
@@ -238,8 +232,7 @@ class AlipayChannel:
         )
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
+        await self._transport.aclose()
 
     async def __aenter__(self) -> AlipayChannel:
         return self
@@ -280,7 +273,7 @@ class AlipayChannel:
         biz.update(
             scene="bar_code", auth_code=request.auth_code, product_code="FACE_TO_FACE_PAYMENT"
         )
-        code, doc = await self._call(
+        code, doc = await self._transport.call(
             "alipay.trade.pay",
             biz,
             binding=request.binding,
@@ -293,7 +286,7 @@ class AlipayChannel:
     async def _precreate(self, request: PaymentRequest) -> QrContent:
         biz = self._order_biz(request)
         biz["product_code"] = self._config.precreate_product_code
-        _, doc = await self._call(
+        _, doc = await self._transport.call(
             "alipay.trade.precreate", biz, binding=request.binding, notify_url=request.notify_url
         )
         qr_code = doc.get("qr_code")
@@ -312,7 +305,7 @@ class AlipayChannel:
         biz["product_code"] = self._config.jsapi_product_code
         # A 2088… user id, otherwise the OpenID newer apps get instead.
         biz["buyer_id" if _is_user_id(request.payer_id) else "buyer_open_id"] = request.payer_id
-        _, doc = await self._call(
+        _, doc = await self._transport.call(
             "alipay.trade.create", biz, binding=request.binding, notify_url=request.notify_url
         )
         trade_no = doc.get("trade_no")
@@ -337,120 +330,6 @@ class AlipayChannel:
         if trade.out_trade_no != out_trade_no:
             raise ChannelUnavailable("支付宝：应答的订单号与请求不一致")
         return trade
-
-    def _params(
-        self,
-        method: str,
-        biz: Mapping[str, Any],
-        binding: ChannelBinding | None,
-        notify_url: str | None,
-    ) -> tuple[dict[str, str], dict[str, str]]:
-        query = {
-            "app_id": self._config.app_id,
-            "method": method,
-            "format": "JSON",
-            "charset": "utf-8",
-            "sign_type": "RSA2",
-            "timestamp": mapping.china_time(self._clock()),
-            "version": "1.0",
-        }
-        if notify_url:
-            query["notify_url"] = notify_url
-        # Serialised once: these exact characters are both signed and sent.
-        body = {"biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":"))}
-        if binding is not None and binding.auth_token:
-            body["app_auth_token"] = binding.auth_token
-        return query, body
-
-    async def _call(
-        self,
-        method: str,
-        biz: Mapping[str, Any],
-        *,
-        binding: ChannelBinding | None,
-        notify_url: str | None = None,
-        waiting_ok: bool = False,
-    ) -> tuple[str, dict[str, Any]]:
-        """One signed call; returns ``(code, the *_response object)`` for 10000 (and 10003 when
-        ``waiting_ok``), raises the mapped error otherwise."""
-        query, body = self._params(method, biz, binding, notify_url)
-        # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
-        query["sign"] = await asyncio.to_thread(
-            signing.sign, self._app_key, signing.request_content({**query, **body})
-        )
-        client = self._pool.next() if self._pool is not None else self._injected
-        assert client is not None  # one of the two is always set
-        try:
-            response = await client.post(
-                self._config.gateway_url,
-                params=query,
-                content=urlencode(body).encode("ascii"),
-                headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
-                timeout=self._config.timeout,
-            )
-        except httpx.TimeoutException:
-            raise ChannelUnavailable("支付宝：请求超时") from None
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(f"支付宝：网络错误（{type(exc).__name__}）") from None
-        doc = await asyncio.to_thread(self._verified, method, response)
-        code = str(doc.get("code", ""))
-        if code == mapping.SUCCESS or (waiting_ok and code == mapping.WAITING):
-            return code, doc
-        raise mapping.answer_error(doc)
-
-    def _verified(self, method: str, response: httpx.Response) -> dict[str, Any]:
-        trace = response.headers.get("trace_id", "-")
-        if response.status_code != 200:
-            log.warning(
-                "alipay %s answered HTTP %s (trace %s)", method, response.status_code, trace
-            )
-            raise ChannelUnavailable(f"支付宝：系统繁忙（HTTP {response.status_code}）")
-        if len(response.content) > _MAX_ANSWER_BYTES:
-            raise ChannelUnavailable("支付宝：应答过大")
-        try:
-            parts = signing.response_parts(response.content)
-            key = method.replace(".", "_") + "_response"
-            inner = parts.get(key) or parts.get("error_response")
-            if inner is None:
-                raise signing.ResponseShapeError(f"no {key}")
-            raw_sign = parts.get("sign")
-            signature = json.loads(raw_sign) if raw_sign is not None else None
-            doc = json.loads(inner)
-        except ValueError as exc:
-            log.warning("alipay %s: malformed answer (trace %s): %s", method, trace, exc)
-            raise ChannelUnavailable("支付宝：应答格式不正确") from None
-        if not isinstance(doc, dict):
-            raise ChannelUnavailable("支付宝：应答格式不正确")
-        if not isinstance(signature, str) or not signing.verify(self._alipay_key, inner, signature):
-            log.warning(
-                "alipay %s: answer not verifiable (trace %s, code %s %s)",
-                method,
-                trace,
-                doc.get("code"),
-                doc.get("sub_code"),
-            )
-            raise ChannelUnavailable("支付宝：应答签名验证失败")
-        return doc
-
-    async def _download(self, url: str) -> bytes:
-        client = self._pool.next() if self._pool is not None else self._injected
-        assert client is not None
-        try:
-            async with client.stream("GET", url, timeout=self._config.timeout) as response:
-                if response.status_code != 200:
-                    raise ChannelUnavailable(f"支付宝：账单下载失败（HTTP {response.status_code}）")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > statement.MAX_BILL_BYTES:
-                        raise ChannelUnavailable("支付宝：账单文件过大")
-                    chunks.append(chunk)
-        except httpx.TimeoutException:
-            raise ChannelUnavailable("支付宝：账单下载超时") from None
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(f"支付宝：账单下载失败（{type(exc).__name__}）") from None
-        return b"".join(chunks)
 
     @staticmethod
     def _convert(convert: Callable[[Mapping[str, Any]], T], doc: Mapping[str, Any]) -> T:
