@@ -227,3 +227,14 @@ async def test_another_merchants_trade_is_invisible(alipay: World) -> None:
     with pytest.raises(ChannelError) as caught:
         await alipay.channel.query(other, request.out_trade_no)
     assert caught.value.kind is ChannelErrorKind.NOT_FOUND
+
+
+async def test_a_password_payer_cancelled_before_typing_never_pays(alipay: World) -> None:
+    request = alipay.payment(Scene.BARCODE, auth_code=payment_code("1111"))
+    await alipay.channel.create_payment(request)
+    await alipay.channel.cancel(alipay.binding, request.out_trade_no)
+    await asyncio.sleep(0.5)  # past the moment the payer would have typed the password
+    await alipay.sim.idle()
+    queried = await alipay.channel.query(alipay.binding, request.out_trade_no)
+    assert queried.status is TradeStatus.CLOSED
+    assert alipay.receiver.bodies == []

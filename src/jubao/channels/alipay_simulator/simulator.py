@@ -155,10 +155,13 @@ class AlipaySimulator:
         return trade
 
     def schedule_confirmation(self, trade: Trade) -> None:
+        due = trade.confirm_at
+        if due is None:
+            return
+
         async def confirm() -> None:
-            assert trade.confirm_at is not None
-            await asyncio.sleep(max(0.0, trade.confirm_at - self.now()))
-            self.refresh(trade)
+            await asyncio.sleep(max(0.0, due - self.now()))
+            self.refresh(trade)  # does nothing if the trade was cancelled meanwhile
 
         self._spawn(confirm())
 
