@@ -12,8 +12,8 @@ import httpx
 
 from jubao.channels.simulator import Simulator
 from jubao.config import Settings
+from jubao.runtime import Runtime
 from jubao.sandbox import build_sandbox
-from jubao.web.app import Runtime
 from tests.support import fubei
 from tests.support.servers import free_port, serve_asgi
 
