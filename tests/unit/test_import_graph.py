@@ -5,7 +5,8 @@ those inside functions) has the shape docs/architecture.md describes:
   left out of this rule, since they never run (an annotation may name a type from above);
 - the composition sits on top, in this order: ``__main__``, ``cli``, ``sandbox``, ``web``,
   ``runtime``; each imports only what is below it, and no other package imports any of them;
-- ``payments`` knows channels only through ``channels.base``, never a concrete channel.
+- ``payments`` knows channels only through ``channels.base`` (the contract) and
+  ``channels.registry`` (channels by name), never a concrete channel.
 
 The last two rules count every import, ``TYPE_CHECKING`` ones included, directly or through
 other modules. The ``*_is_caught`` tests add a forbidden import to a copy of the real graph and
@@ -21,7 +22,8 @@ import pytest
 
 PACKAGE = "jubao"
 COMPOSITION = ("jubao.__main__", "jubao.cli", "jubao.sandbox", "jubao.web", "jubao.runtime")
-CHANNEL_INTERFACE = "jubao.channels.base"
+# channel-neutral: the contract and the registry of channels by name
+CHANNEL_NEUTRAL = {"jubao.channels.base", "jubao.channels.registry"}
 
 
 @cache
@@ -58,9 +60,13 @@ def forbidden(every: grimp.ImportGraph) -> list[str]:
     for index, upper in enumerate(COMPOSITION):
         for importer in [*COMPOSITION[index + 1 :], *below]:
             refuse(importer, upper, f"{importer} must not import {upper} (it sits above)")
-    concrete = sorted(every.find_children("jubao.channels") - {CHANNEL_INTERFACE})
+    concrete = sorted(every.find_children("jubao.channels") - CHANNEL_NEUTRAL)
     for channel in concrete:
-        refuse("jubao.payments", channel, "payments must know channels through channels.base")
+        refuse(
+            "jubao.payments",
+            channel,
+            "payments must know channels through channels.base and .registry",
+        )
     return found
 
 
@@ -94,13 +100,13 @@ def test_a_cycle_is_caught() -> None:
         (
             "jubao.payments.service",
             "jubao.channels.wechatpay.client",
-            "payments must know channels through channels.base: "
+            "payments must know channels through channels.base and .registry: "
             "jubao.payments.service -> jubao.channels.wechatpay.client",
         ),
         (
             "jubao.payments.views",
             "jubao.channels.simulator",
-            "payments must know channels through channels.base",
+            "payments must know channels through channels.base and .registry",
         ),
     ],
 )
@@ -116,6 +122,6 @@ def test_an_import_through_another_module_is_caught() -> None:
     every.add_import(importer="jubao.payments.views", imported="jubao.notify.views")
     every.add_import(importer="jubao.notify.views", imported="jubao.channels.simulator.app")
     assert (
-        "payments must know channels through channels.base: jubao.payments.views -> "
-        "jubao.notify.views -> jubao.channels.simulator.app"
+        "payments must know channels through channels.base and .registry: "
+        "jubao.payments.views -> jubao.notify.views -> jubao.channels.simulator.app"
     ) in forbidden(every)
