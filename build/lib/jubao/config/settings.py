@@ -137,6 +137,10 @@ class Settings:
     refund_reconcile_after_seconds: SecondsOrOff = 30.0
     pending_reconcile_seconds: SecondsOrOff = 120.0  # background check of quiet unpaid orders
     maintenance_interval_seconds: Seconds = 5.0
+    # payment codes: how long the gateway waits for the payer to confirm before it reverses, and
+    # how often it asks the channel meanwhile
+    barcode_pay_timeout_seconds: Seconds = 60.0
+    barcode_poll_seconds: Seconds = 2.0
     notify_schedule: Schedule = WECHAT_NOTIFY_SCHEDULE
     notify_timeout_seconds: Seconds = 5.0
     notify_concurrency: Count = 32
