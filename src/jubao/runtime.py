@@ -1,10 +1,14 @@
-"""Builds a ``Runtime`` (database, directory, service, channel, background work) from settings.
-Shared by ``jubao serve``, ``jubao worker`` and ``jubao sandbox``."""
+"""The composition root: ``Runtime`` (everything a running jubao process holds) and how it is
+built from settings. Shared by ``jubao serve``, ``jubao worker`` and ``jubao sandbox``; the web
+app (``jubao.web.app``) and the CLI (``jubao.cli``) sit above it, nothing below imports it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from jubao.background import Periodic
 from jubao.channels.base import Channel
 from jubao.channels.registry import ChannelRegistry
 from jubao.channels.timed import TimedChannel
@@ -12,15 +16,107 @@ from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
 from jubao.errors import SealingError
 from jubao.merchants.directory import MerchantDirectory
-from jubao.notify.wiring import attach_dispatcher
+from jubao.notify.dispatcher import Dispatcher
 from jubao.payments.service import PaymentService
-from jubao.security.keys import private_key_pem, sealer_for, warn_if_unsealed
+from jubao.security.keys import (
+    load_or_create_master_key,
+    private_key_pem,
+    sealer_for,
+    warn_if_unsealed,
+)
 from jubao.security.replay import ReplayGuard
-from jubao.storage.database import open_database
-from jubao.web.app import Runtime
-from jubao.web.background import Periodic
+from jubao.storage.database import Database, open_database
 
-__all__ = ["build_runtime", "production_channel"]
+__all__ = [
+    "Runtime",
+    "attach_dispatcher",
+    "build_runtime",
+    "master_key_file",
+    "production_channel",
+    "require_sealed_secrets",
+    "with_master_key",
+]
+
+
+@dataclass
+class Runtime:
+    """Everything a running jubao process holds, built once at start-up."""
+
+    settings: Settings
+    db: Database
+    merchants: MerchantDirectory
+    payments: PaymentService
+    channels: ChannelRegistry
+    background: list[Periodic] = field(default_factory=list)
+    dispatcher: Dispatcher | None = None  # merchant notifications, where this process sends them
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def poke_dispatcher(self) -> None:
+        """Wake this process's dispatcher (after a resend commits), if it runs one."""
+        if self.dispatcher is not None:
+            self.dispatcher.poke()
+
+    async def start(self) -> None:
+        for hook in self.on_start:
+            await hook()
+        for task in self.background:
+            task.start()
+
+    async def stop(self) -> None:
+        for task in self.background:
+            await task.stop()
+        await self.payments.aclose()
+        for hook in reversed(self.on_stop):
+            await hook()
+        await self.channels.aclose()
+        await self.db.close()
+
+
+def attach_dispatcher(runtime: Runtime) -> Dispatcher:
+    """The runtime's notification dispatcher, created and hooked to its start/stop if it has none
+    yet. Idempotent, so ``build_runtime`` and a test harness can both ask for one."""
+    if runtime.dispatcher is not None:
+        return runtime.dispatcher
+    dispatcher = Dispatcher(runtime.db, runtime.settings)
+    runtime.dispatcher = dispatcher
+    runtime.on_start.append(dispatcher.start)
+    runtime.on_stop.append(dispatcher.stop)
+    return dispatcher
+
+
+def master_key_file(data_dir: Path) -> Path:
+    """Where the sandbox keeps its generated master key (docs/security.md)."""
+    return data_dir / "keys" / "master_key"
+
+
+def with_master_key(settings: Settings, *, create: bool = False) -> Settings:
+    """``settings`` with the master key every command seals and opens app secrets with:
+    ``JUBAO_MASTER_KEY`` if set, else ``DATA_DIR/keys/master_key`` if that file exists (``create``:
+    generate it first, as the sandbox does). Without either, the settings stay keyless."""
+    if settings.master_key:
+        return settings
+    path = master_key_file(settings.data_dir)
+    if create:
+        return replace(settings, master_key=load_or_create_master_key(path.parent))
+    if not path.is_file():
+        return settings
+    try:
+        text = path.read_text("utf-8").strip()
+    except OSError as exc:
+        raise SealingError(f"cannot read the master key {path}: {exc.strerror}") from None
+    return replace(settings, master_key=text) if text else settings
+
+
+def require_sealed_secrets(settings: Settings) -> None:
+    """A production process (``serve``, ``worker``) refuses to run keyless, which would store
+    new app secrets in plaintext, unless the operator says so explicitly."""
+    if not settings.master_key and not settings.allow_plaintext_secrets:
+        raise SealingError(
+            "no master key: set JUBAO_MASTER_KEY (`jubao secrets new-key` makes one) or put it "
+            "in DATA_DIR/keys/master_key; JUBAO_ALLOW_PLAINTEXT_SECRETS=true runs without "
+            "sealing app secrets (not recommended)"
+        )
 
 
 def production_channel(settings: Settings) -> Channel:

@@ -20,16 +20,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jubao.channels.simulator import Simulator, SimulatorConfig, SpMerchant, create_simulator_app
 from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
 from jubao.merchants import repository as merchant_repo
-from jubao.runtime import build_runtime
-from jubao.security.keys import load_or_create_master_key
-from jubao.storage.database import open_database
-from jubao.web.app import Runtime, create_app
-from jubao.web.background import Periodic
+from jubao.merchants.models import Merchant
+from jubao.runtime import Runtime, build_runtime, with_master_key
+from jubao.storage.database import Database, open_database
+from jubao.web.app import create_app
 
 __all__ = ["SandboxCredentials", "build_sandbox", "load_sandbox_info"]
 
@@ -158,6 +158,83 @@ def _simulator(
     )
 
 
+class SubMerchantBindings:
+    """Teaches the simulator jubao's sub-merchants. Merchants live in jubao's database and are
+    often created by another process (``jubao merchant create`` against the same data dir, another
+    gateway), so the simulator reads them all at start and again whenever a request names a
+    sub-merchant it does not know yet (``answering``); no restart, no polling."""
+
+    def __init__(self, simulator: Simulator, sp_mchid: str, db: Database) -> None:
+        self._simulator = simulator
+        self._sp_mchid = sp_mchid
+        self._db = db
+        self._known: set[tuple[str, str]] = set()
+
+    def learn(self, merchant: Merchant) -> None:
+        key = (merchant.sub_mchid, merchant.sub_appid)
+        if merchant.sub_mchid and key not in self._known:  # '': no WeChat binding
+            self._simulator.register_sub_merchant(self._sp_mchid, *key)
+            self._known.add(key)
+
+    async def sync(self) -> bool:
+        """Register every merchant in the database; whether any was new."""
+        known = len(self._known)
+        for merchant in await self._db.read(merchant_repo.list_merchants):
+            self.learn(merchant)
+        return len(self._known) > known
+
+    def answering(self, app: ASGIApp) -> ASGIApp:
+        """``app`` (the simulator's), answering a request refused with ``MCH_NOT_EXISTS`` once
+        more after learning new merchants from the database. Requests are small, so each is
+        buffered; answering twice is safe, the refusal happens before any state changes."""
+
+        async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            body = await _read_body(receive)
+            answer = await _answer(app, scope, body)
+            if _names_unknown_merchant(answer) and await self.sync():
+                answer = await _answer(app, scope, body)
+            for message in answer:
+                await send(message)
+
+        return asgi
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _answer(app: ASGIApp, scope: Scope, body: bytes) -> list[Message]:
+    sent: list[Message] = []
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+def _names_unknown_merchant(answer: list[Message]) -> bool:
+    status = next((m["status"] for m in answer if m["type"] == "http.response.start"), 200)
+    body = b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
+    return status in (400, 404) and b'"MCH_NOT_EXISTS"' in body
+
+
 def write_channel_env(
     data_dir: Path, base_url: str, credentials: SandboxCredentials, simulator: Simulator
 ) -> Path:
@@ -186,37 +263,27 @@ async def build_standalone_simulator(
     settings: Settings, *, simulator_overrides: dict[str, Any] | None = None
 ) -> Starlette:
     """``jubao simulator``: the WeChat Pay simulator alone, as the upstream of ``jubao serve`` and
-    ``jubao worker`` processes. It learns sub-merchant bindings from jubao's database (polled),
-    since merchants are created there."""
+    ``jubao worker`` processes. It learns sub-merchant bindings from jubao's database
+    (``SubMerchantBindings``), since merchants are created there."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     credentials = load_or_create_credentials(settings.data_dir / "keys")
     simulator = _simulator(settings, credentials, simulator_overrides)
     write_channel_env(settings.data_dir, settings.resolved_public_url, credentials, simulator)
     db = await open_database(settings.resolved_database_url)
-    known: set[tuple[str, str]] = set()
-
-    async def sync_bindings() -> None:
-        for merchant in await db.read(merchant_repo.list_merchants):
-            if (merchant.sub_mchid, merchant.sub_appid) not in known:
-                simulator.register_sub_merchant(
-                    credentials.sp_mchid, merchant.sub_mchid, merchant.sub_appid
-                )
-                known.add((merchant.sub_mchid, merchant.sub_appid))
-
-    syncer = Periodic("simulator-bindings", 1.0, sync_bindings)
+    bindings = SubMerchantBindings(simulator, credentials.sp_mchid, db)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await simulator.start()
-        syncer.start()
+        await bindings.sync()
         try:
             yield
         finally:
-            await syncer.stop()
             await simulator.stop()
             await db.close()
 
-    return Starlette(routes=[Mount("/", app=create_simulator_app(simulator))], lifespan=lifespan)
+    simulator_app = bindings.answering(create_simulator_app(simulator))
+    return Starlette(routes=[Mount("/", app=simulator_app)], lifespan=lifespan)
 
 
 async def build_sandbox(
@@ -227,10 +294,7 @@ async def build_sandbox(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not settings.admin_token:
         settings = replace(settings, admin_token=_sandbox_admin_token(settings.data_dir / "keys"))
-    if not settings.master_key:  # sealed app secrets by default, key kept with the others
-        settings = replace(
-            settings, master_key=load_or_create_master_key(settings.data_dir / "keys")
-        )
+    settings = with_master_key(settings, create=True)  # sealed app secrets, key with the others
     credentials = load_or_create_credentials(settings.data_dir / "keys")
     simulator = _simulator(settings, credentials, simulator_overrides)
     channel = WechatPayChannel(
@@ -257,23 +321,18 @@ async def build_sandbox(
     info_file.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
     info_file.chmod(0o600)
 
+    bindings = SubMerchantBindings(simulator, credentials.sp_mchid, runtime.db)
+
     async def start_simulator() -> None:
         await simulator.start()
-        for merchant in await runtime.db.read(merchant_repo.list_merchants):
-            simulator.register_sub_merchant(
-                credentials.sp_mchid, merchant.sub_mchid, merchant.sub_appid
-            )
+        await bindings.sync()
 
     runtime.on_start.append(start_simulator)
     runtime.on_stop.append(simulator.stop)
-    runtime.merchants.on_merchant_created.append(
-        lambda merchant: simulator.register_sub_merchant(
-            credentials.sp_mchid, merchant.sub_mchid, merchant.sub_appid
-        )
-    )
+    runtime.merchants.on_merchant_created.append(bindings.learn)
     app = create_app(
         runtime,
-        [Mount(SIM_PREFIX, app=create_simulator_app(simulator))],
+        [Mount(SIM_PREFIX, app=bindings.answering(create_simulator_app(simulator)))],
         payer_url=f"{settings.resolved_public_url}{SIM_PREFIX}/request-payment",
     )
     return app, runtime, simulator, info

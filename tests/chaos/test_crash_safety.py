@@ -27,7 +27,7 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ import pytest
 from jubao.config import Settings
 from jubao.merchants.directory import MerchantDirectory
 from jubao.sandbox import build_standalone_simulator
+from jubao.security.sealing import new_master_key_text
 from jubao.storage.database import open_database
 from jubao.storage.sql import Tx, fetch_all
 from tests.support import fubei
@@ -51,6 +52,7 @@ from tests.support.processes import (
     serve_receiver,
 )
 from tests.support.servers import free_port
+from tests.support.waiting import wait_for
 
 KILLS = int(os.environ.get("JUBAO_CHAOS_KILLS", "3"))
 SEED = int(os.environ.get("JUBAO_CHAOS_SEED", str(random.randrange(10**6))))
@@ -184,15 +186,6 @@ def snapshot() -> Tx[dict[str, Any]]:
     return {"orders": orders, "refunds": refunds, "events": events, "notifications": notes}
 
 
-async def eventually(check: Callable[[], Awaitable[list[str]]], within: float) -> list[str]:
-    deadline = time.monotonic() + within
-    problems = await check()
-    while problems and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-        problems = await check()
-    return problems
-
-
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def test_kill_and_restart_under_load(kind: str, tmp_path: Path) -> None:
     rng = random.Random(SEED)
@@ -218,6 +211,7 @@ async def test_kill_and_restart_under_load(kind: str, tmp_path: Path) -> None:
             **read_env(data_dir / "channel.env"),
             "JUBAO_DATABASE_URL": url,
             "JUBAO_DATA_DIR": str(data_dir),
+            "JUBAO_MASTER_KEY": new_master_key_text(),  # serve and worker refuse to run keyless
             "JUBAO_PUBLIC_URL": f"http://127.0.0.1:{ports[0]}",
             "JUBAO_NOTIFY_ALLOW_PRIVATE": "1",
             "JUBAO_NOTIFY_SCHEDULE": "0.2,0.2,0.5,0.5,1,1,1,2,2,2,2,2,2,2,2",
@@ -325,7 +319,7 @@ async def verify(world: World, url: str, sim_url: str, receiver: Receiver) -> li
             return problems
 
         # 2. Everything must converge within the retry schedules (notifications, refunds).
-        return await eventually(check, within=90)
+        return await wait_for(check, lambda problems: not problems, within=90, interval=0.5)
     finally:
         await db.close()
 

@@ -3,9 +3,8 @@ mina -> simulated wx.requestPayment -> query SUCCESS -> refund -> refund query -
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +21,7 @@ from jubao.client import (
     SignatureRejected,
 )
 from tests.client.adapters import KINDS, Kind, MerchantApi, open_client
+from tests.support.waiting import wait_for
 
 try:
     from tests.support.sandbox import RunningSandbox, running_sandbox
@@ -54,17 +54,6 @@ async def client(
         yield opened
 
 
-async def eventually(
-    fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], seconds: float = 20
-) -> T:
-    deadline = time.monotonic() + seconds
-    value = await fetch()
-    while not done(value) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-        value = await fetch()
-    return value
-
-
 def mina_request(sandbox: RunningSandbox, merchant_order_sn: str, fen: int) -> MinaRequest:
     return MinaRequest(
         merchant_order_sn=merchant_order_sn,
@@ -87,7 +76,7 @@ async def test_pay_query_refund_lifecycle(client: MerchantApi, sandbox: RunningS
     assert paid.status_code == 200, paid.text
 
     query = OrderQueryRequest(merchant_order_sn="sdk-life-1")
-    order = await eventually(lambda: client.query(query), lambda o: o.is_paid)
+    order = await wait_for(lambda: client.query(query), lambda o: o.is_paid)
     assert order.trade_state == "SUCCESS"
     assert order.order_sn == created.order_sn
     assert order.platform_order_no
@@ -100,7 +89,7 @@ async def test_pay_query_refund_lifecycle(client: MerchantApi, sandbox: RunningS
     assert (await client.refund(first)).refund_sn == refund.refund_sn  # idempotent replay
 
     by_sn = RefundQueryRequest(order_sn=created.order_sn, merchant_refund_sn="R-1")
-    settled = await eventually(
+    settled = await wait_for(
         lambda: client.refund_query(by_sn), lambda r: r.refund_status != "REFUND_PROCESSING"
     )
     assert settled.refund_status == "REFUND_SUCCESS"

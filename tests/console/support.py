@@ -37,10 +37,9 @@ from jubao.channels.base import (
 from jubao.config import Settings
 from jubao.errors import ChannelNotificationRejected
 from jubao.kinds import ChannelName, Scene
-from jubao.notify.wiring import attach_dispatcher
-from jubao.runtime import build_runtime
+from jubao.runtime import Runtime, attach_dispatcher, build_runtime
 from jubao.sandbox import SIM_PREFIX, build_sandbox
-from jubao.web.app import Runtime, create_app
+from jubao.web.app import create_app
 from jubao.web.console import console_routes
 from tests.support.sandbox import RunningSandbox
 from tests.support.servers import free_port, serve_asgi

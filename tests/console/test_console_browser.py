@@ -4,10 +4,9 @@ create a merchant. Screenshots of each page go to ``test-artifacts/console/``.""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from tests.console.support import (
     running_console_sandbox,
 )
 from tests.support.sandbox import RunningSandbox
+from tests.support.waiting import eventually
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -62,14 +62,6 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[RunningSandbox]:
 async def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
-    """Retry ``check`` (which may reload a page) until it holds."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await asyncio.sleep(0.3)
 
 
 async def test_pay_notify_resend_refund_in_the_browser(
@@ -124,7 +116,7 @@ async def test_pay_notify_resend_refund_in_the_browser(
         await page.reload()
         return await attempts.count() >= count
 
-    await eventually(lambda: attempts_shown(1))
+    await eventually(lambda: attempts_shown(1), interval=0.3)
     await expect(page.locator("article.notification .status")).to_have_text("DELIVERED")
     await expect(attempts.first).to_contain_text("200")
     await expect(attempts.first).to_contain_text("success")
@@ -134,7 +126,7 @@ async def test_pay_notify_resend_refund_in_the_browser(
     # resend it: a second attempt arrives
     await page.click("article.notification button:has-text('Resend')")
     await expect(page.locator(".alert.ok")).to_contain_text("queued to be sent again")
-    await eventually(lambda: attempts_shown(2))
+    await eventually(lambda: attempts_shown(2), interval=0.3)
     assert len(receiver.received) >= 2
     await expect(page.locator(".timeline")).to_contain_text("Notification resent")
 
@@ -152,7 +144,7 @@ async def test_pay_notify_resend_refund_in_the_browser(
         await page.reload()
         return "SUCCESS" in (await page.locator("table.refunds").text_content() or "")
 
-    await eventually(refund_settled, seconds=30)
+    await eventually(refund_settled, within=30, interval=0.3)
     await expect(page.locator(".timeline")).to_contain_text("Refund succeeded")
     await shot(page, "06-order-detail")
     refunds = await sandbox.call("openapi.payment.refund.statistics", {"order_sn": order_sn})

@@ -25,6 +25,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from jubao.merchants.directory import MerchantDirectory
+from jubao.security.sealing import new_master_key_text
 from jubao.storage.database import open_database
 from jubao.storage.sql import Tx, fetch_all
 from tests.support import fubei
@@ -119,6 +120,7 @@ async def test_two_gateways_two_workers_one_postgres(tmp_path: Path) -> None:
             **os.environ,
             "JUBAO_DATABASE_URL": url,
             "JUBAO_DATA_DIR": str(tmp_path / "data"),
+            "JUBAO_MASTER_KEY": new_master_key_text(),  # serve and worker refuse to run keyless
             "JUBAO_NOTIFY_ALLOW_PRIVATE": "1",
             "JUBAO_NOTIFY_SCHEDULE": "0.2,0.2,0.5,1,1,1",
             "JUBAO_MAINTENANCE_INTERVAL_SECONDS": "0.5",

@@ -22,9 +22,9 @@ from starlette.applications import Starlette
 
 from jubao.channels.simulator import Simulator
 from jubao.config import Settings
+from jubao.runtime import Runtime
 from jubao.sandbox import build_sandbox
 from jubao.storage.sql import Tx, fetch_one
-from jubao.web.app import Runtime
 from tests.support import fubei
 from tests.support.databases import fresh_database
 from tests.support.servers import free_port, serve_asgi

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from jubao.cli import main
+import pytest
+from tests.support.cli import jubao
 
 
 def run(data_dir: Path, *args: str) -> str:
-    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args], catch_exceptions=False)
+    result = jubao("--data-dir", str(data_dir), *args)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -50,3 +49,36 @@ def test_create_and_list_merchant_records(tmp_path: Path) -> None:
     assert rotated and rotated[1] != secret[1]
     second = run(tmp_path, "app", "create", "--merchant-id", merchant_id[1])
     assert re.search(r"app_id\s+\d{20}", second)
+
+
+def test_global_options_go_before_or_after_the_command(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    created = jubao(
+        "merchant", "create", "--name", "甲店", "--sub-mchid", "1900000201",
+        "--sub-appid", "wx0000000000000201", "--data-dir", str(one),
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+
+    def listed(*args: str) -> str:
+        result = jubao(*args)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "甲店" in listed("--data-dir", str(one), "merchant", "list")
+    assert "甲店" in listed("merchant", "list", "--data-dir", str(one))
+    assert "甲店" in listed("merchant", "--data-dir", str(one), "list")  # on the group, too
+    assert "甲店" not in listed("--data-dir", str(one), "merchant", "list", "--data-dir", str(two))
+    database = f"sqlite:///{one / 'jubao.sqlite3'}"
+    assert "甲店" in listed("merchant", "list", "--data-dir", str(two), "--database-url", database)
+    other = f"sqlite:///{two / 'jubao.sqlite3'}"
+    assert "甲店" not in listed(
+        "--database-url", database, "merchant", "list", "--database-url", other
+    )
+
+
+@pytest.mark.parametrize("command", ["sandbox", "simulator", "serve", "worker", "migrate", "pay"])
+def test_every_server_command_takes_the_global_options(command: str) -> None:
+    """``jubao sandbox --database-url postgresql://...`` was refused with "No such option"."""
+    result = jubao(command, "--database-url", "postgresql://u@127.0.0.1/x", "--help")
+    assert result.exit_code == 0, result.output
+    assert "--data-dir" in result.output and "--database-url" in result.output

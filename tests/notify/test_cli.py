@@ -8,10 +8,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
+from jubao.cli import main
 from jubao.config import Settings
-from jubao.notify.cli import notify, worker
 from jubao.notify.dispatcher import Dispatcher
 from jubao.storage.database import open_database
 from tests.notify.support import Answer, fast_settings, notification, open_shop, running_receiver
@@ -40,27 +40,34 @@ def _prepare(url: str) -> int:
     return asyncio.run(run())
 
 
+def jubao(settings: Settings, *args: str, env: dict[str, str] | None = None) -> Result:
+    """``jubao ARGS --data-dir D --database-url URL``: global options after the command."""
+    options = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
+    return CliRunner(env=env).invoke(main, [*args, *options])
+
+
 @pytest.fixture
 def cli_settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(Settings(), database_url=f"sqlite:///{tmp_path}/db.sqlite3")
+    return dataclasses.replace(
+        Settings(), data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/db.sqlite3"
+    )
 
 
 def test_list_show_resend(cli_settings: Settings) -> None:
     notification_id = _prepare(cli_settings.resolved_database_url)
-    runner = CliRunner()
 
-    listed = runner.invoke(notify, ["list"], obj=cli_settings)
+    listed = jubao(cli_settings, "notify", "list")
     assert listed.exit_code == 0, listed.output
     assert f"{notification_id}\tFAILED\tattempts=2\tPAYMENT" in listed.output
-    assert runner.invoke(notify, ["list", "--status", "PENDING"], obj=cli_settings).output == ""
+    assert jubao(cli_settings, "notify", "list", "--status", "PENDING").output == ""
 
-    shown = runner.invoke(notify, ["show", str(notification_id)], obj=cli_settings)
+    shown = jubao(cli_settings, "notify", "show", str(notification_id))
     assert shown.exit_code == 0, shown.output
     assert shown.output.count("http=500  error=HTTP 500  answer='boom'") == 2
-    as_json = runner.invoke(notify, ["show", "--json", str(notification_id)], obj=cli_settings)
+    as_json = jubao(cli_settings, "notify", "show", "--json", str(notification_id))
     assert '"status": "FAILED"' in as_json.output
 
-    resent = runner.invoke(notify, ["resend", str(notification_id)], obj=cli_settings)
+    resent = jubao(cli_settings, "notify", "resend", str(notification_id))
     assert resent.exit_code == 0, resent.output
     assert "queued for delivery" in resent.output
 
@@ -76,13 +83,12 @@ def test_list_show_resend(cli_settings: Settings) -> None:
 
 
 def test_unknown_ids_fail_clearly(cli_settings: Settings) -> None:
-    runner = CliRunner()
     for command in ("show", "resend"):
-        result = runner.invoke(notify, [command, "424242"], obj=cli_settings)
+        result = jubao(cli_settings, "notify", command, "424242")
         assert result.exit_code == 1 and "no notification 424242" in result.output
 
 
 def test_the_worker_refuses_to_start_without_channel_settings(cli_settings: Settings) -> None:
-    result = CliRunner().invoke(worker, [], obj=cli_settings)
+    result = jubao(cli_settings, "worker", env={"JUBAO_ALLOW_PLAINTEXT_SECRETS": "true"})
     assert result.exit_code != 0
     assert "missing WeChat Pay settings" in str(result.exception) + result.output

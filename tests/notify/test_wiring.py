@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from jubao.merchants.directory import MerchantDirectory
-from jubao.notify.wiring import attach_dispatcher, find_dispatcher
+from jubao.runtime import Runtime, attach_dispatcher
 from jubao.storage.database import open_database
-from jubao.web.app import Runtime
 from tests.notify.support import fast_settings
 
 
@@ -17,7 +16,7 @@ async def test_attach_is_idempotent_and_hooks_start_and_stop(tmp_path: Path) -> 
     try:
         no_service: Any = None  # the dispatcher needs only the settings and the database
         runtime = Runtime(fast_settings(), db, MerchantDirectory(db), no_service, no_service)
-        assert find_dispatcher(runtime) is None
+        assert runtime.dispatcher is None
         dispatcher = attach_dispatcher(runtime)
         assert attach_dispatcher(runtime) is dispatcher
         assert runtime.on_start == [dispatcher.start] and runtime.on_stop == [dispatcher.stop]

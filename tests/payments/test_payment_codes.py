@@ -30,8 +30,7 @@ from jubao.payments.records import OrderRecord
 from jubao.payments.requests import CreateOrder
 from jubao.payments.states import OrderState
 from jubao.protocol.methods import OrderRef
-from jubao.runtime import build_runtime
-from jubao.web.app import Runtime
+from jubao.runtime import Runtime, build_runtime
 from tests.console.support import FakeChannel
 from tests.support.waiting import eventually
 

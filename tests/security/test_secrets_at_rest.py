@@ -10,16 +10,17 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from jubao.cli import main
+from jubao.cli.secrets import reseal_all
 from jubao.config import Settings
 from jubao.errors import SealingError
 from jubao.merchants import repository as repo
 from jubao.merchants.directory import MerchantDirectory
 from jubao.runtime import production_channel
-from jubao.security.cli import reseal_all, secrets, set_strict_nonce
 from jubao.security.keys import private_key_pem
 from jubao.security.sealing import MasterKey, Sealer, key_id_of, new_master_key_text
 from jubao.storage.database import Database, open_database
@@ -119,29 +120,31 @@ def test_secrets_cli_status_and_rotate(tmp_path: Path, database_url: str) -> Non
             await db.close()
 
     app_ids = asyncio.run(prepare())
-    runner = CliRunner()
-    base = dataclasses.replace(Settings(), database_url=database_url, data_dir=tmp_path)
+    global_options = ["--data-dir", str(tmp_path), "--database-url", database_url]
 
-    status = runner.invoke(secrets, ["status"], obj=dataclasses.replace(base, master_key=K1))
+    def jubao(*args: str, key: str = "", old: str = "") -> Result:
+        env = {"JUBAO_MASTER_KEY": key, "JUBAO_MASTER_KEY_OLD": old}
+        return CliRunner(env=env).invoke(main, [*global_options, *args])
+
+    status = jubao("secrets", "status", key=K1)
     assert status.exit_code == 0, status.output
     assert f"current key: {ID1}" in status.output
     assert "plaintext\t1\tlegacy" in status.output and f"{ID1}\t1\tcurrent" in status.output
 
-    assert runner.invoke(secrets, ["rotate"], obj=base).exit_code != 0  # no key: refused
-    keyed = dataclasses.replace(base, master_key=K2, master_key_old=K1)
-    rotated = runner.invoke(secrets, ["rotate", "--batch", "1"], obj=keyed)
+    assert jubao("secrets", "rotate").exit_code != 0  # no key: refused
+    rotated = jubao("secrets", "rotate", "--batch", "1", key=K2, old=K1)
     assert rotated.exit_code == 0, rotated.output
     assert f"2 app secret(s) re-sealed under key {ID2}" in rotated.output
-    status = runner.invoke(secrets, ["status"], obj=dataclasses.replace(base, master_key=K2))
+    status = jubao("secrets", "status", key=K2)
     assert f"{ID2}\t2\tcurrent" in status.output
     for secret_text in (K1, K2):
         assert secret_text not in status.output + rotated.output
 
-    new_key = runner.invoke(secrets, ["new-key"])
+    new_key = jubao("secrets", "new-key")
     assert MasterKey.parse(new_key.output.strip())
 
-    assert runner.invoke(set_strict_nonce, [app_ids[0], "on"], obj=base).exit_code == 0
-    missing = runner.invoke(set_strict_nonce, ["nope", "on"], obj=base)
+    assert jubao("app", "set-strict-nonce", app_ids[0], "on", key=K2).exit_code == 0
+    missing = jubao("app", "set-strict-nonce", "nope", "on", key=K2)
     assert missing.exit_code != 0 and "no app nope" in missing.output
 
     async def strict_flags() -> set[bool]:

@@ -20,10 +20,10 @@ from tests.support import fubei
 
 from jubao.config import Settings
 from jubao.notify.dispatcher import Dispatcher
-from jubao.runtime import build_runtime
+from jubao.runtime import Runtime, build_runtime
 from jubao.storage.migrations import CREATE_LEDGER, load_migrations
 from jubao.storage.sql import Row, Tx, fetch_all
-from jubao.web.app import Runtime, create_app
+from jubao.web.app import create_app
 
 APP_ID = "20240101000000000001"
 SECRET = "0123456789abcdef0123456789abcdef"

@@ -12,8 +12,8 @@ import httpx
 
 from jubao.channels.simulator import Simulator
 from jubao.config import Settings
+from jubao.runtime import Runtime
 from jubao.sandbox import build_sandbox
-from jubao.web.app import Runtime
 from tests.support import fubei
 from tests.support.servers import free_port, serve_asgi
 
@@ -28,8 +28,16 @@ class RunningSandbox:
     http: httpx.AsyncClient
 
     async def call(self, method: str, biz: dict[str, Any] | str, **extra: str) -> dict[str, Any]:
-        """Sign as a merchant would (independent signer) and POST to /gateway."""
-        content = fubei.body(self.info["app_id"], self.info["app_secret"], method, biz, **extra)
+        """Sign as the demo merchant would (independent signer) and POST to /gateway."""
+        return await self.call_as(
+            self.info["app_id"], self.info["app_secret"], method, biz, **extra
+        )
+
+    async def call_as(
+        self, app_id: str, app_secret: str, method: str, biz: dict[str, Any] | str, **extra: str
+    ) -> dict[str, Any]:
+        """The same with another app's credentials."""
+        content = fubei.body(app_id, app_secret, method, biz, **extra)
         answer = await self.http.post(
             "/gateway", content=content, headers={"Content-Type": "application/json"}
         )

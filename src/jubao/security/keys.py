@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 
-from jubao.config import Settings
 from jubao.errors import SealingError
 from jubao.security.sealing import Sealer, new_master_key_text
+
+if TYPE_CHECKING:  # a type only: config validates key text with security.sealing
+    from jubao.config import Settings
 
 __all__ = ["load_or_create_master_key", "private_key_pem", "sealer_for", "warn_if_unsealed"]
 

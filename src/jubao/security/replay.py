@@ -5,11 +5,15 @@ the maintenance task (and a late row is simply taken over, see ``remember_nonce`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from jubao.clock import Clock, system_clock
 from jubao.errors import InvalidParameter, NonceReused
-from jubao.merchants.models import App
 from jubao.storage.database import Database
 from jubao.storage.sql import Tx, execute
+
+if TYPE_CHECKING:  # a type only: merchants imports security (sealing), not the other way round
+    from jubao.merchants.models import App
 
 __all__ = ["NONCE_WINDOW_MS", "ReplayGuard", "purge_nonces", "remember_nonce"]
 

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from jubao.clock import Clock, system_clock
 from jubao.config import Settings
 from jubao.notify import repository as repo
+from jubao.notify.resend import resend_notification
 from jubao.notify.views import notification_view
 from jubao.storage.database import Database
 from jubao.web.gateway import json_response
@@ -68,17 +69,16 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return int(raw)
 
 
-def _nothing() -> None:
-    pass
-
-
 def _notification_id(request: Request) -> int | None:
     value: int = request.path_params["notification_id"]
     return value if value <= _MAX_ID else None
 
 
 def admin_routes(
-    runtime: AdminContext, *, clock: Clock = system_clock, on_resend: Callable[[], None] = _nothing
+    runtime: AdminContext,
+    *,
+    clock: Clock = system_clock,
+    on_resend: Callable[[], None] | None = None,
 ) -> list[BaseRoute]:
     """``on_resend`` is called after a resend commits (e.g. ``dispatcher.poke``)."""
     db = runtime.db
@@ -115,10 +115,9 @@ def admin_routes(
         now = clock()
         row = None
         if notification_id is not None:
-            row = await db.write(lambda: repo.resend(notification_id, now))
+            row = await resend_notification(db, notification_id, now, on_resend)
         if row is None:
             return _error(404, "NOT_FOUND", "no such notification")
-        on_resend()
         return json_response(notification_view(row))
 
     settings = runtime.settings

@@ -13,15 +13,14 @@ from starlette.responses import Response
 from jubao.clock import Clock
 from jubao.errors import JubaoError
 from jubao.money import MoneyError, parse_yuan
-from jubao.notify import repository as notify_repo
-from jubao.notify.wiring import find_dispatcher
+from jubao.notify.resend import resend_notification
 from jubao.protocol.methods import OrderRef, RefundRequest
 from jubao.web.console import queries
 from jubao.web.console.chart import bar_chart
 from jubao.web.console.common import Ctx, Renderer, redirect
 
 if TYPE_CHECKING:
-    from jubao.web.app import Runtime
+    from jubao.runtime import Runtime
 
 __all__ = ["OrderPages"]
 
@@ -158,9 +157,7 @@ class OrderPages:
             return self.renderer.page(
                 ctx, "console_error.html", status=404, message=ctx.t("common.not_found")
             )
-        now = self.clock()
-        await self.db.write(partial(notify_repo.resend, notification_id, now))
-        dispatcher = find_dispatcher(self.runtime)
-        if dispatcher is not None:
-            dispatcher.poke()
+        await resend_notification(
+            self.db, notification_id, self.clock(), self.runtime.poke_dispatcher
+        )
         return redirect(f"/orders/{order_sn}", notice="resent")

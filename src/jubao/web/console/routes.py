@@ -18,7 +18,7 @@ from jubao.web.console.orders import OrderPages
 from jubao.web.console.payer import PayerPages
 
 if TYPE_CHECKING:
-    from jubao.web.app import Runtime
+    from jubao.runtime import Runtime
 
 __all__ = ["console_routes"]
 

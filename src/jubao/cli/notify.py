@@ -1,38 +1,18 @@
-"""``jubao notify list|show|resend`` and ``jubao worker`` (registered in ``jubao.cli``)."""
+"""``jubao notify list|show|resend``: merchant notifications, inspected and resent."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import click
 
+from jubao.cli.common import opened, run_async, settings
 from jubao.clock import from_ms, system_clock
-from jubao.config import Settings
 from jubao.notify import repository as repo
+from jubao.notify.resend import resend_notification
 from jubao.notify.views import notification_view
-from jubao.storage.database import Database, open_database
 
-__all__ = ["notify", "worker"]
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings: Settings = ctx.obj
-    return settings
-
-
-def _with_database(ctx: click.Context, work: Callable[[Database], Awaitable[Any]]) -> Any:
-    async def run() -> Any:
-        db = await open_database(_settings(ctx).resolved_database_url)
-        try:
-            return await work(db)
-        finally:
-            await db.close()
-
-    return asyncio.run(run())
+__all__ = ["notify"]
 
 
 def _when(ms: int | None) -> str:
@@ -51,11 +31,13 @@ def notify() -> None:
 @click.option("--order-sn", default=None)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.pass_context
-def notify_list(ctx: click.Context, status: str | None, order_sn: str | None, limit: int) -> None:
+@run_async
+async def notify_list(
+    ctx: click.Context, status: str | None, order_sn: str | None, limit: int
+) -> None:
     """Newest first: id, status, attempts, order, next attempt or delivery time, URL."""
-    rows = _with_database(
-        ctx, lambda db: db.read(lambda: repo.list_notifications(status, order_sn, limit, 0))
-    )
+    async with opened(settings(ctx)) as db:
+        rows = await db.read(lambda: repo.list_notifications(status, order_sn, limit, 0))
     for row in rows:
         when = row["delivered_at"] if row["status"] == "DELIVERED" else row["next_attempt_at"]
         click.echo(
@@ -68,9 +50,11 @@ def notify_list(ctx: click.Context, status: str | None, order_sn: str | None, li
 @click.argument("notification_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="print the admin API's JSON")
 @click.pass_context
-def notify_show(ctx: click.Context, notification_id: int, as_json: bool) -> None:
+@run_async
+async def notify_show(ctx: click.Context, notification_id: int, as_json: bool) -> None:
     """One notification with every attempt."""
-    row = _with_database(ctx, lambda db: db.read(lambda: repo.find_notification(notification_id)))
+    async with opened(settings(ctx)) as db:
+        row = await db.read(lambda: repo.find_notification(notification_id))
     if row is None:
         raise click.ClickException(f"no notification {notification_id}")
     view = notification_view(row)
@@ -93,35 +77,11 @@ def notify_show(ctx: click.Context, notification_id: int, as_json: bool) -> None
 @notify.command("resend")
 @click.argument("notification_id", type=int)
 @click.pass_context
-def notify_resend(ctx: click.Context, notification_id: int) -> None:
+@run_async
+async def notify_resend(ctx: click.Context, notification_id: int) -> None:
     """Deliver again on a fresh schedule (a running dispatcher picks it up within a poll)."""
-    now = system_clock()
-    row = _with_database(ctx, lambda db: db.write(lambda: repo.resend(notification_id, now)))
+    async with opened(settings(ctx)) as db:
+        row = await resend_notification(db, notification_id, system_clock())
     if row is None:
         raise click.ClickException(f"no notification {notification_id}")
     click.echo(f"notification {notification_id} queued for delivery (order {row['order_sn']})")
-
-
-@click.command()
-@click.pass_context
-def worker(ctx: click.Context) -> None:
-    """Background work without HTTP: notification delivery and payment maintenance
-    (expiry, reconciliation) until SIGTERM or SIGINT."""
-    from jubao.runtime import build_runtime, production_channel
-
-    settings = _settings(ctx)
-
-    async def run() -> None:
-        runtime = await build_runtime(settings, production_channel(settings))  # + dispatcher
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await runtime.start()
-        click.echo("jubao worker running (notifications, maintenance); SIGTERM to stop")
-        try:
-            await stop.wait()
-        finally:
-            await runtime.stop()
-
-    asyncio.run(run())

@@ -1,0 +1,170 @@
+"""``jubao merchant|app|store|cashier ...``: the merchant records and their app credentials."""
+
+from __future__ import annotations
+
+import click
+
+from jubao.cli.common import directory, opened, run_async, settings
+from jubao.merchants import repository as merchant_repo
+
+__all__ = ["app", "cashier", "merchant", "store"]
+
+
+@click.group()
+def merchant() -> None:
+    """Merchants and their WeChat sub-merchant binding."""
+
+
+@merchant.command("create")
+@click.option("--name", required=True)
+@click.option("--sub-mchid", required=True, help="WeChat sub-merchant id")
+@click.option("--sub-appid", required=True, help="the mini-program's appid")
+@click.option("--callback-url", default=None, help="default notification URL for its app")
+@click.pass_context
+@run_async
+async def merchant_create(
+    ctx: click.Context, name: str, sub_mchid: str, sub_appid: str, callback_url: str | None
+) -> None:
+    """Create a merchant and its first app; the app secret is shown only now."""
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        merchants = directory(db, configured)
+        created = await merchants.create_merchant(name, sub_mchid, sub_appid)
+        new_app = await merchants.create_app(created.merchant_id, callback_url)
+    click.echo(f"merchant_id {created.merchant_id}")
+    click.echo(f"app_id      {new_app.app.app_id}")
+    click.echo(f"app_secret  {new_app.app_secret}   (shown once: store it now)")
+
+
+@merchant.command("list")
+@click.pass_context
+@run_async
+async def merchant_list(ctx: click.Context) -> None:
+    async with opened(settings(ctx)) as db:
+        merchants = await db.read(merchant_repo.list_merchants)
+    for item in merchants:
+        click.echo(
+            f"{item.merchant_id}\t{item.name}\tsub_mchid={item.sub_mchid}\tsub_appid={item.sub_appid}"
+        )
+
+
+@click.group()
+def app() -> None:
+    """Apps: the app_id / app_secret credentials merchants sign with."""
+
+
+@app.command("create")
+@click.option("--merchant-id", type=int, required=True)
+@click.option("--callback-url", default=None)
+@click.option("--strict-nonce", is_flag=True, help="refuse a nonce reused within 24 h")
+@click.pass_context
+@run_async
+async def app_create(
+    ctx: click.Context, merchant_id: int, callback_url: str | None, strict_nonce: bool
+) -> None:
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        new_app = await directory(db, configured).create_app(
+            merchant_id, callback_url, strict_nonce=strict_nonce
+        )
+    click.echo(f"app_id      {new_app.app.app_id}")
+    click.echo(f"app_secret  {new_app.app_secret}   (shown once: store it now)")
+
+
+@app.command("list")
+@click.pass_context
+@run_async
+async def app_list(ctx: click.Context) -> None:
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        apps = await directory(db, configured).list_apps()
+    for item in apps:
+        click.echo(
+            f"{item.app_id}\tmerchant_id={item.merchant.merchant_id}"
+            f"\tcallback={item.callback_url or '-'}"
+        )
+
+
+@app.command("rotate-secret")
+@click.argument("app_id")
+@click.pass_context
+@run_async
+async def app_rotate(ctx: click.Context, app_id: str) -> None:
+    """Replace an app's secret; the new one is shown once."""
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        secret = await directory(db, configured).rotate_secret(app_id)
+    if secret is None:
+        raise click.ClickException(f"no app {app_id}")
+    click.echo(f"app_secret  {secret}   (shown once: store it now)")
+
+
+@app.command("set-strict-nonce")
+@click.argument("app_id")
+@click.argument("mode", type=click.Choice(["on", "off"]))
+@click.pass_context
+@run_async
+async def set_strict_nonce(ctx: click.Context, app_id: str, mode: str) -> None:
+    """Refuse (on) or allow (off) a nonce reused within 24 h by APP_ID."""
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        found = await directory(db, configured).set_strict_nonce(app_id, mode == "on")
+    if not found:
+        raise click.ClickException(f"no app {app_id}")
+    click.echo(f"app {app_id}: strict nonce {mode} (effective within 5 s)")
+
+
+@click.group()
+def store() -> None:
+    """Stores (门店) of a merchant."""
+
+
+@store.command("create")
+@click.option("--merchant-id", type=int, required=True)
+@click.option("--name", required=True)
+@click.pass_context
+@run_async
+async def store_create(ctx: click.Context, merchant_id: int, name: str) -> None:
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        created = await directory(db, configured).create_store(merchant_id, name)
+    click.echo(f"store_id {created.store_id}")
+
+
+@store.command("list")
+@click.option("--merchant-id", type=int, default=None)
+@click.pass_context
+@run_async
+async def store_list(ctx: click.Context, merchant_id: int | None) -> None:
+    async with opened(settings(ctx)) as db:
+        stores = await db.read(lambda: merchant_repo.list_stores(merchant_id))
+    for item in stores:
+        click.echo(f"{item.store_id}\tmerchant_id={item.merchant_id}\t{item.name}")
+
+
+@click.group()
+def cashier() -> None:
+    """Cashiers (收银员) of a store."""
+
+
+@cashier.command("create")
+@click.option("--store-id", type=int, required=True)
+@click.option("--name", required=True)
+@click.pass_context
+@run_async
+async def cashier_create(ctx: click.Context, store_id: int, name: str) -> None:
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        created = await directory(db, configured).create_cashier(store_id, name)
+    click.echo(f"cashier_id {created.cashier_id}")
+
+
+@cashier.command("list")
+@click.option("--store-id", type=int, default=None)
+@click.pass_context
+@run_async
+async def cashier_list(ctx: click.Context, store_id: int | None) -> None:
+    async with opened(settings(ctx)) as db:
+        cashiers = await db.read(lambda: merchant_repo.list_cashiers(store_id))
+    for item in cashiers:
+        click.echo(f"{item.cashier_id}\tstore_id={item.store_id}\t{item.name}")
