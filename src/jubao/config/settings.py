@@ -125,7 +125,9 @@ class Settings:
     port: Port = 8600
     public_url: Url = ""  # how the channel reaches us (notify_url); default http://host:port
     admin_token: str = field(default="", repr=False)
-    max_body_bytes: Count = 64 * 1024
+    max_body_bytes: Count = 64 * 1024  # POST /gateway
+    callback_max_body_bytes: Count = 64 * 1024  # channel notifications (a few KiB in practice)
+    console_max_body_bytes: Count = 16 * 1024  # console form posts (a few fields each)
     request_timeout_seconds: SecondsOrOff = 30.0  # whole gateway request; 0 = no limit
     rate_limit_per_second: Rate = 200.0  # per app_id, per process; 0 = off
     rate_limit_burst: Count = 400

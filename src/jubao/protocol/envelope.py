@@ -1,20 +1,30 @@
 """The Open API request envelope (reference 1.3) and the response envelopes (reference 3).
 
-A request body is one JSON object of top-level ("common") parameters; ``biz_content`` inside it is
-a string holding the business JSON. Parsing here is strict about shape and lenient about what real
-SDKs send (numeric nonces, missing ``format``/``sign_method``/``version``).
+A request body is one JSON object of top-level ("common") parameters, or the same parameters as an
+``application/x-www-form-urlencoded`` form; ``biz_content`` inside it is a string holding the
+business JSON. Parsing here is strict about shape and lenient about what real SDKs send (numeric
+nonces, booleans and floats from PHP, missing ``format``/``sign_method``/``version``).
+
+No top-level value but ``biz_content`` may contain ``&`` or ``=`` (nor may any key): the signed
+string joins ``key=value`` pairs with them, so allowing them would let one signed string stand for
+two different requests (``nonce=N&sign_method=md5`` as one nonce, or as a nonce and a parameter).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from jubao.errors import InvalidParameter, SignatureError
 from jubao.protocol import jsonwire
 
 __all__ = [
+    "FORM_CONTENT_TYPE",
+    "NONCE_CHARACTERS",
     "SUCCESS_MESSAGE",
     "Envelope",
     "failure",
@@ -24,48 +34,60 @@ __all__ = [
 ]
 
 SUCCESS_MESSAGE = "成功"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+NONCE_CHARACTERS = "A-Z a-z 0-9 - _ ."
+_NONCE = re.compile(r"[A-Za-z0-9._-]+")
 _SUPPORTED_SIGN_METHODS = frozenset({"md5"})
 _SUPPORTED_FORMATS = frozenset({"json"})
+_PHP_PRECISION = 14  # php.ini "precision": how PHP turns a float into a string
 
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
     app_id: str
     method: str
-    biz_content: str
+    biz_content: str | None  # None: absent or null (only openapi.get.time does without)
     sign: str
     nonce: str
     version: str
     # Every received top-level parameter (except sign) as the text that was signed.
     signed_params: dict[str, str | None]
+    # The same, as PHP prints the values (differs only for booleans and floats).
+    php_params: dict[str, str | None]
 
 
-def parse_envelope(body: bytes) -> Envelope:
+def parse_envelope(body: bytes, content_type: str = "") -> Envelope:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidParameter("请求体必须是 UTF-8 编码的 JSON", sub_code="INVALID_JSON") from exc
+        code = "INVALID_FORM" if _is_form(content_type) else "INVALID_JSON"
+        raise InvalidParameter("请求体必须是 UTF-8 编码", sub_code=code) from exc
     text = text.removeprefix("\ufeff")
-    try:
-        raw = jsonwire.loads(text)
-    except jsonwire.JsonError as exc:
-        raise InvalidParameter(f"请求体不是合法的 JSON：{exc}", sub_code="INVALID_JSON") from exc
-    if not isinstance(raw, dict):
-        raise InvalidParameter("请求体必须是 JSON 对象", sub_code="INVALID_JSON")
+    raw = _form(text) if _is_form(content_type) else _json_object(text)
 
     params: dict[str, str | None] = {}
+    php_params: dict[str, str | None] = {}
+    lowered: set[str] = set()
     for key, value in raw.items():
+        _check_key(key, lowered)
         params[key] = _param_text(key, value)
+        php_params[key] = _php_text(value) if isinstance(value, bool | Decimal) else params[key]
 
     sign = params.pop("sign", None)
+    php_params.pop("sign", None)
     if not sign:
         raise InvalidParameter("缺少参数 sign", sub_code="MISSING_PARAMETER")
     if not sign.isascii():
         raise SignatureError("参数 sign 含有非 ASCII 字符")
+    for key, value in params.items():
+        if key != "biz_content" and value and ("&" in value or "=" in value):
+            raise InvalidParameter(f"参数 {key} 不能含有 & 或 =")
     app_id = _required(params, "app_id")
     method = _required(params, "method")
-    if "biz_content" not in params or params["biz_content"] is None:
-        raise InvalidParameter("缺少参数 biz_content", sub_code="MISSING_PARAMETER")
+    nonce = params.get("nonce") or ""
+    if nonce and not _NONCE.fullmatch(nonce):
+        shown = jsonwire.preview(nonce)
+        raise InvalidParameter(f"参数 nonce 只能由字母、数字和 - _ . 组成：{shown}")
     sign_method = (params.get("sign_method") or "md5").lower()
     if sign_method not in _SUPPORTED_SIGN_METHODS:
         shown = jsonwire.preview(params["sign_method"] or "")
@@ -80,18 +102,60 @@ def parse_envelope(body: bytes) -> Envelope:
     return Envelope(
         app_id=app_id,
         method=method,
-        biz_content=params["biz_content"] or "",
+        biz_content=params.get("biz_content"),
         sign=sign,
-        nonce=params.get("nonce") or "",
+        nonce=nonce,
         version=params.get("version") or "1.0",
         signed_params=params,
+        php_params=php_params,
     )
 
 
-def _param_text(key: str, value: Any) -> str | None:
-    """The text a client signed for this value: strings verbatim, integers as digits."""
-    if not key.isascii() or not key:
+def _is_form(content_type: str) -> bool:
+    return content_type.partition(";")[0].strip().lower() == FORM_CONTENT_TYPE
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        raw = jsonwire.loads(text)
+    except jsonwire.JsonError as exc:
+        raise InvalidParameter(f"请求体不是合法的 JSON：{exc}", sub_code="INVALID_JSON") from exc
+    if not isinstance(raw, dict):
+        raise InvalidParameter("请求体必须是 JSON 对象", sub_code="INVALID_JSON")
+    return raw
+
+
+def _form(text: str) -> dict[str, Any]:
+    """A urlencoded form: the same parameters as the JSON object, every value a string."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidParameter(
+            "请求体不是合法的 application/x-www-form-urlencoded 表单", sub_code="INVALID_FORM"
+        ) from exc
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidParameter(f"重复的字段 {jsonwire.preview(key)}", sub_code="INVALID_FORM")
+        result[key] = value
+    return result
+
+
+def _check_key(key: str, lowered: set[str]) -> None:
+    if not key or not key.isascii():
         raise InvalidParameter("参数名必须是非空 ASCII 字符串")
+    if "&" in key or "=" in key:
+        raise InvalidParameter(f"参数名不能含有 & 或 =：{jsonwire.preview(key)}")
+    # Keys are also signed lower-cased (the PHP SDK's variant): two keys that differ only in
+    # case would make that string ambiguous.
+    if key.lower() in lowered:
+        raise InvalidParameter(f"参数名重复（不区分大小写）：{jsonwire.preview(key)}")
+    lowered.add(key.lower())
+
+
+def _param_text(key: str, value: Any) -> str | None:
+    """The text a client signed for this value: strings verbatim, integers as digits, floats in
+    their exact JSON text, booleans as PHP prints them."""
     if value is None or isinstance(value, str):
         if isinstance(value, str) and not jsonwire.is_utf8(value):
             raise InvalidParameter(f"参数 {key} 含有无效的 Unicode 字符")
@@ -99,7 +163,7 @@ def _param_text(key: str, value: Any) -> str | None:
             raise InvalidParameter(f"参数 {key} 含有非法控制字符")
         return value
     if isinstance(value, bool):
-        raise InvalidParameter(f"参数 {key} 必须是字符串")
+        return _php_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Decimal):
@@ -107,6 +171,23 @@ def _param_text(key: str, value: Any) -> str | None:
     if key == "biz_content":
         raise InvalidParameter("参数 biz_content 必须是 JSON 对象的字符串形式，而不是对象本身")
     raise InvalidParameter(f"参数 {key} 必须是字符串")
+
+
+def _php_text(value: bool | Decimal) -> str:
+    """PHP's string conversion: ``true`` -> ``1``, ``false`` -> empty, a float with 14 significant
+    digits (``1.0`` -> ``1``, ``1e25`` -> ``1.0E+25``)."""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    number = float(value)
+    if not math.isfinite(number):  # beyond a double: no PHP client sent it
+        return format(value, "f")
+    text = f"{number:.{_PHP_PRECISION}G}"
+    mantissa, exponent_mark, exponent = text.partition("E")
+    if not exponent_mark:
+        return text
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}E{exponent[0]}{exponent[1:].lstrip('0') or '0'}"
 
 
 def _required(params: dict[str, str | None], key: str) -> str:
@@ -118,6 +199,8 @@ def _required(params: dict[str, str | None], key: str) -> str:
 
 def parse_biz(envelope: Envelope) -> dict[str, Any]:
     """Decode ``biz_content``: a JSON object string (``[]`` and blank count as empty)."""
+    if envelope.biz_content is None:
+        raise InvalidParameter("缺少参数 biz_content", sub_code="MISSING_PARAMETER")
     text = envelope.biz_content.strip()
     if not text:
         return {}

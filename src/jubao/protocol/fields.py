@@ -12,9 +12,10 @@ from jubao.errors import InvalidParameter
 from jubao.money import Fen, MoneyError, parse_yuan
 from jubao.protocol import jsonwire
 
-__all__ = ["integer", "money", "text"]
+__all__ = ["INT10_MAX", "integer", "money", "text"]
 
 _MAX_INT = 2**53 - 1
+INT10_MAX = 10**10 - 1  # the reference's "int(10)": at most ten digits
 
 
 def _missing(name: str) -> InvalidParameter:
@@ -33,7 +34,10 @@ def text(
     required: bool = False,
     min_len: int = 1,
     strip_check: bool = False,
+    multiline: bool = False,
 ) -> str | None:
+    """``multiline``: free text (a description, a merchant's note) that may hold CR, LF and tab;
+    identifiers never do."""
     value = biz.get(name)
     if value is None or value == "":
         if required:
@@ -48,7 +52,7 @@ def text(
         raise InvalidParameter(f"参数 {name} 长度不能超过 {max_len}")
     if len(result) < min_len:
         raise InvalidParameter(f"参数 {name} 长度不能少于 {min_len}")
-    if any(ch in result for ch in "\x00\r\n"):
+    if any(ch in result for ch in ("\x00" if multiline else "\x00\r\n")):
         raise InvalidParameter(f"参数 {name} 含有非法控制字符")
     if not jsonwire.is_utf8(result):  # a lone surrogate: no database can store it
         raise InvalidParameter(f"参数 {name} 含有无效的 Unicode 字符")
@@ -56,7 +60,12 @@ def text(
 
 
 def integer(
-    biz: dict[str, Any], name: str, *, required: bool = False, minimum: int = 0
+    biz: dict[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    minimum: int = 0,
+    maximum: int = _MAX_INT,
 ) -> int | None:
     value = biz.get(name)
     if _absent(value):
@@ -76,7 +85,7 @@ def integer(
         value = int(stripped)
     if not isinstance(value, int):
         raise InvalidParameter(f"参数 {name} 必须是整数")
-    if value < minimum or value > _MAX_INT:
+    if value < minimum or value > maximum:
         raise InvalidParameter(f"参数 {name} 超出取值范围")
     return value
 

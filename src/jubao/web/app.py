@@ -34,13 +34,15 @@ def create_app(
     callbacks = [
         Route(
             f"/channel/{channel.name.value}/notify",
-            ChannelCallback(channel, runtime.payments).handle,
+            ChannelCallback(
+                channel, runtime.payments, runtime.settings.callback_max_body_bytes
+            ).handle,
             methods=["POST"],
         )
         for channel in runtime.channels
     ]
+    # Everything under /gateway is served by GatewayFastPath (below), never by these routes.
     routes: list[BaseRoute] = [
-        Route("/gateway", gateway.handle, methods=["POST"]),
         *callbacks,
         Route("/healthz", _health, methods=["GET"]),
         *admin_routes(runtime, on_resend=runtime.poke_dispatcher),
@@ -59,7 +61,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(GatewayFastPath, handle=gateway.handle, path="/gateway")],
+        middleware=[Middleware(GatewayFastPath, endpoints={"/gateway": gateway.handle})],
     )
     app.state.runtime = runtime
     return app

@@ -3,6 +3,8 @@
 Each channel answers in its own convention (``Channel.notification_answer``): WeChat takes 204
 when handled (duplicates too) and a 4xx ``{"code":"FAIL"}`` otherwise; it then retries on its
 schedule. The answer "handled" is given only after the state change is committed.
+The route is unauthenticated until the signature is checked, so the body is bounded while it is
+read (``JUBAO_CALLBACK_MAX_BODY_BYTES``), never buffered whole first.
 """
 
 from __future__ import annotations
@@ -15,26 +17,35 @@ from starlette.responses import Response
 from jubao.channels.base import Channel
 from jubao.errors import ChannelNotificationRejected, JubaoError
 from jubao.payments.service import PaymentService
+from jubao.web.bodies import BodyIncomplete, BodyTooLarge, read_bounded
 
 __all__ = ["ChannelCallback"]
 
 log = logging.getLogger("jubao.channel.callback")
-_MAX_BODY = 64 * 1024
 
 
 class ChannelCallback:
-    def __init__(self, channel: Channel, service: PaymentService) -> None:
+    def __init__(self, channel: Channel, service: PaymentService, max_body: int) -> None:
         self._channel = channel
         self._service = service
+        self._max_body = max_body
 
-    def _answer(self, accepted: bool, reason: str = "") -> Response:
+    def _answer(self, accepted: bool, reason: str = "", status: int | None = None) -> Response:
         answer = self._channel.notification_answer(accepted, reason)
-        return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+        return Response(
+            answer.body, status_code=status or answer.status, media_type=answer.media_type
+        )
 
     async def handle(self, request: Request) -> Response:
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            return self._answer(False, "body too large")
+        try:
+            body = await read_bounded(request, self._max_body)
+        except BodyTooLarge:
+            log.warning("%s notification refused: body over %d bytes", self._channel.name,
+                        self._max_body)  # fmt: skip
+            return self._answer(False, "body too large", status=413)
+        except BodyIncomplete:
+            log.info("%s notification abandoned by the client mid-body", self._channel.name)
+            return self._answer(False, "incomplete body")
         try:
             event = self._channel.parse_notification(request.headers, body)
             await self._service.handle_channel_event(self._channel.name, event)

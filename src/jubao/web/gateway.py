@@ -16,7 +16,7 @@ import logging
 import time
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from jubao.channels.timed import upstream_seconds
@@ -34,15 +34,19 @@ from jubao.errors import (
 from jubao.merchants.directory import MerchantDirectory
 from jubao.payments.service import PaymentService
 from jubao.protocol import envelope as env
-from jubao.protocol import jsonwire, signing
+from jubao.protocol import jsonwire, methods, signing
 from jubao.security.ratelimit import RateLimiter
 from jubao.security.replay import ReplayGuard
 from jubao.storage.database import Database
+from jubao.web.bodies import read_bounded
 from jubao.web.methods_v1 import HANDLERS
 
 __all__ = ["Gateway", "json_response"]
 
 log = logging.getLogger("jubao.gateway")
+
+# Methods that answer whatever biz_content holds (absent, empty, any JSON): Java sends {}, PHP [].
+IGNORES_BIZ = frozenset({methods.GET_TIME})
 
 
 def json_response(
@@ -94,15 +98,16 @@ class Gateway:
         return json_response(payload, headers=timing)
 
     async def _answer(self, request: Request) -> dict[str, Any]:
+        content_type = request.headers.get("content-type", "")  # JSON, or a urlencoded form
         if self._timeout <= 0:
-            return await self._process(await self._read_body(request))
+            return await self._process(await self._read_body(request), content_type)
         deadline = asyncio.get_running_loop().time() + self._timeout
         try:
             async with asyncio.timeout_at(deadline):
                 body = await self._read_body(request)
         except TimeoutError:
             raise RequestTimeout("读取请求体超时") from None
-        work = asyncio.ensure_future(self._process(body))
+        work = asyncio.ensure_future(self._process(body, content_type))
         remaining = deadline - asyncio.get_running_loop().time()
         done, _ = await asyncio.wait({work}, timeout=max(remaining, 0))
         if not done:
@@ -124,12 +129,14 @@ class Gateway:
 
         work.add_done_callback(finished)
 
-    async def _process(self, body: bytes) -> dict[str, Any]:
-        envelope = env.parse_envelope(body)
+    async def _process(self, body: bytes, content_type: str = "") -> dict[str, Any]:
+        envelope = env.parse_envelope(body, content_type)
         app = await self._merchants.app(envelope.app_id)
         if app is None:
             raise AppNotFound(f"app_id {envelope.app_id[:32]} 不存在")
-        if not signing.verify(envelope.signed_params, app.app_secret, envelope.sign):
+        if not signing.verify(
+            envelope.signed_params, app.app_secret, envelope.sign, php_params=envelope.php_params
+        ):
             raise SignatureError("签名验证失败，请检查 app_secret 与签名算法")
         if not self._limiter.allow(app.app_id):
             wait = self._limiter.retry_after(app.app_id)
@@ -138,27 +145,11 @@ class Gateway:
         handler = HANDLERS.get(envelope.method)
         if handler is None:
             raise MethodNotSupported(f"不支持的接口方法 method={envelope.method[:64]}")
-        biz = env.parse_biz(envelope)
+        biz = {} if envelope.method in IGNORES_BIZ else env.parse_biz(envelope)
         return await handler(self._service, app, biz)
 
     async def _read_body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            raise InvalidParameter(
-                f"请求体超过 {self._max_body // 1024} KiB 上限", sub_code="BODY_TOO_LARGE"
-            )
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > self._max_body:
-                    raise InvalidParameter(
-                        f"请求体超过 {self._max_body // 1024} KiB 上限", sub_code="BODY_TOO_LARGE"
-                    )
-                chunks.append(chunk)
-        except ClientDisconnect as exc:
-            raise InvalidParameter("请求体不完整", sub_code="INVALID_JSON") from exc
-        if not chunks:
+        body = await read_bounded(request, self._max_body)
+        if not body:
             raise InvalidParameter("请求体为空", sub_code="INVALID_JSON")
-        return b"".join(chunks)
+        return body

@@ -15,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from jubao.clock import CHINA
+from jubao.errors import InvalidParameter
 from jubao.money import fen_to_yuan_text
+from jubao.web.bodies import read_form
 from jubao.web.console.auth import ConsoleAuth, Session
 from jubao.web.console.i18n import LANG_COOKIE, Translator, choose_language
 
@@ -121,15 +123,21 @@ def safe_next(value: str | None) -> str:
     return PREFIX + "/"
 
 
+def too_large(request: Request, t: Translator, renderer: Renderer) -> Response:
+    """A form post over ``JUBAO_CONSOLE_MAX_BODY_BYTES`` (no console form comes near it)."""
+    return renderer.html(request, t, "console_error.html", status=413, message=t("form.too_large"))
+
+
 PageHandler = Callable[[Ctx], Awaitable[Response]]
 
 
 class Guard:
     """Wraps page handlers: a valid session is required; every POST must carry its CSRF token."""
 
-    def __init__(self, auth: ConsoleAuth, renderer: Renderer) -> None:
+    def __init__(self, auth: ConsoleAuth, renderer: Renderer, max_body: int) -> None:
         self.auth = auth
         self.renderer = renderer
+        self.max_body = max_body
 
     def __call__(self, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -142,7 +150,10 @@ class Guard:
                 return self._refused(request, t)
             form = None
             if request.method == "POST":
-                form = await request.form()
+                try:
+                    form = await read_form(request, self.max_body)
+                except InvalidParameter:  # too large, or the client left mid-body
+                    return too_large(request, t, self.renderer)
                 if not self.auth.csrf_matches(session.csrf, form.get("csrf")):
                     return self._refused(request, t)
             return await handler(Ctx(request, t, session, form))

@@ -31,6 +31,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "表单已过期或来源不明，请刷新页面后重试",
         "The form expired or did not come from this console; reload the page and try again",
     ),
+    "form.too_large": ("表单内容过大", "The form is too large"),
     "dash.today_orders": ("今日订单", "Orders today"),
     "dash.today_paid": ("今日收款（元）", "Paid today (yuan)"),
     "dash.success_rate": ("今日支付成功率", "Success rate today"),

@@ -7,8 +7,10 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jubao.errors import InvalidParameter
+from jubao.web.bodies import read_form
 from jubao.web.console.auth import LOGIN_COOKIE, ConsoleAuth
-from jubao.web.console.common import Ctx, Renderer, redirect, safe_next, translator
+from jubao.web.console.common import Ctx, Renderer, redirect, safe_next, too_large, translator
 from jubao.web.console.i18n import LANG_COOKIE, LANGUAGES
 
 __all__ = ["LoginPages"]
@@ -17,9 +19,10 @@ _FAILED_LOGIN_DELAY = 0.25  # seconds; a cheap brake on guessing
 
 
 class LoginPages:
-    def __init__(self, auth: ConsoleAuth, renderer: Renderer) -> None:
+    def __init__(self, auth: ConsoleAuth, renderer: Renderer, max_body: int) -> None:
         self.auth = auth
         self.renderer = renderer
+        self.max_body = max_body
 
     def _form(
         self, request: Request, next_path: object, *, error: str = "", status: int = 200
@@ -46,7 +49,10 @@ class LoginPages:
 
     async def submit(self, request: Request) -> Response:
         t = translator(request)
-        form = await request.form()
+        try:
+            form = await read_form(request, self.max_body)
+        except InvalidParameter:  # too large, or the client left mid-body
+            return too_large(request, t, self.renderer)
         destination = form.get("next")
         if not self.auth.enabled:
             return self._form(request, destination, error=t("login.disabled"), status=403)

@@ -32,8 +32,9 @@ def console_routes(
     enables the payer page (``/console/pay/{order_sn}``)."""
     auth = ConsoleAuth(runtime.settings.admin_token)
     renderer = Renderer(sandbox=payer_url is not None)
-    guard = Guard(auth, renderer)
-    login = LoginPages(auth, renderer)
+    max_body = runtime.settings.console_max_body_bytes
+    guard = Guard(auth, renderer, max_body)
+    login = LoginPages(auth, renderer, max_body)
     orders = OrderPages(runtime, renderer, clock)
     merchants = MerchantPages(runtime.db, runtime.merchants, renderer)
     payer = PayerPages(runtime.db, renderer, payer_url)
