@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import click
 
 from jubao.cli.common import directory, opened, run_async, settings
 from jubao.merchants import repository as merchant_repo
+from jubao.merchants.directory import MerchantDirectory
 
 __all__ = ["app", "cashier", "merchant", "store"]
 
@@ -99,6 +102,21 @@ async def app_rotate(ctx: click.Context, app_id: str) -> None:
     click.echo(f"app_secret  {secret}   (shown once: store it now)")
 
 
+async def _switch(
+    ctx: click.Context,
+    app_id: str,
+    mode: str,
+    what: str,
+    apply: Callable[[MerchantDirectory, str, bool], Awaitable[bool]],
+) -> None:
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        found = await apply(directory(db, configured), app_id, mode == "on")
+    if not found:
+        raise click.ClickException(f"no app {app_id}")
+    click.echo(f"app {app_id}: {what} {mode} (effective within 5 s)")
+
+
 @app.command("set-strict-nonce")
 @click.argument("app_id")
 @click.argument("mode", type=click.Choice(["on", "off"]))
@@ -106,12 +124,18 @@ async def app_rotate(ctx: click.Context, app_id: str) -> None:
 @run_async
 async def set_strict_nonce(ctx: click.Context, app_id: str, mode: str) -> None:
     """Refuse (on) or allow (off) a nonce reused within 24 h by APP_ID."""
-    configured = settings(ctx)
-    async with opened(configured) as db:
-        found = await directory(db, configured).set_strict_nonce(app_id, mode == "on")
-    if not found:
-        raise click.ClickException(f"no app {app_id}")
-    click.echo(f"app {app_id}: strict nonce {mode} (effective within 5 s)")
+    await _switch(ctx, app_id, mode, "strict nonce", MerchantDirectory.set_strict_nonce)
+
+
+@app.command("set-refund-notifications")
+@click.argument("app_id")
+@click.argument("mode", type=click.Choice(["on", "off"]))
+@click.pass_context
+@run_async
+async def set_refund_notifications(ctx: click.Context, app_id: str, mode: str) -> None:
+    """Notify (on) or not (off) refund results to APP_ID's callback. Fubei 1.0 sends none:
+    off for new apps; apps from before migration 0003 kept them on."""
+    await _switch(ctx, app_id, mode, "refund notifications", MerchantDirectory.set_refund_notify)
 
 
 @click.group()
