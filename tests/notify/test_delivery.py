@@ -213,8 +213,8 @@ async def test_resend_starts_a_fresh_schedule_and_is_on_the_timeline(world: Worl
 
         resent = await world.db.write(lambda: repo.resend(notification_id, now_ms()))
         assert resent is not None
-        assert resent["status"] == "PENDING" and resent["attempts"] == 0
-        assert len(resent["attempts_log"]) == 2  # history is kept
+        assert resent.status == "PENDING" and resent.attempts == 0
+        assert len(resent.attempts_log) == 2  # history is kept
 
         world.receiver.answer(Answer(body="fail"), Answer(body="success"))
         row = await settle(dispatcher.run_once, world.db, notification_id)

@@ -92,11 +92,11 @@ async def test_concurrent_claims_take_disjoint_rows(place: Place) -> None:
             for i in range(6)
         )
     )
-    claimed = [row["notification_id"] for batch in batches for row in batch]
+    claimed = [row.notification_id for batch in batches for row in batch]
     assert len(claimed) == len(set(claimed)) == 10
     assert all(len(batch) <= 3 for batch in batches)
     for index, batch in enumerate(batches):
-        assert all(row["lease_owner"] == f"w{index}" for row in batch)
+        assert all(row.lease_owner == f"w{index}" for row in batch)
 
 
 async def test_a_crashed_claim_is_delivered_by_another_worker_after_the_lease(
@@ -107,7 +107,7 @@ async def test_a_crashed_claim_is_delivered_by_another_worker_after_the_lease(
     now = now_ms()
     # a worker claims with a 300 ms lease and dies before recording anything
     [claimed] = await place.db.write(lambda: repo.claim_due(dialect, "dead/1", now, now + 300, 10))
-    assert claimed["notification_id"] == notification_id
+    assert claimed.notification_id == notification_id
 
     survivor = Dispatcher(place.db, fast_settings(), owner="survivor")
     try:
@@ -142,7 +142,7 @@ async def test_a_resend_during_a_delivery_keeps_the_lease_and_drops_the_stale_ou
     async def claim(token: str) -> list[int]:
         now = now_ms()
         rows = await place.db.write(lambda: repo.claim_due(dialect, token, now, now + 60_000, 5))
-        return [row["notification_id"] for row in rows]
+        return [row.notification_id for row in rows]
 
     record = AttemptRecord(now_ms(), 5, 500, "oops", "HTTP 500")
     # attempt 1 fails normally

@@ -65,12 +65,12 @@ async def test_paid_order_reaches_the_merchant_fail_fail_success_then_resend(
             rows = await db.read(
                 lambda: repo.list_notifications(order_sn=created["data"]["order_sn"])
             )
-            return bool(rows) and rows[0]["status"] == "DELIVERED"
+            return bool(rows) and rows[0].status == "DELIVERED"
 
         await wait_until(delivered, within=10)
         [row] = await db.read(lambda: repo.list_notifications(order_sn=created["data"]["order_sn"]))
-        notification_id = row["notification_id"]
-        assert row["attempts"] == 3 and len(row["attempts_log"]) == 3
+        notification_id = row.notification_id
+        assert row.attempts == 3 and len(row.attempts_log) == 3
 
         secret = running.info["app_secret"]
         final = receiver.hits[-1].form

@@ -39,10 +39,10 @@ async def notify_list(
     async with opened(settings(ctx)) as db:
         rows = await db.read(lambda: repo.list_notifications(status, order_sn, limit, 0))
     for row in rows:
-        when = row["delivered_at"] if row["status"] == "DELIVERED" else row["next_attempt_at"]
+        when = row.delivered_at if row.status == "DELIVERED" else row.next_attempt_at
         click.echo(
-            f"{row['notification_id']}\t{row['status']}\tattempts={row['attempts']}"
-            f"\t{row['kind']}\torder_sn={row['order_sn']}\t{_when(when)}\t{row['url']}"
+            f"{row.notification_id}\t{row.status}\tattempts={row.attempts}"
+            f"\t{row.kind}\torder_sn={row.order_sn}\t{_when(when)}\t{row.url}"
         )
 
 
@@ -65,7 +65,7 @@ async def notify_show(ctx: click.Context, notification_id: int, as_json: bool) -
         click.echo(f"{key:<16}{view[key]}")
     for key in ("next_attempt_at", "delivered_at", "created_at"):
         click.echo(f"{key:<16}{_when(view[key])}")
-    click.echo(f"{'data':<16}{row['payload']}")
+    click.echo(f"{'data':<16}{row.payload}")
     for number, attempt in enumerate(view["attempts_log"], start=1):
         click.echo(
             f"attempt {number:<8}{_when(attempt['started_at'])}  {attempt['duration_ms']} ms"
@@ -84,4 +84,4 @@ async def notify_resend(ctx: click.Context, notification_id: int) -> None:
         row = await resend_notification(db, notification_id, system_clock())
     if row is None:
         raise click.ClickException(f"no notification {notification_id}")
-    click.echo(f"notification {notification_id} queued for delivery (order {row['order_sn']})")
+    click.echo(f"notification {notification_id} queued for delivery (order {row.order_sn})")

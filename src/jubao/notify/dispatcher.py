@@ -28,13 +28,12 @@ from jubao.config import Settings
 from jubao.httppool import PooledClient
 from jubao.merchants.repository import secret_aad
 from jubao.notify import repository as repo
-from jubao.notify.repository import AttemptRecord, NotificationStatus
+from jubao.notify.repository import AttemptRecord, NotificationRecord, NotificationStatus
 from jubao.notify.schedule import RetryPolicy
 from jubao.notify.urlguard import Destination, UrlGuard, UrlRefused
 from jubao.protocol.notification import build_form, is_acknowledged
 from jubao.security.keys import sealer_for
 from jubao.storage.database import Database
-from jubao.storage.sql import Row
 
 __all__ = ["Dispatcher", "Reply"]
 
@@ -154,7 +153,7 @@ class Dispatcher:
 
     # ---- claim, deliver, record --------------------------------------------------------------
 
-    async def _claim(self, limit: int) -> list[tuple[Row, str]]:
+    async def _claim(self, limit: int) -> list[tuple[NotificationRecord, str]]:
         token = f"{self.owner}/{next(self._claims)}"
         now = self._clock()
         lease_until = now + round(self._settings.notify_lease_seconds * 1000)
@@ -162,20 +161,20 @@ class Dispatcher:
         rows = await self._db.write(lambda: repo.claim_due(dialect, token, now, lease_until, limit))
         return [(row, token) for row in rows]
 
-    async def _attempt(self, row: Row, token: str) -> None:
+    async def _attempt(self, row: NotificationRecord, token: str) -> None:
         try:
             await self._attempt_unguarded(row, token)
         except Exception:  # the lease expires and the row is tried again
-            log.exception("notification %s: attempt not recorded", row["notification_id"])
+            log.exception("notification %s: attempt not recorded", row.notification_id)
 
-    async def _attempt_unguarded(self, row: Row, token: str) -> None:
-        notification_id = row["notification_id"]
+    async def _attempt_unguarded(self, row: NotificationRecord, token: str) -> None:
+        notification_id = row.notification_id
         started_at = self._clock()
         began = time.perf_counter()
         reply, error = await self._deliver(row)
         duration_ms = round((time.perf_counter() - began) * 1000)
         delivered = reply is not None and is_acknowledged(reply.status, reply.body)
-        attempts_made = row["attempts"] + 1
+        attempts_made = row.attempts + 1
         now = self._clock()
         next_at = None if delivered else self._policy.next_attempt_at(attempts_made, now)
         if delivered:
@@ -195,7 +194,7 @@ class Dispatcher:
         )
         stored = await self._db.write(
             lambda: repo.record_attempt(
-                notification_id, token, row["attempts"], record, status, next_at, now
+                notification_id, token, row.attempts, record, status, next_at, now
             )
         )
         if not stored:
@@ -210,16 +209,16 @@ class Dispatcher:
             f" ({error})" if error else "",
         )
 
-    async def _deliver(self, row: Row) -> tuple[Reply | None, str | None]:
+    async def _deliver(self, row: NotificationRecord) -> tuple[Reply | None, str | None]:
         """POST the form once. Returns the reply (or ``None``) and an error text (or ``None``)."""
-        stored = await self._db.read(lambda: repo.app_secret(row["app_id"]))
+        stored = await self._db.read(lambda: repo.app_secret(row.app_id))
         if stored is None:
-            return None, f"app {row['app_id']} no longer exists"
-        form = build_form(row["payload"], self._sealer.open(stored, secret_aad(row["app_id"])))
+            return None, f"app {row.app_id} no longer exists"
+        form = build_form(row.payload, self._sealer.open(stored, secret_aad(row.app_id)))
         timeout = self._settings.notify_timeout_seconds
         try:
             async with asyncio.timeout(timeout):  # one deadline: resolution to last byte read
-                destination = await self._guard.vet(row["url"])
+                destination = await self._guard.vet(row.url)
                 return await self._post(destination, form), None
         except UrlRefused as exc:
             return None, f"refused: {exc}"
@@ -228,7 +227,7 @@ class Dispatcher:
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
         except Exception as exc:  # still an attempt: recorded and counted, never retried forever
-            log.exception("notification %s: unexpected delivery error", row["notification_id"])
+            log.exception("notification %s: unexpected delivery error", row.notification_id)
             return None, f"internal error: {type(exc).__name__}"
 
     async def _post(self, destination: Destination, form: dict[str, str]) -> Reply:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from jubao.payments.repository import add_event
 from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
 
 __all__ = [
     "AttemptRecord",
+    "NotificationRecord",
     "NotificationStatus",
     "app_secret",
     "attempts_of",
@@ -35,10 +37,82 @@ class NotificationStatus(StrEnum):
     FAILED = "FAILED"
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """What one delivery attempt did."""
+
+    started_at: int
+    duration_ms: int
+    http_status: int | None
+    response_head: str | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> AttemptRecord:
+        return cls(
+            int(row["started_at"]),
+            int(row["duration_ms"]),
+            _optional_int(row["http_status"]),
+            row["response_head"],
+            row["error"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    """An outbox row; listings add its order's numbers and its attempts (oldest first)."""
+
+    notification_id: int
+    order_id: int
+    app_id: str
+    kind: str  # PAYMENT or REFUND
+    url: str
+    payload: str  # the notified JSON, as signed and sent
+    status: NotificationStatus
+    attempts: int
+    next_attempt_at: int
+    lease_until: int | None
+    lease_owner: str | None
+    delivered_at: int | None
+    created_at: int
+    updated_at: int
+    order_sn: str | None = None
+    merchant_order_sn: str | None = None
+    attempts_log: tuple[AttemptRecord, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: Row, attempts_log: tuple[AttemptRecord, ...] = ()) -> NotificationRecord:
+        return cls(
+            notification_id=int(row["notification_id"]),
+            order_id=int(row["order_id"]),
+            app_id=row["app_id"],
+            kind=row["kind"],
+            url=row["url"],
+            payload=row["payload"],
+            status=NotificationStatus(row["status"]),
+            attempts=int(row["attempts"]),
+            next_attempt_at=int(row["next_attempt_at"]),
+            lease_until=_optional_int(row["lease_until"]),
+            lease_owner=row["lease_owner"],
+            delivered_at=_optional_int(row["delivered_at"]),
+            created_at=int(row["created_at"]),
+            updated_at=int(row["updated_at"]),
+            order_sn=row.get("order_sn"),
+            merchant_order_sn=row.get("merchant_order_sn"),
+            attempts_log=attempts_log,
+        )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 _DUE = "status = 'PENDING' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
 
 
-def claim_due(dialect: str, token: str, now: int, lease_until: int, limit: int) -> Tx[list[Row]]:
+def claim_due(
+    dialect: str, token: str, now: int, lease_until: int, limit: int
+) -> Tx[list[NotificationRecord]]:
     """Lease up to ``limit`` due rows to ``token``; return them (oldest due first)."""
     if dialect == "postgresql":
         # SKIP LOCKED lets concurrent claimers take disjoint rows instead of queueing. The
@@ -70,7 +144,8 @@ def claim_due(dialect: str, token: str, now: int, lease_until: int, limit: int) 
             limit,
         )
     rows = (yield query).rows
-    return sorted(rows, key=lambda row: (row["next_attempt_at"], row["notification_id"]))
+    claimed = [NotificationRecord.from_row(row) for row in rows]
+    return sorted(claimed, key=lambda row: (row.next_attempt_at, row.notification_id))
 
 
 def app_secret(app_id: str) -> Tx[str | None]:
@@ -78,17 +153,6 @@ def app_secret(app_id: str) -> Tx[str | None]:
     ``Sealer``): a rotated secret signs every attempt made after the rotation."""
     row = (yield fetch_one("SELECT app_secret FROM apps WHERE app_id = ?", app_id)).first
     return str(row["app_secret"]) if row else None
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    """What one delivery attempt did."""
-
-    started_at: int
-    duration_ms: int
-    http_status: int | None
-    response_head: str | None
-    error: str | None
 
 
 def record_attempt(
@@ -150,7 +214,7 @@ _SELECT = (
 
 def list_notifications(
     status: str | None = None, order_sn: str | None = None, limit: int = 50, offset: int = 0
-) -> Tx[list[Row]]:
+) -> Tx[list[NotificationRecord]]:
     """Newest first, each with its ``attempts_log`` (oldest attempt first)."""
     conditions: list[str] = []
     args: list[object] = []
@@ -169,28 +233,32 @@ def list_notifications(
             offset,
         )
     ).rows
+    found = []
     for row in rows:
-        row["attempts_log"] = yield from attempts_of(row["notification_id"])
-    return rows
+        attempts = yield from attempts_of(row["notification_id"])
+        found.append(NotificationRecord.from_row(row, tuple(attempts)))
+    return found
 
 
-def find_notification(notification_id: int) -> Tx[Row | None]:
+def find_notification(notification_id: int) -> Tx[NotificationRecord | None]:
     row = (yield fetch_one(f"{_SELECT} WHERE n.notification_id = ?", notification_id)).first
-    if row is not None:
-        row["attempts_log"] = yield from attempts_of(notification_id)
-    return row
+    if row is None:
+        return None
+    attempts = yield from attempts_of(notification_id)
+    return NotificationRecord.from_row(row, tuple(attempts))
 
 
-def attempts_of(notification_id: int) -> Tx[list[Row]]:
-    return (
+def attempts_of(notification_id: int) -> Tx[list[AttemptRecord]]:
+    rows = (
         yield fetch_all(
             "SELECT * FROM notification_attempts WHERE notification_id = ? ORDER BY attempt_id",
             notification_id,
         )
     ).rows
+    return [AttemptRecord.from_row(row) for row in rows]
 
 
-def resend(notification_id: int, now: int) -> Tx[Row | None]:
+def resend(notification_id: int, now: int) -> Tx[NotificationRecord | None]:
     """Start a fresh schedule: PENDING, no attempts counted, due now. ``None``: no such row.
 
     A lease in force is kept, so a delivery in flight is never joined by a second one; when that
@@ -209,5 +277,5 @@ def resend(notification_id: int, now: int) -> Tx[Row | None]:
         return None
     row = yield from find_notification(notification_id)
     assert row is not None
-    yield from add_event(row["order_id"], now, "NOTIFY_RESEND", f"notification {notification_id}")
+    yield from add_event(row.order_id, now, "NOTIFY_RESEND", f"notification {notification_id}")
     return row
