@@ -29,6 +29,7 @@ from jubao.merchants import repository as merchant_repo
 from jubao.merchants.models import Merchant
 from jubao.runtime import Runtime, build_runtime, with_master_key
 from jubao.security.files import create_secret_file, private_dir, write_secret_file
+from jubao.security.simulator_guard import guard_simulator
 from jubao.storage.database import Database, open_database
 from jubao.web.app import create_app
 
@@ -280,7 +281,11 @@ async def build_standalone_simulator(
             await simulator.stop()
             await db.close()
 
-    simulator_app = bindings.answering(create_simulator_app(simulator))
+    simulator_app = guard_simulator(
+        bindings.answering(create_simulator_app(simulator)),
+        host=settings.host,
+        admin_token=settings.admin_token,
+    )
     return Starlette(routes=[Mount("/", app=simulator_app)], lifespan=lifespan)
 
 
@@ -327,9 +332,15 @@ async def build_sandbox(
     runtime.on_start.append(start_simulator)
     runtime.on_stop.append(simulator.stop)
     runtime.merchants.on_merchant_created.append(bindings.learn)
+    control = {"host": settings.host, "admin_token": settings.admin_token}
     app = create_app(
         runtime,
-        [Mount(SIM_PREFIX, app=bindings.answering(create_simulator_app(simulator)))],
+        [
+            Mount(
+                SIM_PREFIX,
+                app=guard_simulator(bindings.answering(create_simulator_app(simulator)), **control),
+            )
+        ],
         payer_url=f"{settings.resolved_public_url}{SIM_PREFIX}/request-payment",
     )
     return app, runtime, simulator, info

@@ -40,7 +40,7 @@ def console_routes(
     login = LoginPages(auth, renderer, max_body, shared_throttle(runtime.db))
     orders = OrderPages(runtime, renderer, clock)
     merchants = MerchantPages(runtime.db, runtime.merchants, renderer)
-    payer = PayerPages(runtime.db, renderer, payer_url)
+    payer = PayerPages(runtime.db, renderer, payer_url, runtime.settings.admin_token)
     get, post = ["GET"], ["POST"]
     routes: list[BaseRoute] = [
         Route("/login", login.show, methods=get),
