@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 
-from jubao.errors import JubaoError
+from jubao.clock import system_clock
+from jubao.errors import ChannelUnavailable, JubaoError
 from jubao.security.idempotency import (
     ANSWER_WINDOW_MS,
+    LEASE_MS,
     RequestLedger,
     claim_request,
     purge_answers,
+    request_hash,
+    store_answer,
 )
 from jubao.storage.database import open_database
 from tests.security.support import post_body
@@ -152,11 +156,62 @@ async def test_two_gateways_execute_an_identical_request_once(database_url: str)
         await second.close()
 
 
+async def test_transient_failures_and_dead_claims_run_again(database_url: str) -> None:
+    db = await open_database(database_url)
+    runs: list[str] = []
+    try:
+        ledger = RequestLedger(db, lease_ms=300)
+        params = {"app_id": "a1", "method": REFUND, "nonce": "t", "biz_content": "{}"}
+
+        async def unavailable() -> dict[str, Any]:
+            runs.append("unavailable")
+            raise ChannelUnavailable()
+
+        async def works() -> dict[str, Any]:
+            runs.append("works")
+            return {"ok": 1}
+
+        # "retry the same request" after CHANNEL_UNAVAILABLE: the retry runs
+        with pytest.raises(ChannelUnavailable):
+            await ledger.once("a1", REFUND, params, unavailable)
+        assert await ledger.once("a1", REFUND, params, works) == {"ok": 1}
+        assert await ledger.once("a1", REFUND, params, unavailable) == {"ok": 1}  # answered now
+        assert runs == ["unavailable", "works"]
+
+        # a claim whose process died (no answer, lease not renewed) is taken over
+        dead = {**params, "nonce": "dead"}
+        assert await db.write(
+            lambda: claim_request("a1", request_hash(dead), system_clock(), lease_ms=300)
+        )
+        assert await RequestLedger(db, lease_ms=300).once("a1", REFUND, dead, works) == {"ok": 1}
+        assert runs == ["unavailable", "works", "works"]
+
+        # a live one renews its lease while it works: nobody takes it over meanwhile
+        slow_runs = 0
+
+        async def slow() -> dict[str, Any]:
+            nonlocal slow_runs
+            slow_runs += 1
+            await asyncio.sleep(2.5)  # longer than the lease, renewed every 2 s
+            return {"slow": slow_runs}
+
+        live = {**params, "nonce": "live"}
+        ledger = RequestLedger(db, lease_ms=2_300)
+        first = asyncio.ensure_future(ledger.once("a1", REFUND, live, slow))
+        await asyncio.sleep(0.1)
+        second = await RequestLedger(db, lease_ms=2_300).once("a1", REFUND, live, slow)
+        assert second == await first == {"slow": 1} and slow_runs == 1
+    finally:
+        await db.close()
+
+
 async def test_answers_last_a_day_then_are_purged(database_url: str) -> None:
     db = await open_database(database_url)
     try:
         assert await db.write(lambda: claim_request("a1", "k", 1_000))
+        await db.write(lambda: store_answer("a1", "k", "{}"))
         assert not await db.write(lambda: claim_request("a1", "k", 2_000))
+        assert not await db.write(lambda: claim_request("a1", "k", 1_000 + LEASE_MS + 1))
         assert await db.write(lambda: claim_request("a2", "k", 2_000))  # per app
         later = 1_000 + ANSWER_WINDOW_MS  # a day later, not yet purged: a new request
         assert await db.write(lambda: claim_request("a1", "k", later))
@@ -168,8 +223,6 @@ async def test_answers_last_a_day_then_are_purged(database_url: str) -> None:
 
 
 def test_the_key_ignores_the_sign_and_nothing_else() -> None:
-    from jubao.security.idempotency import request_hash
-
     params = {"app_id": "a", "method": REFUND, "nonce": "1", "biz_content": json.dumps({})}
     assert request_hash({**params, "sign": "AB"}) == request_hash({**params, "sign": "ab"})
     assert request_hash(params) != request_hash({**params, "nonce": "2"})

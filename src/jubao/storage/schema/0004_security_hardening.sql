@@ -2,7 +2,8 @@
 -- request_answers: the first answer to every state-changing request, kept 24 h, so a
 -- byte-identical retry (same app, same signed parameters) is answered, never executed again.
 -- The primary key is the arbiter between concurrent identical requests on any number of
--- gateways; answer is NULL while the first one is still running (see security/idempotency.py).
+-- gateways; answer is NULL while the first one is still running, which renews lease_until
+-- while it works: a claim whose lease ran out (its process died) is taken over by a retry.
 -- ended_console_sessions: console sessions ended by logout before their cookie expires
 -- (web/console/auth.py); a row is useless after expires_at and is deleted then.
 
@@ -10,6 +11,7 @@ CREATE TABLE request_answers (
     app_id TEXT NOT NULL,
     request_hash TEXT NOT NULL,
     created_at {bigint} NOT NULL,
+    lease_until {bigint} NOT NULL,
     answer TEXT,
     PRIMARY KEY (app_id, request_hash)
 );
