@@ -2,8 +2,9 @@
 render. Every answer is HTTP 200 with a JSON envelope, whatever went wrong.
 
 Order of checks: envelope -> app -> signature (constant time) -> rate limit -> strict nonce ->
-method -> identical-request ledger (``security/idempotency.py``) -> business. Limits come after the signature, so nobody without the app secret can spend
-an app's budget or burn its nonces; unsigned junk costs one MD5 and a cached app lookup.
+method -> identical-request ledger (``security/idempotency.py``) -> business. Limits come after
+the signature, so nobody without the app secret can spend an app's budget or burn its nonces;
+unsigned junk costs one MD5 and a cached app lookup.
 The whole request runs under ``request_timeout_seconds``: reading the body is cancelled at the
 deadline; processing is not (a half-run payment step is never cut short), the caller gets
 ``TIMEOUT`` and the work finishes in the background, so an identical retry replays its outcome.
