@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from jubao.errors import InvalidParameter
+from jubao.protocol.identifiers import unsafe_character
 from jubao.protocol.methods import parse_mina, parse_refund
-from jubao.security.text import unsafe_character
 from tests.security.support import assert_failure
 from tests.support.sandbox import running_sandbox
 

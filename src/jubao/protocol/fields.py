@@ -11,7 +11,7 @@ from typing import Any
 from jubao.errors import InvalidParameter
 from jubao.money import Fen, MoneyError, parse_yuan
 from jubao.protocol import jsonwire
-from jubao.security.text import refuse_unsafe_identifier
+from jubao.protocol.identifiers import refuse_unsafe_identifier
 
 __all__ = ["INT10_MAX", "integer", "money", "text"]
 
