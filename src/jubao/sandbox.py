@@ -28,7 +28,7 @@ from jubao.config import Settings
 from jubao.merchants import repository as merchant_repo
 from jubao.merchants.models import Merchant
 from jubao.runtime import Runtime, build_runtime, with_master_key
-from jubao.security.files import create_secret_file, private_dir, write_secret_file
+from jubao.secure_files import create_secret_file, private_dir, write_secret_file
 from jubao.security.simulator_guard import guard_simulator
 from jubao.storage.database import Database, open_database
 from jubao.web.app import create_app

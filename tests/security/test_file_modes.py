@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from jubao.security.files import (
+from jubao.secure_files import (
     create_secret_file,
     private_dir,
     private_file,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 
 from jubao.errors import SealingError
-from jubao.security.files import create_secret_file, private_dir, private_file
+from jubao.secure_files import create_secret_file, private_dir, private_file
 from jubao.security.sealing import Sealer, new_master_key_text
 
 if TYPE_CHECKING:  # a type only: config validates key text with security.sealing

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jubao.errors import DuplicateKey, StorageError
-from jubao.security.files import private_sqlite_files
+from jubao.secure_files import private_sqlite_files
 from jubao.storage.migrations import CREATE_LEDGER, load_migrations
 from jubao.storage.sql import Query, Result, Row, Tx
 

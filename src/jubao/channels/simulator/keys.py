@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jubao.security.files import private_dir, write_secret_file
+from jubao.secure_files import private_dir, write_secret_file
 
 __all__ = ["PlatformKey", "load_or_create_platform_key"]
 

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from jubao.security.files import private_sqlite_files
+from jubao.secure_files import private_sqlite_files
 
 __all__ = ["Store"]
 

@@ -5,6 +5,8 @@ and -shm files the database file's mode).
 
 A file that already exists with group or other access is narrowed to 600 when jubao opens it
 (a deployment from before this change); directories the operator made are left as they are.
+A top-level module importing nothing of jubao: storage, the channels' simulators, the sandbox and
+security all write files through it.
 """
 
 from __future__ import annotations
