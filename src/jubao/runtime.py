@@ -18,6 +18,7 @@ from jubao.errors import SealingError
 from jubao.merchants.directory import MerchantDirectory
 from jubao.notify.dispatcher import Dispatcher
 from jubao.payments.service import PaymentService
+from jubao.security.idempotency import RequestLedger
 from jubao.security.keys import (
     load_or_create_master_key,
     private_key_pem,
@@ -176,6 +177,7 @@ async def build_runtime(
             await payments.reconcile_pending()
             await payments.settle_payment_codes()
             await ReplayGuard(db).purge()  # strict-nonce rows older than 24 h
+            await RequestLedger(db).purge()  # first answers of identical requests, after 24 h
 
         runtime.background.append(
             Periodic("maintenance", settings.maintenance_interval_seconds, maintain)

@@ -28,6 +28,8 @@ from jubao.config import Settings
 from jubao.merchants import repository as merchant_repo
 from jubao.merchants.models import Merchant
 from jubao.runtime import Runtime, build_runtime, with_master_key
+from jubao.secure_files import create_secret_file, private_dir, write_secret_file
+from jubao.security.simulator_guard import guard_simulator
 from jubao.storage.database import Database, open_database
 from jubao.web.app import create_app
 
@@ -55,27 +57,26 @@ def _alnum(length: int) -> str:
 
 
 def load_or_create_credentials(folder: Path) -> SandboxCredentials:
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder, narrow=True)
     meta_file = folder / "sp.json"
     key_file = folder / "sp_private_key.pem"
     if not meta_file.exists() or not key_file.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        key_file.write_bytes(
+        write_secret_file(
+            key_file,
             key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
-            )
+            ),
         )
-        key_file.chmod(0o600)
         meta = {
             "sp_mchid": "1900" + f"{secrets.randbelow(10**6):06d}",
             "sp_appid": "wx" + secrets.token_hex(8),
             "serial_no": secrets.token_hex(20).upper(),
             "apiv3_key": _alnum(32),
         }
-        meta_file.write_text(json.dumps(meta, indent=2), "utf-8")
-        meta_file.chmod(0o600)
+        write_secret_file(meta_file, json.dumps(meta, indent=2))
     meta = json.loads(meta_file.read_text("utf-8"))
     private_pem = key_file.read_bytes()
     private_key = serialization.load_pem_private_key(private_pem, password=None)
@@ -124,11 +125,10 @@ async def _ensure_demo_merchant(
 
 def _sandbox_admin_token(folder: Path) -> str:
     """The sandbox's console/admin token: generated once, kept with its keys."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder, narrow=True)
     token_file = folder / "admin_token"
     if not token_file.exists():
-        token_file.write_text(secrets.token_urlsafe(24), "utf-8")
-        token_file.chmod(0o600)
+        create_secret_file(token_file, secrets.token_urlsafe(24))
     return token_file.read_text("utf-8").strip()
 
 
@@ -242,7 +242,7 @@ def write_channel_env(
     ``jubao worker`` use this simulator as their WeChat Pay (see docs/deploy.md)."""
     keys = (data_dir / "keys").resolve()
     public_key_file = keys / "wechatpay_public_key.pem"
-    public_key_file.write_bytes(simulator.platform_public_key_pem)
+    write_secret_file(public_key_file, simulator.platform_public_key_pem)
     env = {
         "JUBAO_WECHAT_BASE_URL": base_url,
         "JUBAO_SP_MCHID": credentials.sp_mchid,
@@ -254,8 +254,7 @@ def write_channel_env(
         "JUBAO_WECHAT_PUBLIC_KEY_ID": simulator.public_key_id,
     }
     path = data_dir / "channel.env"
-    path.write_text("".join(f"{key}={value}\n" for key, value in env.items()), "utf-8")
-    path.chmod(0o600)
+    write_secret_file(path, "".join(f"{key}={value}\n" for key, value in env.items()))
     return path
 
 
@@ -265,7 +264,7 @@ async def build_standalone_simulator(
     """``jubao simulator``: the WeChat Pay simulator alone, as the upstream of ``jubao serve`` and
     ``jubao worker`` processes. It learns sub-merchant bindings from jubao's database
     (``SubMerchantBindings``), since merchants are created there."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     credentials = load_or_create_credentials(settings.data_dir / "keys")
     simulator = _simulator(settings, credentials, simulator_overrides)
     write_channel_env(settings.data_dir, settings.resolved_public_url, credentials, simulator)
@@ -282,7 +281,11 @@ async def build_standalone_simulator(
             await simulator.stop()
             await db.close()
 
-    simulator_app = bindings.answering(create_simulator_app(simulator))
+    simulator_app = guard_simulator(
+        bindings.answering(create_simulator_app(simulator)),
+        host=settings.host,
+        admin_token=settings.admin_token,
+    )
     return Starlette(routes=[Mount("/", app=simulator_app)], lifespan=lifespan)
 
 
@@ -291,7 +294,7 @@ async def build_sandbox(
 ) -> tuple[Starlette, Runtime, Simulator, dict[str, Any]]:
     """Everything ``jubao sandbox`` serves. Returns the app, its runtime, the simulator and the
     demo merchant's details (also written to ``DATA_DIR/sandbox.json``)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     if not settings.admin_token:
         settings = replace(settings, admin_token=_sandbox_admin_token(settings.data_dir / "keys"))
     settings = with_master_key(settings, create=True)  # sealed app secrets, key with the others
@@ -318,8 +321,7 @@ async def build_sandbox(
     info["console_url"] = f"{settings.resolved_public_url}/console"
     info["admin_token"] = settings.admin_token
     info_file = settings.data_dir / "sandbox.json"
-    info_file.write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
-    info_file.chmod(0o600)
+    write_secret_file(info_file, json.dumps(info, ensure_ascii=False, indent=2))
 
     bindings = SubMerchantBindings(simulator, credentials.sp_mchid, runtime.db)
 
@@ -330,9 +332,15 @@ async def build_sandbox(
     runtime.on_start.append(start_simulator)
     runtime.on_stop.append(simulator.stop)
     runtime.merchants.on_merchant_created.append(bindings.learn)
+    control = {"host": settings.host, "admin_token": settings.admin_token}
     app = create_app(
         runtime,
-        [Mount(SIM_PREFIX, app=bindings.answering(create_simulator_app(simulator)))],
+        [
+            Mount(
+                SIM_PREFIX,
+                app=guard_simulator(bindings.answering(create_simulator_app(simulator)), **control),
+            )
+        ],
         payer_url=f"{settings.resolved_public_url}{SIM_PREFIX}/request-payment",
     )
     return app, runtime, simulator, info

@@ -28,7 +28,8 @@ async def pay(ctx: click.Context, order_sn: str, openid: str | None) -> None:
         raise click.ClickException(f"no order {order_sn}")
     info = load_sandbox_info(configured.data_dir)
     try:
-        async with httpx.AsyncClient(timeout=10) as client:
+        auth = {"Authorization": f"Bearer {info['admin_token']}"}  # needed off loopback
+        async with httpx.AsyncClient(timeout=10, headers=auth) as client:
             answer = await pay_order(
                 client, f"{info['simulator_url']}/request-payment", order, openid
             )

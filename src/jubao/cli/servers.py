@@ -87,9 +87,11 @@ def _production_settings(ctx: click.Context) -> Settings:
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """The gateway alone, with production settings (JUBAO_* variables; no simulator)."""
+    from jubao.security.admin_token import refuse_weak_admin_token
     from jubao.web.app import create_app
 
     configured = _production_settings(ctx)
+    refuse_weak_admin_token(configured.admin_token)
 
     async def run() -> None:
         runtime = await build_runtime(configured, production_channel(configured), maintenance=False)

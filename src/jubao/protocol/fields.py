@@ -11,6 +11,7 @@ from typing import Any
 from jubao.errors import InvalidParameter
 from jubao.money import Fen, MoneyError, parse_yuan
 from jubao.protocol import jsonwire
+from jubao.protocol.identifiers import refuse_unsafe_identifier
 
 __all__ = ["INT10_MAX", "integer", "money", "text"]
 
@@ -48,6 +49,8 @@ def text(
     result = str(value)
     if strip_check and result != result.strip():
         raise InvalidParameter(f"参数 {name} 前后不允许带空格")
+    if strip_check:  # an identifier the merchant chose: no control or bidi characters
+        refuse_unsafe_identifier(name, result)
     if len(result) > max_len:
         raise InvalidParameter(f"参数 {name} 长度不能超过 {max_len}")
     if len(result) < min_len:

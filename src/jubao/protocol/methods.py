@@ -8,7 +8,7 @@ from typing import Any
 from jubao.errors import InvalidParameter
 from jubao.kinds import ChannelName
 from jubao.money import Fen
-from jubao.protocol import fields
+from jubao.protocol import fields, jsonwire
 from jubao.protocol.payment_codes import channel_of_code, channel_of_type
 
 __all__ = [
@@ -123,8 +123,35 @@ def parse_refund(biz: dict[str, Any]) -> RefundRequest:
     return RefundRequest(
         order=parse_order_ref(biz),
         merchant_refund_sn=fields.text(biz, "merchant_refund_sn", max_len=32, strip_check=True),
-        refund_fen=fields.money(biz, "refund_money"),
+        refund_fen=_refund_fen(biz),
     )
+
+
+_AMOUNT_WORDS = ("money", "amount", "fee", "price", "total", "sum")
+
+
+def _misnamed_amount(key: str) -> bool:
+    """An amount under a name other than ``refund_money`` (2.0's ``refund_amount``,
+    ``refund_fee``, ``refundMoney``, ``Refund_money``, ``amount``...): never read as "absent"."""
+    folded = "".join(ch for ch in key.lower() if ch.isalpha())
+    if folded in ("amount", "money", "fee"):
+        return True
+    return folded.startswith("refund") and any(word in folded for word in _AMOUNT_WORDS)
+
+
+def _refund_fen(biz: dict[str, Any]) -> Fen | None:
+    """Only an absent (or JSON null) ``refund_money`` means the whole remainder: a blank value or
+    an amount sent under another name refunds nothing and says why."""
+    for key in biz:
+        if key != "refund_money" and _misnamed_amount(key):
+            raise InvalidParameter(
+                f"不支持参数 {jsonwire.preview(key)}：退款金额请用 refund_money（单位元）；"
+                "不传 refund_money 表示全额退款"
+            )
+    value = biz.get("refund_money")
+    if isinstance(value, str) and not value.strip():
+        raise InvalidParameter("参数 refund_money 不能为空：全额退款请不传该参数")
+    return fields.money(biz, "refund_money")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 
 from jubao.errors import SealingError
+from jubao.secure_files import create_secret_file, private_dir, private_file
 from jubao.security.sealing import Sealer, new_master_key_text
 
 if TYPE_CHECKING:  # a type only: config validates key text with security.sealing
@@ -35,12 +36,11 @@ def warn_if_unsealed(settings: Settings) -> None:
 
 def load_or_create_master_key(folder: Path) -> str:
     """The sandbox's master key: generated once into ``folder/master_key`` (mode 600)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder, narrow=True)
     key_file = folder / "master_key"
     if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(new_master_key_text(), "utf-8")
-    key_file.chmod(0o600)
+        create_secret_file(key_file, new_master_key_text())  # a concurrent start keeps one key
+    private_file(key_file)
     return key_file.read_text("utf-8").strip()
 
 

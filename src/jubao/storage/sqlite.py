@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jubao.errors import DuplicateKey, StorageError
+from jubao.secure_files import private_sqlite_files
 from jubao.storage.migrations import CREATE_LEDGER, load_migrations
 from jubao.storage.sql import Query, Result, Row, Tx
 
@@ -100,7 +101,7 @@ class SqliteDatabase:
 
     @classmethod
     async def open(cls, path: str, *, migrate: bool = True) -> SqliteDatabase:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_files(Path(path))  # 600 from the start: -wal and -shm copy its mode
         database = cls(path)
         if migrate:
             database.migrate()

@@ -10,6 +10,7 @@ An empty configured token disables the API: every request is refused (403).
 from __future__ import annotations
 
 import hmac
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from jubao.config import Settings
 from jubao.notify import repository as repo
 from jubao.notify.resend import resend_notification
 from jubao.notify.views import notification_view
+from jubao.security.admin_token import GuessThrottle, client_address, shared_throttle
 from jubao.storage.database import Database
 from jubao.web.gateway import json_response
 
@@ -43,15 +45,25 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
     return json_response({"error": code, "message": message}, status, headers or None)
 
 
-def _authorized(settings: Settings, handler: Handler) -> Handler:
+def _authorized(settings: Settings, throttle: GuessThrottle, handler: Handler) -> Handler:
     async def guarded(request: Request) -> Response:
         expected = settings.admin_token
         if not expected:
             return _error(403, "ADMIN_DISABLED", "admin API disabled: no admin token configured")
+        client = client_address(request.client.host if request.client else None)
+        wait = throttle.retry_after(client)
+        if wait > 0:
+            return _error(
+                429,
+                "TOO_MANY_ATTEMPTS",
+                f"too many wrong tokens: retry in {math.ceil(wait)} s",
+                **{"Retry-After": str(math.ceil(wait))},
+            )
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             presented.strip().encode(), expected.encode()
         ):
+            throttle.failed(client, "admin API")
             return _error(
                 401, "UNAUTHORIZED", "bearer token required", **{"WWW-Authenticate": "Bearer"}
             )
@@ -121,13 +133,18 @@ def admin_routes(
         return json_response(notification_view(row))
 
     settings = runtime.settings
+    throttle = shared_throttle(db)
     base = "/admin/api/notifications"
     return [
-        Route(base, _authorized(settings, list_notifications), methods=["GET"]),
-        Route(f"{base}/{{notification_id:int}}", _authorized(settings, show), methods=["GET"]),
+        Route(base, _authorized(settings, throttle, list_notifications), methods=["GET"]),
+        Route(
+            f"{base}/{{notification_id:int}}",
+            _authorized(settings, throttle, show),
+            methods=["GET"],
+        ),
         Route(
             f"{base}/{{notification_id:int}}/resend",
-            _authorized(settings, resend),
+            _authorized(settings, throttle, resend),
             methods=["POST"],
         ),
     ]

@@ -2,8 +2,9 @@
 render. Every answer is HTTP 200 with a JSON envelope, whatever went wrong.
 
 Order of checks: envelope -> app -> signature (constant time) -> rate limit -> strict nonce ->
-method -> business. Limits come after the signature, so nobody without the app secret can spend
-an app's budget or burn its nonces; unsigned junk costs one MD5 and a cached app lookup.
+method -> identical-request ledger (``security/idempotency.py``) -> business. Limits come after
+the signature, so nobody without the app secret can spend an app's budget or burn its nonces;
+unsigned junk costs one MD5 and a cached app lookup.
 The whole request runs under ``request_timeout_seconds``: reading the body is cancelled at the
 deadline; processing is not (a half-run payment step is never cut short), the caller gets
 ``TIMEOUT`` and the work finishes in the background, so an identical retry replays its outcome.
@@ -35,6 +36,7 @@ from jubao.merchants.directory import MerchantDirectory
 from jubao.payments.service import PaymentService
 from jubao.protocol import envelope as env
 from jubao.protocol import jsonwire, methods, signing
+from jubao.security.idempotency import RequestLedger
 from jubao.security.ratelimit import RateLimiter
 from jubao.security.replay import ReplayGuard
 from jubao.storage.database import Database
@@ -74,6 +76,7 @@ class Gateway:
         self._timeout = settings.request_timeout_seconds
         self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self._replay = ReplayGuard(db)
+        self._answers = RequestLedger(db)
         self._detached: set[asyncio.Task[dict[str, Any]]] = set()
 
     async def handle(self, request: Request) -> Response:
@@ -146,7 +149,13 @@ class Gateway:
         if handler is None:
             raise MethodNotSupported(f"不支持的接口方法 method={envelope.method[:64]}")
         biz = {} if envelope.method in IGNORES_BIZ else env.parse_biz(envelope)
-        return await handler(self._service, app, biz)
+        # A byte-identical state-changing request gets the first answer, never a second run.
+        return await self._answers.once(
+            app.app_id,
+            envelope.method,
+            envelope.signed_params,
+            lambda: handler(self._service, app, biz),
+        )
 
     async def _read_body(self, request: Request) -> bytes:
         body = await read_bounded(request, self._max_body)

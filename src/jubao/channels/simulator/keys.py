@@ -5,13 +5,14 @@ keep verifying after a restart."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from jubao.secure_files import private_dir, write_secret_file
 
 __all__ = ["PlatformKey", "load_or_create_platform_key"]
 
@@ -44,7 +45,7 @@ def load_or_create_platform_key(data_dir: Path | None) -> PlatformKey:
     if data_dir is None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return PlatformKey(key, _public_pem(key), _new_key_id())
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key_file, id_file = data_dir / PRIVATE_KEY_FILE, data_dir / KEY_ID_FILE
     if key_file.exists() and id_file.exists():
         loaded = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
@@ -55,16 +56,7 @@ def load_or_create_platform_key(data_dir: Path | None) -> PlatformKey:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write_private(key_file, pem)
+    write_secret_file(key_file, pem)
     key_id = _new_key_id()
-    id_file.write_text(key_id + "\n", "ascii")
+    write_secret_file(id_file, key_id + "\n")
     return PlatformKey(key, _public_pem(key), key_id)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    # Create with 0600 from the start rather than chmod after writing.
-    tmp = path.with_suffix(".tmp")
-    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    tmp.replace(path)

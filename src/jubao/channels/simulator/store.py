@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from jubao.secure_files import private_sqlite_files
+
 __all__ = ["Store"]
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ class Store:
 
     def _write_loop(self) -> None:
         assert self._path is not None
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_files(self._path)
         connection = sqlite3.connect(self._path)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")

@@ -2,8 +2,9 @@
 
 The cookie is ``EXPIRES.NONCE.MAC`` with an HMAC-SHA256 over ``EXPIRES.NONCE`` under a key derived
 from the admin token, so changing the token logs everyone out. The CSRF token is another HMAC of
-the nonce: nothing is stored server-side. Before login, the login form carries a double-submit
-token (a random cookie value repeated in the form).
+the nonce. Logout records the nonce in ``ended_console_sessions`` until the cookie would have
+expired, so a copied cookie stops working at logout on every gateway sharing the database. Before
+login, the login form carries a double-submit token (a random cookie value repeated in the form).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from jubao.storage.database import Database
+from jubao.storage.sql import Tx, execute, fetch_one
 
 __all__ = ["LOGIN_COOKIE", "SESSION_COOKIE", "ConsoleAuth", "Session"]
 
@@ -32,9 +36,25 @@ class Session:
     csrf: str
 
 
+def _end_session(nonce: str, expires: int, now: int) -> Tx[None]:
+    yield execute("DELETE FROM ended_console_sessions WHERE expires_at <= ?", now)
+    yield execute(
+        "INSERT INTO ended_console_sessions (nonce, expires_at) VALUES (?, ?) "
+        "ON CONFLICT (nonce) DO NOTHING",
+        nonce,
+        expires,
+    )
+
+
+def _session_ended(nonce: str) -> Tx[bool]:
+    row = yield fetch_one("SELECT 1 AS ended FROM ended_console_sessions WHERE nonce = ?", nonce)
+    return row.first is not None
+
+
 class ConsoleAuth:
-    def __init__(self, admin_token: str, *, lifetime: int = SESSION_SECONDS) -> None:
+    def __init__(self, admin_token: str, db: Database, *, lifetime: int = SESSION_SECONDS) -> None:
         self._token = admin_token.encode("utf-8")
+        self._db = db
         self._key = hmac.new(self._token, b"jubao console session v1", hashlib.sha256).digest()
         self._lifetime = lifetime
 
@@ -59,8 +79,8 @@ class ConsoleAuth:
         expires = int(time.time()) + self._lifetime
         return self._session(nonce, expires), f"{expires}.{nonce}.{self._mac(f'{expires}.{nonce}')}"
 
-    def session(self, request: Request) -> Session | None:
-        """The request's valid session, if any."""
+    async def session(self, request: Request) -> Session | None:
+        """The request's valid session, if any (not expired, not logged out)."""
         if not self.enabled:
             return None
         value = request.cookies.get(SESSION_COOKIE, "")
@@ -75,7 +95,14 @@ class ConsoleAuth:
         expires = int(expires_text)
         if expires <= time.time():
             return None
+        if await self._db.read(lambda: _session_ended(nonce)):
+            return None
         return self._session(nonce, expires)
+
+    async def end(self, session: Session) -> None:
+        """End ``session`` on the server: its cookie, even copied, no longer works."""
+        now = int(time.time())
+        await self._db.write(lambda: _end_session(session.nonce, session.expires, now))
 
     @staticmethod
     def csrf_matches(expected: str, presented: object) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.datastructures import FormData
@@ -117,10 +117,14 @@ def redirect(path: str, **query: str) -> Response:
 
 
 def safe_next(value: str | None) -> str:
-    """A post-login destination inside the console (never another site)."""
-    if value and value.startswith(PREFIX + "/") and "\\" not in value:
-        return value
-    return PREFIX + "/"
+    """A post-login destination inside the console (never another site), percent-encoded so any
+    text (Chinese, control characters) makes a valid ``Location`` header."""
+    if not value or not value.startswith(PREFIX + "/") or "\\" in value:
+        return PREFIX + "/"
+    path = value.partition("?")[0]
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return PREFIX + "/"
+    return quote(value, safe="/?&=:@!$'()*+,;~-._%")  # % kept: the query part arrives encoded
 
 
 def too_large(request: Request, t: Translator, renderer: Renderer) -> Response:
@@ -142,7 +146,7 @@ class Guard:
     def __call__(self, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             t = translator(request)
-            session = self.auth.session(request)
+            session = await self.auth.session(request)
             if session is None:
                 if request.method == "GET":
                     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")

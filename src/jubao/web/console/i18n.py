@@ -23,6 +23,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "login.token": ("管理令牌", "Admin token"),
     "login.submit": ("登录", "Log in"),
     "login.wrong": ("令牌不正确", "Wrong token"),
+    "login.throttled": (
+        "错误尝试过多，请 {seconds} 秒后再试",
+        "Too many wrong tokens: try again in {seconds} s",
+    ),
     "login.disabled": (
         "控制台未启用：请设置管理令牌 JUBAO_ADMIN_TOKEN 后重启",
         "The console is disabled: set the admin token JUBAO_ADMIN_TOKEN and restart",

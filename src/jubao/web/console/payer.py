@@ -23,10 +23,14 @@ _POLL_SECONDS = 0.1
 
 
 class PayerPages:
-    def __init__(self, db: Database, renderer: Renderer, payer_url: str | None) -> None:
+    def __init__(
+        self, db: Database, renderer: Renderer, payer_url: str | None, admin_token: str = ""
+    ) -> None:
         self.db = db
         self.renderer = renderer
         self.payer_url = payer_url
+        # the simulator's payer endpoint needs it when the sandbox is not on loopback
+        self._headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
 
     def _sheet(
         self, ctx: Ctx, detail: queries.OrderDetail, *, status: int = 200, **extra: object
@@ -63,7 +67,7 @@ class PayerPages:
         if order is None or not payable(order) or self.payer_url is None:
             return self._sheet(ctx, loaded, status=409)
         try:
-            async with httpx.AsyncClient(timeout=10.0) as client:
+            async with httpx.AsyncClient(timeout=10.0, headers=self._headers) as client:
                 answer = await pay_order(client, self.payer_url, order)
         except httpx.HTTPError as exc:
             return self._sheet(ctx, loaded, status=502, failure=type(exc).__name__)

@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from jubao.clock import Clock, system_clock
+from jubao.security.admin_token import shared_throttle
 from jubao.web.console.auth import ConsoleAuth
 from jubao.web.console.common import PREFIX, Guard, Renderer
 from jubao.web.console.login import LoginPages
@@ -30,14 +33,14 @@ def console_routes(
 ) -> list[BaseRoute]:
     """``payer_url``: the simulator's request-payment URL; given only in the sandbox, where it
     enables the payer page (``/console/pay/{order_sn}``)."""
-    auth = ConsoleAuth(runtime.settings.admin_token)
+    auth = ConsoleAuth(runtime.settings.admin_token, runtime.db)
     renderer = Renderer(sandbox=payer_url is not None)
     max_body = runtime.settings.console_max_body_bytes
     guard = Guard(auth, renderer, max_body)
-    login = LoginPages(auth, renderer, max_body)
+    login = LoginPages(auth, renderer, max_body, shared_throttle(runtime.db))
     orders = OrderPages(runtime, renderer, clock)
     merchants = MerchantPages(runtime.db, runtime.merchants, renderer)
-    payer = PayerPages(runtime.db, renderer, payer_url)
+    payer = PayerPages(runtime.db, renderer, payer_url, runtime.settings.admin_token)
     get, post = ["GET"], ["POST"]
     routes: list[BaseRoute] = [
         Route("/login", login.show, methods=get),
@@ -63,4 +66,10 @@ def console_routes(
         Route("/pay/{order_sn}", guard(payer.pay), methods=post),
         Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
     ]
-    return [Mount(PREFIX, routes=routes)]
+    # Our own slash redirect: Starlette's is absolute, built from the Host header (which a client
+    # chooses); a relative Location always stays on the site the browser is on.
+    return [Route(PREFIX, _to_console_root, methods=get), Mount(PREFIX, routes=routes)]
+
+
+async def _to_console_root(request: Request) -> Response:
+    return RedirectResponse(PREFIX + "/", status_code=307)
