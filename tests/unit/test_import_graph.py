@@ -84,10 +84,12 @@ def test_the_import_graph_keeps_its_shape() -> None:
 def test_a_cycle_is_caught() -> None:
     running, _every = graphs()
     running.add_import(importer="jubao.storage.sql", imported="jubao.payments.views")
-    assert cycles(running) == [
+    # grimp nominates a set of imports whose removal breaks every loop; once there is a loop it
+    # may name more than the new import (its choice weighs the whole graph), never none
+    assert (
         "cycle: jubao.storage.sql imports jubao.payments.views, while payments already depends "
         "on storage"
-    ]
+    ) in cycles(running)
 
 
 @pytest.mark.parametrize(
