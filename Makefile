@@ -31,10 +31,11 @@ unit: $(STAMP)
 # The CI gate: everything.
 test: lint typecheck unit
 
-# The fast lane while working: lint and the tests not marked slow (no type check: mypy alone
-# takes longer than these tests). `make test` stays the gate.
+# The fast lane while working: lint, then the tests not marked slow on SQLite (the PostgreSQL
+# runs of the same tests are left to `make test`, which stays the gate). No type check: mypy
+# alone takes about as long as these tests; `make typecheck` runs it.
 quick: lint
-	$(BIN)/pytest -q -n $(WORKERS) -m "not slow"
+	$(BIN)/pytest -q -n $(WORKERS) -m "not slow and not postgres"
 
 # Not part of `make test`: the benchmark suite (QUICK=1 for a short run), the long fuzz run and
 # the full crash-safety run. Small samples of the last two run inside `make test`.
