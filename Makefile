@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed
 # Test workers (pytest-xdist). Most tests wait on sockets, subprocesses and databases, so more
 # workers than cores pays: 3 was fastest on 2 cores (docs/reliability.md, "Test suite timing").
 WORKERS ?= 3
+# Byte-compiled caches (gitignored) are written even where the environment forbids it: without
+# them every test worker recompiles every test module and assertion rewrite (~20 s under load).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test quick lint typecheck unit fuzz chaos bench clean
 
