@@ -124,8 +124,9 @@ def new_out_trade_no() -> str:
     return "2026" + "".join(str(secrets.randbelow(10)) for _ in range(16))
 
 
-def payment_code(suffix: str = "") -> str:
-    """An Alipay payment code (18 digits from 28); ``suffix`` picks the payer."""
+def payment_code(suffix: str = "0") -> str:
+    """An Alipay payment code (18 digits from 28); ``suffix`` picks the payer. The default ends in
+    0, a payer who pays at once: random last four digits were 2222 etc. once in 2,500 codes."""
     body = "".join(str(secrets.randbelow(10)) for _ in range(16 - len(suffix)))
     return "28" + body + suffix
 

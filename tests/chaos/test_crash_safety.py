@@ -54,6 +54,8 @@ from tests.support.processes import (
 from tests.support.servers import free_port
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.slow
+
 KILLS = int(os.environ.get("JUBAO_CHAOS_KILLS", "3"))
 SEED = int(os.environ.get("JUBAO_CHAOS_SEED", str(random.randrange(10**6))))
 MERCHANTS = 6  # concurrent merchant clients

@@ -16,6 +16,8 @@ try:
 except ImportError as exc:  # pragma: no cover - only while the simulator is not in the tree
     pytest.skip(f"the sandbox is not available: {exc}", allow_module_level=True)
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 QUICKSTART = REPO / "docs" / "quickstart.md"

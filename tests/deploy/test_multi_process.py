@@ -32,7 +32,7 @@ from tests.support import fubei
 from tests.support.databases import fresh_database
 from tests.support.servers import free_port, serve_asgi
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ORDERS = 40
 JUBAO = [sys.executable, "-m", "jubao"]

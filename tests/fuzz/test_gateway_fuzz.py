@@ -32,6 +32,8 @@ from tests.fuzz import strategies as gen
 from tests.fuzz.harness import FuzzSandbox, Portal, Reply
 from tests.support import fubei
 
+pytestmark = pytest.mark.slow
+
 TOTAL_EXAMPLES = int(os.environ.get("JUBAO_FUZZ_EXAMPLES", "500"))
 DATABASES = 2
 # test units: one per method (7 + unknown methods), mutated common parameters, wrong

@@ -124,6 +124,7 @@ async def test_biz_content_must_be_an_object_string(sandbox: RunningSandbox) -> 
     assert_failure(await post_raw(sandbox, json.dumps(raw).encode()), "INVALID_PARAMETER")
 
 
+@pytest.mark.slow  # a sandbox per field case (22 on each database)
 @pytest.mark.parametrize(
     ("changes", "sub_code", "field"),
     [

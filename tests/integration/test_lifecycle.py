@@ -169,6 +169,7 @@ async def test_refund_of_unpaid_order_refused(sandbox: RunningSandbox) -> None:
     assert answer["sub_code"] == "ORDER_NOT_PAID"
 
 
+@pytest.mark.slow  # waits for the expiry sweep
 async def test_expired_orders_are_closed(tmp_path: Path) -> None:
     async with running_sandbox(
         tmp_path / "data", order_expire_seconds=1, maintenance_interval_seconds=0.1
@@ -265,6 +266,7 @@ async def test_refund_failure_at_the_channel_returns_the_amount(sandbox: Running
     assert stats["data"]["refund_num"] == 0
 
 
+@pytest.mark.slow  # waits out the interval
 async def test_polling_an_unpaid_order_asks_wechat_at_most_once_per_interval(
     tmp_path: Path,
 ) -> None:

@@ -9,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tests.integration.test_mina import verify_pay_sign
 from tests.support.sandbox import running_sandbox
+
+pytestmark = pytest.mark.slow
 
 README = Path(__file__).parents[2] / "README.md"
 

@@ -57,7 +57,11 @@ async def test_two_dispatchers_never_deliver_one_notification_at_the_same_time(
 ) -> None:
     place.receiver.answer(Answer(body="fail", delay=0.05))  # slow, and always fails
     ids = [await place.shop.paid_order(place.receiver.callback_url) for _ in range(12)]
-    settings = fast_settings(notify_schedule=(0.01, 0.01), notify_concurrency=5)
+    # leases long enough never to expire on a loaded machine (parallel test workers): expiry
+    # hands a claim over on purpose, and is the subject of the crashed-claim test below
+    settings = fast_settings(
+        notify_schedule=(0.01, 0.01), notify_concurrency=5, notify_lease_seconds=120.0
+    )
     second_db = await open_database(place.url)  # a second process would have its own pool
     first = Dispatcher(place.db, settings, owner="first", poll_interval=0.01)
     second = Dispatcher(second_db, settings, owner="second", poll_interval=0.01)

@@ -28,6 +28,8 @@ try:  # the WeChat simulator is built in parallel; until it lands this module sk
 except ImportError as exc:
     pytest.skip(f"sandbox not importable yet: {exc}", allow_module_level=True)
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[tuple[RunningSandbox, Receiver]]:

@@ -25,6 +25,8 @@ from jubao.storage.sql import Tx, fetch_all, fetch_one
 from tests.support.sandbox import RunningSandbox, running_sandbox
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.slow
+
 ITERATIONS = int(os.environ.get("JUBAO_RACE_ITERATIONS", "3"))
 QUERY = "openapi.payment.order.query"
 CLOSE = "openapi.payment.order.close"

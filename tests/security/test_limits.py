@@ -7,8 +7,12 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.security.support import assert_failure, post_signed
 from tests.support.sandbox import running_sandbox
+
+pytestmark = pytest.mark.slow
 
 TIME = "openapi.get.time"
 

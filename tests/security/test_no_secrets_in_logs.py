@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from jubao.config import Settings
@@ -24,6 +25,8 @@ from jubao.sandbox import build_sandbox
 from tests.notify.support import Answer, Receiver, running_receiver
 from tests.support import fubei
 from tests.support.servers import free_port
+
+pytestmark = pytest.mark.slow
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 

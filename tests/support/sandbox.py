@@ -15,7 +15,7 @@ from jubao.config import Settings
 from jubao.runtime import Runtime
 from jubao.sandbox import build_sandbox
 from tests.support import fubei
-from tests.support.servers import free_port, serve_asgi
+from tests.support.servers import listening_socket, serve_asgi
 
 
 @dataclass
@@ -70,20 +70,22 @@ class RunningSandbox:
 async def running_sandbox(
     data_dir: Path, simulator_overrides: dict[str, Any] | None = None, **overrides: Any
 ) -> AsyncIterator[RunningSandbox]:
-    port = free_port()
-    settings = Settings.from_env(
-        env={},
-        data_dir=data_dir,
-        port=port,
-        notify_allow_private=True,
-        **overrides,
-    )
-    app, runtime, simulator, info = await build_sandbox(
-        settings, simulator_overrides=simulator_overrides
-    )
-    async with (
-        serve_asgi(app, port) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        # the settings the sandbox runs with (its generated admin token and master key set)
-        yield RunningSandbox(url, info, runtime, simulator, runtime.settings, http)
+    # held from here on, so no parallel test takes the port the settings name
+    with listening_socket() as sock:
+        port = sock.getsockname()[1]
+        settings = Settings.from_env(
+            env={},
+            data_dir=data_dir,
+            port=port,
+            notify_allow_private=True,
+            **overrides,
+        )
+        app, runtime, simulator, info = await build_sandbox(
+            settings, simulator_overrides=simulator_overrides
+        )
+        async with (
+            serve_asgi(app, sock=sock) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+        ):
+            # the settings the sandbox runs with (its generated admin token and master key set)
+            yield RunningSandbox(url, info, runtime, simulator, runtime.settings, http)

@@ -13,28 +13,51 @@ from starlette.types import ASGIApp
 
 
 def free_port() -> int:
+    """A port free now; for a server in another process, which must bind it itself. Another
+    process (a parallel test worker) may take it in between: prefer ``listening_socket``."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
+def listening_socket() -> socket.socket:
+    """A loopback socket bound to a free port and kept bound until the server closes it, so no
+    parallel test can take the port between choosing it and serving on it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @contextlib.asynccontextmanager
 async def serve_asgi(
-    app: ASGIApp, port: int | None = None, *, lifespan: Literal["on", "off"] = "on"
+    app: ASGIApp,
+    port: int | None = None,
+    *,
+    lifespan: Literal["on", "off"] = "on",
+    sock: socket.socket | None = None,
 ) -> AsyncIterator[str]:
-    """Yields the base URL (``http://127.0.0.1:PORT``) while the app serves."""
-    port = port or free_port()
+    """Yields the base URL (``http://127.0.0.1:PORT``) while the app serves. Without ``port``
+    it serves on ``sock`` (or a fresh ``listening_socket``), which it then owns and closes."""
+    if port is None and sock is None:
+        sock = listening_socket()
+    sockets = None if sock is None else [sock]
+    port = port if sock is None else sock.getsockname()[1]
+    assert port is not None
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why it could not start
-        await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        task = asyncio.create_task(server.serve(sockets))
+        while not server.started:
+            if task.done():
+                task.result()  # raises why it could not start
+            await asyncio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            await task
     finally:
-        server.should_exit = True
-        await task
+        if sock is not None:
+            sock.close()
