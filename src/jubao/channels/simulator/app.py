@@ -14,7 +14,12 @@ from starlette.routing import BaseRoute, Route
 
 from jubao.channels.simulator.control_api import control_error, control_routes
 from jubao.channels.simulator.ids import new_request_id
-from jubao.channels.simulator.payer import request_payment_endpoint
+from jubao.channels.simulator.oauth import oauth_routes
+from jubao.channels.simulator.payer import (
+    enter_password_endpoint,
+    request_payment_endpoint,
+    scan_and_pay_endpoint,
+)
 from jubao.channels.simulator.simulator import Simulator
 from jubao.channels.simulator.v3.endpoint import signed_url
 from jubao.channels.simulator.v3.routes import v3_routes
@@ -46,6 +51,9 @@ def create_simulator_app(sim: Simulator) -> Starlette:
     routes: list[BaseRoute] = [
         *v3_routes(),
         Route("/request-payment", request_payment_endpoint, methods=["POST"]),
+        Route("/scan-and-pay", scan_and_pay_endpoint, methods=["POST"]),
+        Route("/enter-password", enter_password_endpoint, methods=["POST"]),
+        *oauth_routes(),
         *control_routes(),
     ]
     app = Starlette(

@@ -49,3 +49,12 @@ class SimulatorConfig:
     """Returns an aware ``datetime``; defaults to the system clock."""
     order_paid_code: str = "ORDERPAID"
     """The code answered for "order already paid"; secondary sources also show ``ORDER_PAID``."""
+    password_seconds: float = 5.0
+    """A payment code ending in 1111: the payer enters the password this long after the charge
+    (scaled by ``time_scale``)."""
+    payer_name: str = "sandbox-payer"
+    """The test payer who scans QR codes and consents to OAuth (openids derive from it)."""
+    payer_openids: Mapping[str, str] = field(default_factory=dict)
+    """appid -> the test payer's openid under that app (else one derived from ``payer_name``)."""
+    app_secrets: Mapping[str, str] = field(default_factory=dict)
+    """appid -> AppSecret the OAuth code exchange checks (an appid without one accepts any)."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from jubao.channels.simulator.ids import rfc3339
+from jubao.channels.simulator.ids import new_transaction_id, rfc3339
 
 __all__ = [
     "Notification",
     "Order",
     "Refund",
+    "mark_paid",
     "refund_json",
     "refund_notification_json",
     "transaction_json",
@@ -24,6 +25,9 @@ TRADE_STATE_DESC = {
     "SUCCESS": "支付成功",
     "CLOSED": "订单已关闭",
     "REFUND": "转入退款",
+    "USERPAYING": "需要用户输入支付密码",
+    "REVOKED": "已撤销",
+    "PAYERROR": "支付失败，请撤销订单",
 }
 
 
@@ -53,6 +57,17 @@ class Order:
     bank_type: str | None = None
     payer_total: int | None = None
     closed_at: float | None = None
+    trade_type: str = "JSAPI"
+    """JSAPI, NATIVE or MICROPAY: how the order was opened."""
+    auth_code: str | None = None
+    """MICROPAY: the payer's payment code (single-use)."""
+    confirm_at: float | None = None
+    """MICROPAY USERPAYING: when the payer's password is entered (``None``: never)."""
+    prompt_open: bool = False
+    """MICROPAY USERPAYING: the password box is open on the payer's phone (reverse refused)."""
+    code_urls: dict[str, float] = field(default_factory=dict)
+    """NATIVE: code_url -> expiry (2 h)."""
+    revoked_at: float | None = None
 
     @property
     def key(self) -> str:
@@ -69,6 +84,17 @@ class Order:
 
     def record(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def mark_paid(order: Order, when: float) -> None:
+    """The payer paid the whole amount at ``when`` (the caller indexes and saves the order)."""
+    order.trade_state = "SUCCESS"
+    order.transaction_id = new_transaction_id(when)
+    order.success_time = when
+    order.bank_type = "OTHERS"
+    order.payer_total = order.total
+    order.confirm_at = None
+    order.prompt_open = False
 
 
 def order_key(sp_mchid: str, out_trade_no: str) -> str:
@@ -148,7 +174,7 @@ def transaction_json(order: Order) -> dict[str, Any]:
     paid = order.transaction_id is not None
     if paid:
         body["transaction_id"] = order.transaction_id
-        body["trade_type"] = "JSAPI"
+        body["trade_type"] = order.trade_type
     body["trade_state"] = order.trade_state
     body["trade_state_desc"] = TRADE_STATE_DESC[order.trade_state]
     if paid:

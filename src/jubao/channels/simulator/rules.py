@@ -16,11 +16,15 @@ from urllib.parse import urlsplit
 from jubao.channels.simulator.errors import ApiError, InternalCode, param_error
 
 __all__ = [
+    "AUTH_CODE",
     "CloseRequest",
+    "CodepayRequest",
     "PrepayRequest",
     "RefundRequest",
     "parse_close",
+    "parse_codepay",
     "parse_json_object",
+    "parse_native",
     "parse_prepay",
     "parse_refund",
     "require_query",
@@ -28,6 +32,8 @@ __all__ = [
 
 OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 OUT_REFUND_NO = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
+AUTH_CODE = re.compile(r"1[0-5]\d{16}")
+"""A WeChat payment code: 18 digits starting 10-15 (reference part 2, §2.4)."""
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 PREPAY_FIELDS = frozenset(
@@ -35,6 +41,12 @@ PREPAY_FIELDS = frozenset(
         "sp_appid", "sp_mchid", "sub_appid", "sub_mchid", "description", "out_trade_no",
         "time_expire", "attach", "notify_url", "goods_tag", "support_fapiao", "amount", "payer",
         "detail", "scene_info", "settle_info",
+    }
+)  # fmt: skip
+CODEPAY_FIELDS = frozenset(
+    {
+        "sp_appid", "sp_mchid", "sub_appid", "sub_mchid", "description", "out_trade_no", "attach",
+        "goods_tag", "support_fapiao", "payer", "amount", "scene_info", "detail", "settle_info",
     }
 )  # fmt: skip
 REFUND_FIELDS = frozenset(
@@ -168,20 +180,63 @@ class PrepayRequest:
 
 
 def parse_prepay(data: Mapping[str, Any]) -> PrepayRequest:
+    """The JSAPI order: the payer's openid is required."""
+    return _parse_order(data, native=False)
+
+
+def parse_native(data: Mapping[str, Any]) -> PrepayRequest:
+    """The Native order: the JSAPI body without a payer (whoever scans the code pays)."""
+    return _parse_order(data, native=True)
+
+
+def _parse_order(data: Mapping[str, Any], *, native: bool) -> PrepayRequest:
     _reject_extra(data, PREPAY_FIELDS)
     sp_appid = _required(data, "sp_appid", max_len=32)
     sp_mchid = _required(data, "sp_mchid", max_len=32)
     sub_appid = _string(data, "sub_appid", max_len=32, required=False)
     sub_mchid = _required(data, "sub_mchid", max_len=32)
     description = _required(data, "description", max_len=127)
-    out_trade_no = _required(data, "out_trade_no", max_len=32)
-    if not OUT_TRADE_NO.fullmatch(out_trade_no):
-        raise param_error("out_trade_no 须为6-32位数字、字母或 _-|*", "out_trade_no")
+    out_trade_no = _out_trade_no(data)
     raw_expire = data.get("time_expire")
     time_expire = None if raw_expire is None else _time(raw_expire, "time_expire")
     attach = _string(data, "attach", max_len=128, required=False)
     notify_url = _notify_url(data, required=True)
     assert notify_url is not None
+    _optional_kinds(data)
+    total, currency = _amount(data)
+    payer = _object(data, "payer", required=False) or {}
+    if native:
+        # Only a real-name identity check (a separate permission) may ride along on Native.
+        _reject_extra(payer, frozenset({"identity"}), "payer.")
+        sp_openid = sub_openid = None
+    else:
+        _reject_extra(payer, frozenset({"sp_openid", "sub_openid"}), "payer.")
+        sp_openid = _string(payer, "sp_openid", max_len=128, required=False, where="payer.")
+        sub_openid = _string(payer, "sub_openid", max_len=128, required=False, where="payer.")
+        if sp_openid is None and sub_openid is None:
+            raise param_error(
+                "JSAPI支付必须传openid", "payer.sub_openid", internal=InternalCode.OPENID_REQUIRED
+            )
+        if sp_openid is not None and sub_openid is not None:
+            raise param_error("payer.sp_openid 与 payer.sub_openid 只能传一个", "payer")
+        if sub_openid is not None and sub_appid is None:
+            raise param_error("传 payer.sub_openid 时 sub_appid 必填", "sub_appid")
+    # A Native body could equal no JSAPI body, but say so explicitly: the method is part of it.
+    fingerprint = ("NATIVE:" if native else "") + canonical(data)
+    return PrepayRequest(
+        sp_appid, sp_mchid, sub_appid, sub_mchid, description, out_trade_no, time_expire,
+        attach, notify_url, total, currency, sp_openid, sub_openid, fingerprint,
+    )  # fmt: skip
+
+
+def _out_trade_no(data: Mapping[str, Any]) -> str:
+    out_trade_no = _required(data, "out_trade_no", max_len=32)
+    if not OUT_TRADE_NO.fullmatch(out_trade_no):
+        raise param_error("out_trade_no 须为6-32位数字、字母或 _-|*", "out_trade_no")
+    return out_trade_no
+
+
+def _optional_kinds(data: Mapping[str, Any]) -> None:
     for optional, kind in (
         ("goods_tag", str),
         ("support_fapiao", bool),
@@ -191,26 +246,54 @@ def parse_prepay(data: Mapping[str, Any]) -> PrepayRequest:
     ):
         if optional in data and not isinstance(data[optional], kind):
             raise param_error(f"{optional} 类型错误", optional)
+
+
+def _amount(data: Mapping[str, Any]) -> tuple[int, str]:
     amount = _object(data, "amount", required=True)
     assert amount is not None
     _reject_extra(amount, frozenset({"total", "currency"}), "amount.")
     total = _integer(amount, "total", minimum=1, where="amount.")
-    currency = _currency(amount, required=False, where="amount.")
-    payer = _object(data, "payer", required=False) or {}
-    _reject_extra(payer, frozenset({"sp_openid", "sub_openid"}), "payer.")
-    sp_openid = _string(payer, "sp_openid", max_len=128, required=False, where="payer.")
-    sub_openid = _string(payer, "sub_openid", max_len=128, required=False, where="payer.")
-    if sp_openid is None and sub_openid is None:
-        raise param_error(
-            "JSAPI支付必须传openid", "payer.sub_openid", internal=InternalCode.OPENID_REQUIRED
-        )
-    if sp_openid is not None and sub_openid is not None:
-        raise param_error("payer.sp_openid 与 payer.sub_openid 只能传一个", "payer")
-    if sub_openid is not None and sub_appid is None:
-        raise param_error("传 payer.sub_openid 时 sub_appid 必填", "sub_appid")
-    return PrepayRequest(
-        sp_appid, sp_mchid, sub_appid, sub_mchid, description, out_trade_no, time_expire,
-        attach, notify_url, total, currency, sp_openid, sub_openid, canonical(data),
+    return total, _currency(amount, required=False, where="amount.")
+
+
+@dataclass(frozen=True)
+class CodepayRequest:
+    sp_appid: str
+    sp_mchid: str
+    sub_appid: str | None
+    sub_mchid: str
+    description: str
+    out_trade_no: str
+    attach: str | None
+    auth_code: str
+    total: int
+    currency: str
+    fingerprint: str
+
+
+def parse_codepay(data: Mapping[str, Any]) -> CodepayRequest:
+    """The partner code payment (reference part 2, §2.1): no notify_url, no time_expire."""
+    _reject_extra(data, CODEPAY_FIELDS)
+    sp_appid = _required(data, "sp_appid", max_len=32)
+    sp_mchid = _required(data, "sp_mchid", max_len=32)
+    sub_appid = _string(data, "sub_appid", max_len=32, required=False)
+    sub_mchid = _required(data, "sub_mchid", max_len=32)
+    description = _required(data, "description", max_len=127)
+    out_trade_no = _out_trade_no(data)
+    attach = _string(data, "attach", max_len=128, required=False)
+    _optional_kinds(data)
+    total, currency = _amount(data)
+    payer = _object(data, "payer", required=True)
+    assert payer is not None
+    _reject_extra(payer, frozenset({"auth_code"}), "payer.")
+    auth_code = _required(payer, "auth_code", max_len=128, where="payer.")
+    scene = _object(data, "scene_info", required=True)
+    assert scene is not None
+    if not isinstance(scene.get("store_info"), dict):
+        raise param_error("缺少参数 scene_info.store_info", "scene_info.store_info")
+    return CodepayRequest(
+        sp_appid, sp_mchid, sub_appid, sub_mchid, description, out_trade_no, attach, auth_code,
+        total, currency, canonical(data),
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from jubao.channels.simulator.config import SimulatorConfig, SpMerchant
 from jubao.channels.simulator.controls import Behaviour, Controls
 from jubao.channels.simulator.keys import load_or_create_platform_key
 from jubao.channels.simulator.models import Refund, refund_json, transaction_json
+from jubao.channels.simulator.oauth import OAuthCode
 from jubao.channels.simulator.outbox import Outbox
 from jubao.channels.simulator.state import PAID_STATES, State
 from jubao.channels.simulator.v3 import refunds
@@ -41,6 +42,8 @@ class Simulator:
         self.state = State(config.merchants, config.data_dir, self.now)
         self.controls = Controls(config.latency_ms)
         self.background = Background()
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        """Official-account OAuth codes issued by the authorize page (in memory: 5 minutes)."""
         self.outbox = Outbox(
             config=config,
             platform=self._platform,
@@ -96,6 +99,14 @@ class Simulator:
     def request_payment(self, sign_params: Any, openid: Any) -> dict[str, Any]:
         """What the WeChat client does for ``wx.requestPayment(sign_params)`` as ``openid``."""
         return payer.request_payment(self, sign_params, openid)
+
+    def scan_and_pay(self, code_url: str, openid: str | None = None) -> dict[str, Any]:
+        """The payer scans a Native order's QR code and pays it."""
+        return payer.scan_and_pay(self, code_url, openid)
+
+    def enter_password(self, out_trade_no: str, sp_mchid: str | None = None) -> dict[str, Any]:
+        """The payer of a USERPAYING code payment enters the password now."""
+        return payer.enter_password(self, out_trade_no, sp_mchid)
 
     def settle_refund(self, refund: Refund) -> None:
         """Moves a PROCESSING refund to its outcome and notifies (called after the delay)."""

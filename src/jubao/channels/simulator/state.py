@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jubao.channels.simulator.config import SpMerchant
-from jubao.channels.simulator.models import Notification, Order, Refund, order_key
+from jubao.channels.simulator.models import Notification, Order, Refund, mark_paid, order_key
 from jubao.channels.simulator.signing import load_public_key
 from jubao.channels.simulator.store import Store
 
@@ -40,6 +40,8 @@ class State:
         self._orders: dict[str, Order] = {}
         self._by_prepay: dict[str, str] = {}
         self._by_transaction: dict[str, str] = {}
+        self._by_code_url: dict[str, str] = {}
+        self._auth_codes: set[str] = set()
         self.refunds: dict[str, Refund] = {}
         self.notifications: dict[str, Notification] = {}
         self._store = Store(data_dir / STORE_FILE if data_dir else None)
@@ -109,15 +111,41 @@ class State:
         self._by_prepay[prepay_id] = order.key
         self.save_order(order)
 
+    def order_by_code_url(self, code_url: str) -> Order | None:
+        key = self._by_code_url.get(code_url)
+        return self._orders.get(key) if key else None
+
+    def add_code_url(self, order: Order, code_url: str, expires_at: float) -> None:
+        order.code_urls[code_url] = expires_at
+        self._by_code_url[code_url] = order.key
+        self.save_order(order)
+
+    def auth_code_used(self, auth_code: str) -> bool:
+        """Payment codes are single-use, whatever became of the order that used one."""
+        return auth_code in self._auth_codes
+
+    def use_auth_code(self, auth_code: str) -> None:
+        self._auth_codes.add(auth_code)
+
     def index_transaction(self, order: Order) -> None:
         assert order.transaction_id is not None
         self._by_transaction[order.transaction_id] = order.key
 
     def refresh(self, order: Order) -> None:
-        """Closes an unpaid order whose time_expire has passed."""
-        if order.trade_state == "NOTPAY" and self._now() >= order.expire_at:
+        """Closes an unpaid order whose time_expire has passed; pays a code payment whose payer
+        has entered the password by now."""
+        now = self._now()
+        if order.trade_state == "NOTPAY" and now >= order.expire_at:
             order.trade_state = "CLOSED"
             order.closed_at = order.expire_at
+            self.save_order(order)
+        elif (
+            order.trade_state == "USERPAYING"
+            and order.confirm_at is not None
+            and now >= order.confirm_at
+        ):
+            mark_paid(order, order.confirm_at)
+            self.index_transaction(order)
             self.save_order(order)
 
     # ---- refunds -------------------------------------------------------------------------
@@ -154,6 +182,10 @@ class State:
                 self._by_prepay[prepay_id] = order.key
             if order.transaction_id is not None:
                 self._by_transaction[order.transaction_id] = order.key
+            for code_url in order.code_urls:
+                self._by_code_url[code_url] = order.key
+            if order.auth_code is not None:
+                self._auth_codes.add(order.auth_code)
         for record in state.get("refund", {}).values():
             refund = Refund(**record)
             self.refunds[refund.key] = refund

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from starlette.routing import Route
 
-from jubao.channels.simulator.v3 import jsapi, refunds, transactions
+from jubao.channels.simulator.v3 import codepay, jsapi, native, refunds, reverse, transactions
 from jubao.channels.simulator.v3.call import Handler
 from jubao.channels.simulator.v3.endpoint import v3_endpoint
 
@@ -28,6 +28,9 @@ class Operation:
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", f"{PARTNER}/jsapi", jsapi.handle_prepay),
+    Operation("POST", f"{PARTNER}/native", native.handle_native),
+    Operation("POST", f"{PARTNER}/codepay", codepay.handle_codepay),
+    Operation("POST", f"{PARTNER}/out-trade-no/{{out_trade_no}}/reverse", reverse.handle_reverse),
     Operation(
         "GET", f"{PARTNER}/out-trade-no/{{out_trade_no}}", transactions.handle_query_by_out_trade_no
     ),

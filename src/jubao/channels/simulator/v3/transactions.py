@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from jubao.channels.simulator.errors import ApiError
 from jubao.channels.simulator.models import transaction_json
 from jubao.channels.simulator.rules import CloseRequest, parse_close
 from jubao.channels.simulator.state import PAID_STATES
@@ -72,6 +73,8 @@ def close(sim: Simulator, mchid: str, out_trade_no: str, request: CloseRequest) 
     if order is None or order.sub_mchid != request.sub_mchid:
         raise order_not_exist()
     sim.state.refresh(order)
+    if order.trade_type == "MICROPAY":
+        raise ApiError(403, "TRADE_ERROR", "付款码支付的订单不能关单，请使用撤销")
     if order.trade_state in PAID_STATES:
         raise order_paid(sim)
     if order.trade_state == "NOTPAY":
