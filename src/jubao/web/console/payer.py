@@ -11,7 +11,7 @@ import httpx
 from starlette.responses import Response
 
 from jubao.payments import repository as payments_repo
-from jubao.sandbox_payer import pay_order, payable
+from jubao.sandbox_payer import PayerRefusal, pay_order, payable
 from jubao.storage.database import Database
 from jubao.web.console import queries
 from jubao.web.console.common import Ctx, Renderer, redirect
@@ -69,6 +69,8 @@ class PayerPages:
         try:
             async with httpx.AsyncClient(timeout=10.0, headers=self._headers) as client:
                 answer = await pay_order(client, self.payer_url, order)
+        except PayerRefusal as exc:
+            return self._sheet(ctx, loaded, status=409, failure=str(exc))
         except httpx.HTTPError as exc:
             return self._sheet(ctx, loaded, status=502, failure=type(exc).__name__)
         if not answer.is_success:
