@@ -25,8 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jubao.channels.simulator import Simulator, SimulatorConfig, SpMerchant, create_simulator_app
 from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
+from jubao.kinds import ChannelName
 from jubao.merchants import repository as merchant_repo
-from jubao.merchants.models import Merchant
+from jubao.merchants.models import Merchant, MerchantChannel
 from jubao.runtime import Runtime, build_runtime, with_master_key
 from jubao.secure_files import create_secret_file, private_dir, write_secret_file
 from jubao.security.simulator_guard import guard_simulator
@@ -37,6 +38,10 @@ __all__ = ["SandboxCredentials", "build_sandbox", "load_sandbox_info"]
 
 SIM_PREFIX = "/sim/wechatpay"
 DEMO_OPENID = "oDemoPayer0000000000000000001"
+DEMO_OPEN_ID = "oDemoPayerSp00000000000000001"
+"""The test payer's openid under the service provider's official account (``open_id``)."""
+DEMO_SUB_OPEN_ID = "oDemoPayerOa00000000000000001"
+"""The test payer's openid under the demo merchant's official account (``sub_open_id``)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ async def _ensure_demo_merchant(
     if info_file.exists():
         info: dict[str, Any] = json.loads(info_file.read_text("utf-8"))
         if await runtime.merchants.app(info["app_id"]) is not None:
-            return info
+            return await _ensure_official_account(runtime, info)
     directory = runtime.merchants
     merchant = await directory.create_merchant(
         "演示商户", "1900" + f"{secrets.randbelow(10**6):06d}", "wx" + secrets.token_hex(8)
@@ -120,7 +125,28 @@ async def _ensure_demo_merchant(
         "simulator_url": f"{base}{SIM_PREFIX}",
         "sp_public_key": credentials.public_key_pem.decode("ascii"),
     }
-    return info
+    return await _ensure_official_account(runtime, info)
+
+
+async def _ensure_official_account(runtime: Runtime, info: dict[str, Any]) -> dict[str, Any]:
+    """The demo merchant's official account (its ``jsapi_app_id``, for ``h5pay`` and
+    ``auth.auth``) and the test payer's openids; added to sandboxes made before it existed."""
+    if info.get("jsapi_sub_appid"):
+        return info
+    jsapi_sub_appid = "wx" + secrets.token_hex(8)
+    binding = MerchantChannel(
+        ChannelName.WECHATPAY,
+        info["sub_mchid"],
+        mina_app_id=info["sub_appid"],
+        jsapi_app_id=jsapi_sub_appid,
+    )
+    await runtime.merchants.bind_channel(int(info["merchant_id"]), binding)
+    return {
+        **info,
+        "jsapi_sub_appid": jsapi_sub_appid,
+        "open_id": DEMO_OPEN_ID,
+        "sub_open_id": DEMO_SUB_OPEN_ID,
+    }
 
 
 def _sandbox_admin_token(folder: Path) -> str:
@@ -171,10 +197,14 @@ class SubMerchantBindings:
         self._known: set[tuple[str, str]] = set()
 
     def learn(self, merchant: Merchant) -> None:
-        key = (merchant.sub_mchid, merchant.sub_appid)
-        if merchant.sub_mchid and key not in self._known:  # '': no WeChat binding
-            self._simulator.register_sub_merchant(self._sp_mchid, *key)
-            self._known.add(key)
+        wechat = merchant.channel(ChannelName.WECHATPAY)
+        if wechat is None:
+            return
+        for appid in (wechat.mina_app_id, wechat.jsapi_app_id, None):
+            key = (wechat.channel_merchant_id, appid or "")
+            if key not in self._known:
+                self._simulator.register_sub_merchant(self._sp_mchid, key[0], appid)
+                self._known.add(key)
 
     async def sync(self) -> bool:
         """Register every merchant in the database; whether any was new."""
@@ -318,6 +348,9 @@ async def build_sandbox(
         settings.data_dir, f"{settings.resolved_public_url}{SIM_PREFIX}", credentials, simulator
     )
     info = await _ensure_demo_merchant(runtime, settings, credentials)
+    simulator.set_payer_openid(credentials.sp_appid, info["open_id"])
+    simulator.set_payer_openid(info["jsapi_sub_appid"], info["sub_open_id"])
+    simulator.set_payer_openid(info["sub_appid"], info["demo_openid"])
     info["console_url"] = f"{settings.resolved_public_url}/console"
     info["admin_token"] = settings.admin_token
     info_file = settings.data_dir / "sandbox.json"

@@ -17,6 +17,8 @@ from jubao.client import (
     AsyncJubaoClient,
     CloseRequest,
     CloseResponse,
+    H5payRequest,
+    H5payResponse,
     JubaoClient,
     MinaRequest,
     MinaResponse,
@@ -27,7 +29,12 @@ from jubao.client import (
     RefundRequest,
     RefundStatistics,
     RefundStatisticsRequest,
+    ReverseRequest,
+    ReverseResponse,
+    ScanRequest,
+    ScanResponse,
     ServerTime,
+    SwipeRequest,
 )
 
 Kind = Literal["sync", "async"]
@@ -42,6 +49,10 @@ class MerchantApi(Protocol):
     async def refund_query(self, request: RefundQueryRequest) -> Refund: ...
     async def refund_statistics(self, request: RefundStatisticsRequest) -> RefundStatistics: ...
     async def get_time(self) -> ServerTime: ...
+    async def swipe(self, request: SwipeRequest) -> Order: ...
+    async def scan(self, request: ScanRequest) -> ScanResponse: ...
+    async def h5pay(self, request: H5payRequest) -> H5payResponse: ...
+    async def reverse(self, request: ReverseRequest) -> ReverseResponse: ...
     async def call(
         self, method: str, biz: Mapping[str, Any], *, safe_to_retry: bool = False
     ) -> dict[str, Any]: ...
@@ -71,6 +82,18 @@ class SyncFace:
 
     async def get_time(self) -> ServerTime:
         return await asyncio.to_thread(self._client.get_time)
+
+    async def swipe(self, request: SwipeRequest) -> Order:
+        return await asyncio.to_thread(self._client.swipe, request)
+
+    async def scan(self, request: ScanRequest) -> ScanResponse:
+        return await asyncio.to_thread(self._client.scan, request)
+
+    async def h5pay(self, request: H5payRequest) -> H5payResponse:
+        return await asyncio.to_thread(self._client.h5pay, request)
+
+    async def reverse(self, request: ReverseRequest) -> ReverseResponse:
+        return await asyncio.to_thread(self._client.reverse, request)
 
     async def call(
         self, method: str, biz: Mapping[str, Any], *, safe_to_retry: bool = False

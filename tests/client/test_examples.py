@@ -61,7 +61,13 @@ def test_the_quickstart_names_every_example() -> None:
     scripts = sorted(
         path.name for path in EXAMPLES.glob("*.py") if path.name != "sandbox_config.py"
     )
-    assert scripts == ["create_order.py", "notify_handler.py", "pay_and_query.py", "refund.py"]
+    assert scripts == [
+        "create_order.py",
+        "notify_handler.py",
+        "pay_and_query.py",
+        "refund.py",
+        "till.py",
+    ]
     for script in scripts:
         assert f"examples/{script}" in text
 
@@ -99,3 +105,16 @@ async def test_refund(sandbox: RunningSandbox) -> None:
 async def test_notify_handler(sandbox: RunningSandbox) -> None:
     output = await run(sandbox, *example("notify_handler.py"))
     assert re.search(r"^verified \d{20} is SUCCESS$", output, re.MULTILINE), output
+
+
+async def test_till_swipe_wait_reverse(sandbox: RunningSandbox) -> None:
+    output = await run(sandbox, *example("till.py"))
+    assert re.search(r"^swipe\s+134567890123451111 -> \d{20} USERPAYING$", output, re.M), output
+    assert re.search(r"^paid\s+\d{20} 2\.50 yuan$", output, re.MULTILINE), output
+    assert re.search(r"^swipe\s+134567890123454444 -> \d{20} USERPAYING$", output, re.M), output
+    assert re.search(r"^reversed\s+\d{20} REVOKED$", output, re.MULTILINE), output
+
+
+async def test_till_declined_code(sandbox: RunningSandbox) -> None:
+    output = await run(sandbox, *example("till.py"), "134567890123452222")
+    assert re.search(r"^declined 134567890123452222 BALANCE_NOT_ENOUGH: ", output, re.M), output

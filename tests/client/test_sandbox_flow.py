@@ -13,12 +13,16 @@ import pytest
 from jubao.client import (
     ApiError,
     CloseRequest,
+    H5payRequest,
     MinaRequest,
     OrderQueryRequest,
     RefundQueryRequest,
     RefundRequest,
     RefundStatisticsRequest,
+    ReverseRequest,
+    ScanRequest,
     SignatureRejected,
+    SwipeRequest,
 )
 from tests.client.adapters import KINDS, Kind, MerchantApi, open_client
 from tests.support.waiting import wait_for
@@ -135,3 +139,50 @@ async def test_a_wrong_secret_is_rejected(kind: Kind, sandbox: RunningSandbox) -
     ) as wrong:
         with pytest.raises(SignatureRejected):
             await wrong.get_time()
+
+
+async def test_the_scenes_swipe_reverse_scan_h5pay(
+    client: MerchantApi, sandbox: RunningSandbox
+) -> None:
+    store_id = sandbox.info["store_id"]
+    paid = await client.swipe(
+        SwipeRequest(
+            merchant_order_sn="sdk-swipe-1",
+            auth_code="134567890123450001",
+            store_id=store_id,
+            total_fen=250,
+        )
+    )
+    assert (paid.trade_state, paid.total_fee_fen) == ("SUCCESS", 250)
+    reversed_ = await client.reverse(ReverseRequest(order_sn=paid.order_sn))
+    assert reversed_.trade_state in ("REVOKING", "REVOKED")
+    query = OrderQueryRequest(order_sn=paid.order_sn)
+    assert (await wait_for(lambda: client.query(query), lambda o: o.trade_state != "REVOKING")) \
+        .trade_state == "REVOKED"  # fmt: skip
+
+    with pytest.raises(ApiError) as caught:
+        await client.swipe(
+            SwipeRequest(
+                merchant_order_sn="sdk-swipe-2",
+                auth_code="134567890123452222",
+                store_id=store_id,
+                total_fen=1,
+            )
+        )
+    assert caught.value.sub_code == "BALANCE_NOT_ENOUGH"
+
+    qr = await client.scan(
+        ScanRequest(merchant_order_sn="sdk-scan-1", store_id=store_id, total_fen=5)
+    )
+    assert qr.qr_code.startswith("weixin://wxpay/bizpayurl?pr=")
+
+    h5 = await client.h5pay(
+        H5payRequest(
+            merchant_order_sn="sdk-h5-1",
+            sub_open_id=sandbox.info["sub_open_id"],
+            store_id=store_id,
+            total_fen=7,
+        )
+    )
+    assert h5.sign_params.package == f"prepay_id={h5.prepay_id}"
+    assert h5.sign_params.app_id == sandbox.info["jsapi_sub_appid"]

@@ -19,19 +19,28 @@ from jubao.client.core import (
     RetryPolicy,
 )
 from jubao.client.request_models import (
+    AuthRequest,
     CloseRequest,
+    H5payRequest,
     MinaRequest,
     OrderQueryRequest,
     RefundQueryRequest,
     RefundRequest,
     RefundStatisticsRequest,
+    ReverseRequest,
+    ScanRequest,
+    SwipeRequest,
 )
 from jubao.client.response_models import (
+    AuthUrl,
     CloseResponse,
+    H5payResponse,
     MinaResponse,
     Order,
     Refund,
     RefundStatistics,
+    ReverseResponse,
+    ScanResponse,
     ServerTime,
 )
 
@@ -100,6 +109,23 @@ class AsyncJubaoClient:
 
     async def mina(self, request: MinaRequest) -> MinaResponse:
         return await self._execute(ops.mina(request))
+
+    async def swipe(self, request: SwipeRequest) -> Order:
+        """The payment code's order: ``SUCCESS``, or ``USERPAYING`` while the payer confirms
+        (the gateway waits, then reverses; poll ``query``). A declined code raises ``ApiError``."""
+        return await self._execute(ops.swipe(request))
+
+    async def scan(self, request: ScanRequest) -> ScanResponse:
+        return await self._execute(ops.scan(request))
+
+    async def h5pay(self, request: H5payRequest) -> H5payResponse:
+        return await self._execute(ops.h5pay(request))
+
+    async def reverse(self, request: ReverseRequest) -> ReverseResponse:
+        return await self._execute(ops.reverse(request))
+
+    async def auth_url(self, request: AuthRequest) -> AuthUrl:
+        return await self._execute(ops.auth_url(request))
 
     async def query(self, request: OrderQueryRequest) -> Order:
         return await self._execute(ops.query(request))

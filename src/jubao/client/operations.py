@@ -2,8 +2,10 @@
 retry is safe, and how to read the answer's ``data``.
 
 Safe to retry (the gateway replays or changes nothing on a repeat): queries, refund query, refund
-statistics, get time, close (closing a closed order succeeds again), mina (protected by the
-required ``merchant_order_sn``), and refund *only when* the caller gave ``merchant_refund_sn``.
+statistics, get time, close (closing a closed order succeeds again), reverse (idempotent),
+auth.auth, mina, swipe, scan and h5pay (protected by the required ``merchant_order_sn``: an
+identical retry replays, a swipe never submits the code twice), and refund *only when* the caller
+gave ``merchant_refund_sn``.
 """
 
 from __future__ import annotations
@@ -13,39 +15,58 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from jubao.client.request_models import (
+    AuthRequest,
     CloseRequest,
+    H5payRequest,
     MinaRequest,
     OrderQueryRequest,
     RefundQueryRequest,
     RefundRequest,
     RefundStatisticsRequest,
+    ReverseRequest,
+    ScanRequest,
+    SwipeRequest,
 )
 from jubao.client.response_models import (
+    AuthUrl,
     CloseResponse,
+    H5payResponse,
     MinaResponse,
     Order,
     Refund,
     RefundStatistics,
+    ReverseResponse,
+    ScanResponse,
     ServerTime,
 )
 
 __all__ = [
+    "AUTH",
     "CLOSE",
     "GET_TIME",
+    "H5PAY",
     "MINA",
     "QUERY",
     "REFUND",
     "REFUND_QUERY",
     "REFUND_STATISTICS",
+    "REVERSE",
+    "SCAN",
+    "SWIPE",
     "Operation",
+    "auth_url",
     "close_order",
     "get_time",
+    "h5pay",
     "mina",
     "query",
     "raw_call",
     "refund",
     "refund_query",
     "refund_statistics",
+    "reverse",
+    "scan",
+    "swipe",
 ]
 
 T = TypeVar("T")
@@ -58,6 +79,11 @@ REFUND = "openapi.payment.order.refund"
 REFUND_QUERY = "openapi.payment.order.refund.query"
 REFUND_STATISTICS = "openapi.payment.refund.statistics"
 GET_TIME = "openapi.get.time"
+SWIPE = "openapi.payment.order.swipe"
+SCAN = "openapi.payment.order.scan"
+H5PAY = "openapi.payment.order.h5pay"
+REVERSE = "openapi.payment.order.reverse"
+AUTH = "openapi.payment.auth.auth"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +96,27 @@ class Operation(Generic[T]):
 
 def mina(request: MinaRequest) -> Operation[MinaResponse]:
     return Operation(MINA, request.biz(), True, MinaResponse.from_wire)
+
+
+def swipe(request: SwipeRequest) -> Operation[Order]:
+    # the gateway replays an identical swipe and never submits the code twice
+    return Operation(SWIPE, request.biz(), True, Order.from_wire)
+
+
+def scan(request: ScanRequest) -> Operation[ScanResponse]:
+    return Operation(SCAN, request.biz(), True, ScanResponse.from_wire)
+
+
+def h5pay(request: H5payRequest) -> Operation[H5payResponse]:
+    return Operation(H5PAY, request.biz(), True, H5payResponse.from_wire)
+
+
+def reverse(request: ReverseRequest) -> Operation[ReverseResponse]:
+    return Operation(REVERSE, request.biz(), True, ReverseResponse.from_wire)
+
+
+def auth_url(request: AuthRequest) -> Operation[AuthUrl]:
+    return Operation(AUTH, request.biz(), True, AuthUrl.from_wire)
 
 
 def query(request: OrderQueryRequest) -> Operation[Order]:

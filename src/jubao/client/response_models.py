@@ -17,11 +17,15 @@ from typing import Any, Self
 from jubao.client import reading as read
 
 __all__ = [
+    "AuthUrl",
     "CloseResponse",
+    "H5payResponse",
     "MinaResponse",
     "Order",
     "Refund",
     "RefundStatistics",
+    "ReverseResponse",
+    "ScanResponse",
     "ServerTime",
     "SignParams",
 ]
@@ -94,13 +98,72 @@ class MinaResponse:
         )
 
 
+H5payResponse = MinaResponse
+"""``openapi.payment.order.h5pay`` answers as ``mina`` does; hand ``sign_params.as_dict()`` to
+``WeixinJSBridge.invoke('getBrandWCPayRequest', ...)`` (or send the browser to the gateway's
+``/paypage``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResponse:
+    """``openapi.payment.order.scan``: show ``qr_code`` as a QR code for the customer to scan."""
+
+    order_sn: str
+    merchant_order_sn: str
+    qr_code: str
+    trade_no: str = ""
+    store_id: int = 0
+    cashier_id: int = 0
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> ScanResponse:
+        return cls(
+            order_sn=read.text(data, "order_sn"),
+            merchant_order_sn=read.text(data, "merchant_order_sn"),
+            qr_code=read.text(data, "qr_code"),
+            trade_no=read.text(data, "trade_no", ""),
+            store_id=read.integer(data, "store_id", 0),
+            cashier_id=read.integer(data, "cashier_id", 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReverseResponse:
+    """``openapi.payment.order.reverse``: ``trade_state`` ``REVOKING`` (the channel is being
+    asked; query until it changes), ``REVOKED`` or ``REVOKED_ERROR``."""
+
+    merchant_order_sn: str
+    order_sn: str
+    trade_state: str
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> ReverseResponse:
+        return cls(
+            merchant_order_sn=read.text(data, "merchant_order_sn"),
+            order_sn=read.text(data, "order_sn"),
+            trade_state=read.text(data, "trade_state"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuthUrl:
+    """``openapi.payment.auth.auth`` (wire ``{"authUrl": ...}``): send the browser there."""
+
+    auth_url: str
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> AuthUrl:
+        return cls(auth_url=read.text(data, "authUrl"))
+
+
 @dataclass(frozen=True, slots=True)
 class Order:
     """An order as query reports it (``openapi.payment.order.query``, reference 5.6); also the
     data of a payment notification.
 
     ``trade_state``: ``USERPAYING`` (waiting for the payer), ``SUCCESS`` (paid), ``CLOSED``
-    (closed or expired unpaid); kept as text so a new state never breaks parsing.
+    (closed or expired unpaid, or a declined payment code), and for payment codes ``REVOKING``,
+    ``REVOKED``, ``REVOKED_ERROR``; kept as text so a new state never breaks parsing.
     """
 
     merchant_order_sn: str

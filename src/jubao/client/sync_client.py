@@ -19,19 +19,28 @@ from jubao.client.core import (
     RetryPolicy,
 )
 from jubao.client.request_models import (
+    AuthRequest,
     CloseRequest,
+    H5payRequest,
     MinaRequest,
     OrderQueryRequest,
     RefundQueryRequest,
     RefundRequest,
     RefundStatisticsRequest,
+    ReverseRequest,
+    ScanRequest,
+    SwipeRequest,
 )
 from jubao.client.response_models import (
+    AuthUrl,
     CloseResponse,
+    H5payResponse,
     MinaResponse,
     Order,
     Refund,
     RefundStatistics,
+    ReverseResponse,
+    ScanResponse,
     ServerTime,
 )
 
@@ -98,6 +107,23 @@ class JubaoClient:
 
     def mina(self, request: MinaRequest) -> MinaResponse:
         return self._execute(ops.mina(request))
+
+    def swipe(self, request: SwipeRequest) -> Order:
+        """The payment code's order: ``SUCCESS``, or ``USERPAYING`` while the payer confirms
+        (the gateway waits, then reverses; poll ``query``). A declined code raises ``ApiError``."""
+        return self._execute(ops.swipe(request))
+
+    def scan(self, request: ScanRequest) -> ScanResponse:
+        return self._execute(ops.scan(request))
+
+    def h5pay(self, request: H5payRequest) -> H5payResponse:
+        return self._execute(ops.h5pay(request))
+
+    def reverse(self, request: ReverseRequest) -> ReverseResponse:
+        return self._execute(ops.reverse(request))
+
+    def auth_url(self, request: AuthRequest) -> AuthUrl:
+        return self._execute(ops.auth_url(request))
 
     def query(self, request: OrderQueryRequest) -> Order:
         return self._execute(ops.query(request))

@@ -42,6 +42,8 @@ class Simulator:
         self.state = State(config.merchants, config.data_dir, self.now)
         self.controls = Controls(config.latency_ms)
         self.background = Background()
+        self.payer_openids: dict[str, str] = dict(config.payer_openids)
+        """appid -> the test payer's openid there (``set_payer_openid``)."""
         self.oauth_codes: dict[str, OAuthCode] = {}
         """Official-account OAuth codes issued by the authorize page (in memory: 5 minutes)."""
         self.outbox = Outbox(
@@ -121,6 +123,10 @@ class Simulator:
     @latency_ms.setter
     def latency_ms(self, latency_ms: int) -> None:
         self.controls.set_latency(latency_ms)
+
+    def set_payer_openid(self, appid: str, openid: str) -> None:
+        """The test payer's openid under ``appid`` (scans, code payments, OAuth)."""
+        self.payer_openids[appid] = openid
 
     def register_sub_merchant(self, sp_mchid: str, sub_mchid: str, sub_appid: str | None) -> None:
         self.state.bind(sp_mchid, sub_mchid, sub_appid)

@@ -15,7 +15,7 @@ __all__ = ["openid_for"]
 def openid_for(sim: Simulator, appid: str) -> str:
     """Configured for the sandbox's apps; otherwise stable per (appid, payer): 28 characters
     starting with ``o``, like WeChat's."""
-    configured = sim.config.payer_openids.get(appid)
+    configured = sim.payer_openids.get(appid)
     if configured:
         return configured
     digest = hashlib.sha256(f"{appid}/{sim.config.payer_name}".encode()).digest()
