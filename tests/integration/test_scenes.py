@@ -195,3 +195,53 @@ async def test_a_scan_order_closes(sandbox: RunningSandbox) -> None:
     assert closed["result_code"] == 200, closed
     view = sandbox.simulator.transaction_state(answer["data"]["order_sn"])
     assert view["transaction"]["trade_state"] == "CLOSED"
+
+
+async def test_the_console_shows_scenes_channels_the_qr_code_and_revoke_states(
+    sandbox: RunningSandbox,
+) -> None:
+    from tests.console.support import log_in
+
+    scan = await sandbox.call(
+        SCAN,
+        {"merchant_order_sn": "qr-console", "type": 1, "total_fee": "1.00",
+         "store_id": sandbox.info["store_id"]},
+    )  # fmt: skip
+    swiped = await swipe(sandbox, "till-console", code("7000"))
+    await sandbox.call(REVERSE, {"merchant_order_sn": "till-console"})
+    await wait_for(lambda: state(sandbox, "till-console"), lambda s: s == "REVOKED")
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=30) as admin:
+        assert (await log_in(admin, sandbox.info["admin_token"])).status_code == 303
+        listing = await admin.get("/console/orders", params={"scene": "native"})
+        assert listing.text.count("data-order-sn=") == 1
+        assert scan["data"]["order_sn"] in listing.text
+        assert "扫码（顾客扫）" in listing.text and "微信支付" in listing.text
+        barcode = await admin.get(
+            "/console/orders", params={"scene": "barcode", "channel": "wechatpay"}
+        )
+        assert barcode.text.count("data-order-sn=") == 1
+        revoked = await admin.get("/console/orders", params={"state": "REVOKED"})
+        assert swiped["data"]["order_sn"] in revoked.text
+        alipay = await admin.get("/console/orders", params={"channel": "alipay"})
+        assert alipay.text.count("data-order-sn=") == 0
+
+        detail = await admin.get(f"/console/orders/{scan['data']['order_sn']}")
+        assert 'id="order-qr" src="data:image/svg+xml' in detail.text
+        reversed_page = await admin.get(
+            f"/console/orders/{swiped['data']['order_sn']}", headers={"Accept-Language": "en"}
+        )
+        assert "Reversing" in reversed_page.text and "Reversed" in reversed_page.text
+        assert 'id="order-qr"' not in reversed_page.text
+
+
+def test_the_qr_image_encodes_the_code_url() -> None:
+    import segno  # the decoder side is not available: check the matrix segno would draw
+
+    from jubao.web.console.qr import qr_image
+
+    content = "weixin://wxpay/bizpayurl?pr=abcdefghij"
+    row = {"scene": "native", "instruction": '{"qr_code":"' + content + '"}', "prepay_id": None}
+    image = qr_image(row)
+    expected = segno.make(content, error="m").svg_data_uri(scale=5, border=2)
+    assert image == expected
+    assert qr_image({**row, "scene": "mina"}) is None

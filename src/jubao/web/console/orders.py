@@ -18,6 +18,7 @@ from jubao.protocol.methods import OrderRef, RefundRequest
 from jubao.web.console import queries
 from jubao.web.console.chart import bar_chart
 from jubao.web.console.common import Ctx, Renderer, redirect
+from jubao.web.console.qr import qr_image
 
 if TYPE_CHECKING:
     from jubao.runtime import Runtime
@@ -67,6 +68,8 @@ class OrderPages:
         params = ctx.request.query_params
         where = queries.OrderFilter(
             state=params.get("state") or None,
+            channel=params.get("channel") or None,
+            scene=params.get("scene") or None,
             store_id=_int_or_none(params.get("store")),
             day=_date_or_none(params.get("date")),
             search=(params.get("q") or "").strip()[:64] or None,
@@ -74,7 +77,8 @@ class OrderPages:
         page = max(1, min(_int_or_none(params.get("page")) or 1, 100_000))
         result = await self.db.read(partial(queries.list_orders, where, page, PAGE_SIZE))
         stores = await self.db.read(queries.store_choices)
-        kept = {key: params[key] for key in ("state", "store", "date", "q") if params.get(key)}
+        names = ("state", "channel", "scene", "store", "date", "q")
+        kept = {key: params[key] for key in names if params.get(key)}
 
         def page_link(number: int) -> str:
             return "?" + urlencode({**kept, "page": str(number)})
@@ -87,6 +91,8 @@ class OrderPages:
             where=where,
             filters=kept,
             states=queries.ORDER_STATES,
+            channels=queries.CHANNELS,
+            scenes=queries.SCENES,
             stores=stores,
             page_link=page_link,
         )
@@ -110,6 +116,7 @@ class OrderPages:
             "refund_key": _refund_key(),
             "refund_error": "",
             "refund_amount": "",
+            "qr_image": qr_image(detail.order),
         }
         context.update(extra)
         return self.renderer.page(ctx, "console_order.html", status=status, **context)

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from jubao.clock import CHINA
+from jubao.kinds import ChannelName, Scene
 from jubao.storage.sql import Row, Tx, fetch_all, fetch_one
 
 __all__ = [
+    "CHANNELS",
     "DAY_MS",
+    "SCENES",
     "Dashboard",
     "OrderFilter",
     "OrderPage",
@@ -22,7 +25,9 @@ __all__ = [
 ]
 
 DAY_MS = 86_400_000
-ORDER_STATES = ("USERPAYING", "SUCCESS", "CLOSED")
+ORDER_STATES = ("USERPAYING", "SUCCESS", "CLOSED", "REVOKING", "REVOKED", "REVOKED_ERROR")
+CHANNELS = tuple(channel.value for channel in ChannelName)
+SCENES = tuple(scene.value for scene in Scene)
 
 
 def day_start_ms(day: date) -> int:
@@ -89,6 +94,8 @@ def dashboard(today: date, days: int = 7) -> Tx[Dashboard]:
 @dataclass(frozen=True, slots=True)
 class OrderFilter:
     state: str | None = None
+    channel: str | None = None
+    scene: str | None = None
     store_id: int | None = None
     day: date | None = None
     search: str | None = None  # an order_sn or a merchant_order_sn
@@ -99,6 +106,12 @@ class OrderFilter:
         if self.state in ORDER_STATES:
             conditions.append("o.state = ?")
             args.append(self.state)
+        if self.channel in CHANNELS:
+            conditions.append("o.channel = ?")
+            args.append(self.channel)
+        if self.scene in SCENES:
+            conditions.append("o.scene = ?")
+            args.append(self.scene)
         if self.store_id is not None:
             conditions.append("o.store_id = ?")
             args.append(self.store_id)
