@@ -330,6 +330,13 @@ async def build_sandbox(
     settings = with_master_key(settings, create=True)  # sealed app secrets, key with the others
     credentials = load_or_create_credentials(settings.data_dir / "keys")
     simulator = _simulator(settings, credentials, simulator_overrides)
+    simulator_url = f"{settings.resolved_public_url}{SIM_PREFIX}"
+    settings = replace(  # the official-account OAuth goes to the simulator too
+        settings,
+        sp_appid=credentials.sp_appid,
+        wechat_oauth_authorize_url=f"{simulator_url}/connect/oauth2/authorize",
+        wechat_oauth_token_url=f"{simulator_url}/sns/oauth2/access_token",
+    )
     channel = WechatPayChannel(
         WechatPayConfig(
             base_url=f"{settings.resolved_public_url}{SIM_PREFIX}",

@@ -245,3 +245,81 @@ def test_the_qr_image_encodes_the_code_url() -> None:
     expected = segno.make(content, error="m").svg_data_uri(scale=5, border=2)
     assert image == expected
     assert qr_image({**row, "scene": "mina"}) is None
+
+
+async def test_auth_auth_round_trip_returns_open_id_and_sub_open_id(
+    sandbox: RunningSandbox,
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    answer = await sandbox.call(
+        "openapi.payment.auth.auth",
+        {"url": "https://merchant.example/pay?x=1", "store_id": sandbox.info["store_id"]},
+    )
+    assert answer["result_code"] == 200, answer
+    location = answer["data"]["authUrl"]
+    assert location.startswith(f"{sandbox.url}/oauth/wechat?t=")
+    seen: list[str] = []
+    async with httpx.AsyncClient(timeout=10) as browser:
+        while urlsplit(location).hostname != "merchant.example":
+            seen.append(location)
+            hop = await browser.get(location)
+            assert hop.status_code == 302, (location, hop.text)
+            location = hop.headers["location"]
+            assert len(seen) < 10
+    authorizes = [url for url in seen if "/connect/oauth2/authorize?" in url]
+    assert [parse_qs(urlsplit(url).query)["appid"][0] for url in authorizes] == [
+        sandbox.info["sp_appid"],
+        sandbox.info["jsapi_sub_appid"],
+    ]
+    assert all(url.endswith("#wechat_redirect") for url in authorizes)
+    assert all("scope=snsapi_base" in url for url in authorizes)
+    params = parse_qs(urlsplit(location).query)
+    assert params["x"] == ["1"]
+    assert params["open_id"] == [sandbox.info["open_id"]]
+    assert params["sub_open_id"] == [sandbox.info["sub_open_id"]]
+    # then h5pay with that sub_open_id gives sign_params for the merchant's official account
+    h5 = await sandbox.call(
+        "openapi.payment.order.h5pay",
+        {"merchant_order_sn": "h5-after-auth", "sub_open_id": params["sub_open_id"][0],
+         "total_fee": "0.05", "store_id": sandbox.info["store_id"]},
+    )  # fmt: skip
+    assert h5["result_code"] == 200, h5
+    assert h5["data"]["sign_params"]["appId"] == sandbox.info["jsapi_sub_appid"]
+    paid = await sandbox.pay(h5["data"]["sign_params"], sandbox.info["sub_open_id"])
+    assert paid.status_code == 200, paid.text
+    assert await wait_for(lambda: state(sandbox, "h5-after-auth"), lambda s: s == "SUCCESS") == (
+        "SUCCESS"
+    )
+
+
+@pytest.mark.parametrize(
+    ("biz", "sub_code"),
+    [
+        ({"url": "javascript:alert(1)"}, "INVALID_PARAMETER"),
+        ({"url": ""}, "MISSING_PARAMETER"),
+        ({"url": "https://merchant.example/", "store_id": 999999}, "STORE_NOT_FOUND"),
+    ],
+)
+async def test_auth_auth_refuses_bad_input(
+    sandbox: RunningSandbox, biz: dict[str, Any], sub_code: str
+) -> None:
+    answer = await sandbox.call(
+        "openapi.payment.auth.auth", {"store_id": sandbox.info["store_id"], **biz}
+    )
+    assert answer["result_code"] != 200 and answer["sub_code"] == sub_code, answer
+
+
+async def test_a_forged_or_expired_oauth_hop_is_refused(sandbox: RunningSandbox) -> None:
+    answer = await sandbox.call(
+        "openapi.payment.auth.auth",
+        {"url": "https://merchant.example/", "store_id": sandbox.info["store_id"]},
+    )
+    token = answer["data"]["authUrl"].split("t=", 1)[1]
+    body, _, mac = token.partition(".")
+    forged = await sandbox.http.get("/oauth/wechat", params={"t": f"{body}.{mac[:-2]}AA"})
+    assert forged.status_code == 400
+    bad_code = await sandbox.http.get(
+        "/oauth/wechat/back", params={"t": token, "hop": "sp", "code": "nope"}
+    )
+    assert bad_code.status_code == 502

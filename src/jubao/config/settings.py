@@ -158,6 +158,11 @@ class Settings:
     apiv3_key: str = field(default="", repr=False)
     wechat_public_key_file: KeyFile = ""
     wechat_public_key_id: str = ""
+    # official-account web OAuth (openapi.payment.auth.auth): WeChat's two endpoints (the sandbox
+    # points them at its simulator) and the service provider's official account's AppSecret
+    wechat_oauth_authorize_url: Url = "https://open.weixin.qq.com/connect/oauth2/authorize"
+    wechat_oauth_token_url: Url = "https://api.weixin.qq.com/sns/oauth2/access_token"  # noqa: S105
+    wechat_app_secret: str = field(default="", repr=False)
     log_level: LogLevel = "INFO"
     # an env file read before the environment (``jubao simulator`` writes DATA_DIR/channel.env)
     env_file: KeyFile = ""

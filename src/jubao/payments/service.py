@@ -109,6 +109,14 @@ class PaymentService:
     def channels(self) -> ChannelRegistry:
         return self._channels
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def merchants(self) -> MerchantDirectory:
+        return self._merchants
+
     # ---- create ---------------------------------------------------------------------------
 
     async def create(self, app: App, request: CreateOrder) -> OrderRecord:

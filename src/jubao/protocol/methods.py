@@ -180,6 +180,7 @@ SWIPE = "openapi.payment.order.swipe"
 SCAN = "openapi.payment.order.scan"
 H5PAY = "openapi.payment.order.h5pay"
 REVERSE = "openapi.payment.order.reverse"
+AUTH = "openapi.payment.auth.auth"  # official-account web OAuth (reference 5.15)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from jubao.web.channel_callback import ChannelCallback
 from jubao.web.console import console_routes
 from jubao.web.fastpath import GatewayFastPath
 from jubao.web.gateway import Gateway, json_response
+from jubao.web.official_account import official_account_for
 
 __all__ = ["create_app"]
 
@@ -45,6 +46,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *callbacks,
         Route("/healthz", _health, methods=["GET"]),
+        *official_account_for(runtime.payments).routes(),
         *admin_routes(runtime, on_resend=runtime.poke_dispatcher),
         *console_routes(runtime, payer_url=payer_url),
         *extra_routes,

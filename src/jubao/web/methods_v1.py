@@ -13,6 +13,7 @@ from jubao.payments import views
 from jubao.payments.requests import CreateOrder
 from jubao.payments.service import PaymentService
 from jubao.protocol import methods
+from jubao.web.official_account import official_account_for
 
 __all__ = ["HANDLERS", "Handler"]
 
@@ -116,6 +117,10 @@ async def _refund_stats(service: PaymentService, app: App, biz: dict[str, Any]) 
     return await service.refund_statistics(app, methods.parse_order_ref(biz))
 
 
+async def _auth(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    return await official_account_for(service).auth_url(app, biz)
+
+
 async def _get_time(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
     return service.server_time()
 
@@ -132,4 +137,5 @@ HANDLERS: dict[str, Handler] = {
     methods.REFUND_QUERY: _refund_query,
     methods.REFUND_STATISTICS: _refund_stats,
     methods.GET_TIME: _get_time,
+    methods.AUTH: _auth,
 }
