@@ -18,6 +18,7 @@ from jubao.web.console import console_routes
 from jubao.web.fastpath import GatewayFastPath
 from jubao.web.gateway import Gateway, json_response
 from jubao.web.official_account import official_account_for
+from jubao.web.paypage import paypage_routes
 
 __all__ = ["create_app"]
 
@@ -47,6 +48,7 @@ def create_app(
         *callbacks,
         Route("/healthz", _health, methods=["GET"]),
         *official_account_for(runtime.payments).routes(),
+        *paypage_routes(runtime.db),
         *admin_routes(runtime, on_resend=runtime.poke_dispatcher),
         *console_routes(runtime, payer_url=payer_url),
         *extra_routes,

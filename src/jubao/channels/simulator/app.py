@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from jubao.channels.simulator.bridge import bridge_routes
 from jubao.channels.simulator.control_api import control_error, control_routes
 from jubao.channels.simulator.ids import new_request_id
 from jubao.channels.simulator.oauth import oauth_routes
@@ -54,6 +55,7 @@ def create_simulator_app(sim: Simulator) -> Starlette:
         Route("/scan-and-pay", scan_and_pay_endpoint, methods=["POST"]),
         Route("/enter-password", enter_password_endpoint, methods=["POST"]),
         *oauth_routes(),
+        *bridge_routes(),
         *control_routes(),
     ]
     app = Starlette(
