@@ -323,3 +323,31 @@ async def test_a_forged_or_expired_oauth_hop_is_refused(sandbox: RunningSandbox)
         "/oauth/wechat/back", params={"t": token, "hop": "sp", "code": "nope"}
     )
     assert bad_code.status_code == 502
+
+
+async def test_the_console_payer_page_pays_a_qr_and_enters_a_password(
+    sandbox: RunningSandbox,
+) -> None:
+    from tests.console.support import hidden, log_in
+
+    scan = await sandbox.call(
+        SCAN,
+        {"merchant_order_sn": "qr-payer-page", "type": 1, "total_fee": "1.00",
+         "store_id": sandbox.info["store_id"]},
+    )  # fmt: skip
+    swiped = await swipe(sandbox, "till-payer-page", code("1111"))
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=30) as admin:
+        assert (await log_in(admin, sandbox.info["admin_token"])).status_code == 303
+        for order_sn, sn in (
+            (scan["data"]["order_sn"], "qr-payer-page"),
+            (swiped["data"]["order_sn"], "till-payer-page"),
+        ):
+            sheet = await admin.get(f"/console/pay/{order_sn}")
+            assert 'id="pay-button"' in sheet.text
+            paid = await admin.post(
+                f"/console/pay/{order_sn}", data={"csrf": hidden(sheet.text, "csrf")}
+            )
+            assert paid.status_code == 303, paid.text
+            assert await wait_for(lambda sn=sn: state(sandbox, sn), lambda s: s == "SUCCESS") == (
+                "SUCCESS"
+            )
