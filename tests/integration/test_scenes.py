@@ -5,6 +5,7 @@ and the sandbox payer (``jubao.sandbox_payer``) playing the customer."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -348,6 +349,6 @@ async def test_the_console_payer_page_pays_a_qr_and_enters_a_password(
                 f"/console/pay/{order_sn}", data={"csrf": hidden(sheet.text, "csrf")}
             )
             assert paid.status_code == 303, paid.text
-            assert await wait_for(lambda sn=sn: state(sandbox, sn), lambda s: s == "SUCCESS") == (
+            assert await wait_for(partial(state, sandbox, sn), lambda s: s == "SUCCESS") == (
                 "SUCCESS"
             )
