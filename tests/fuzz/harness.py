@@ -171,6 +171,9 @@ async def fuzz_sandbox(database: str, tmp_path: Path) -> AsyncIterator[FuzzSandb
             notify_allow_private=True,
             # nothing in the background may change state during a fuzz run
             maintenance_interval_seconds=3600.0,
+            # every query of an unpaid order asks WeChat (not only after 10 quiet seconds), so
+            # that the state machine can check that jubao agrees with WeChat after a query
+            reconcile_after_seconds=0.0,
         )
         app, runtime, simulator, info = await build_sandbox(
             settings, simulator_overrides={"time_scale": 0.001, "refund_delay_seconds": 0.01}

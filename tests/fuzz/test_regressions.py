@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 
+from jubao.config import Settings
 from jubao.errors import InvalidParameter
 from jubao.protocol import envelope, fields, jsonwire
+from jubao.storage.database import Database
+from jubao.web.admin import admin_routes
 from tests.fuzz.harness import FuzzSandbox, Portal
 from tests.fuzz.test_gateway_fuzz import exercise
 from tests.support import fubei
@@ -76,3 +86,47 @@ def test_found_requests_answer_cleanly_end_to_end(
         body = fubei.body(fuzz_gateway.info["app_id"], fuzz_gateway.info["app_secret"], method, biz)
         answer = exercise(portal, fuzz_gateway, body)
         assert answer["result_code"] == 400, answer  # and never SYSTEM_ERROR (exercise)
+
+
+@dataclass
+class AdminOnly:
+    """The admin API's context, with a database of its own identity: the wrong-token throttle
+    is per database (``shared_throttle``), so the fuzzers' wrong tokens cannot throttle this
+    test. None of these paths reaches the database."""
+
+    settings: Settings
+    db: Database
+
+
+class NoDatabase:
+    """Stands for the database on paths that must never reach it."""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/admin/api/notifications/", 404),  # was a 307 redirect, before the token check
+        ("GET", "/admin/api/orders", 404),  # was Starlette's plain-text 404
+        ("GET", "/admin/api/notifications/%0A0", 404),  # a line break: past the `path` convertor
+        ("GET", "/admin", 404),
+        ("PUT", "/admin/api/notifications", 405),  # was a plain-text 405
+        ("GET", "/admin/api/notifications/1/resend", 405),
+    ],
+)
+def test_every_admin_path_answers_json_after_the_token_check(
+    tmp_path: Path, method: str, path: str, status: int
+) -> None:
+    settings = Settings.from_env(env={}, data_dir=tmp_path, admin_token="t" * 24)
+    app = Starlette(routes=admin_routes(AdminOnly(settings, cast(Database, NoDatabase()))))
+
+    async def ask(authorization: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
+            return await client.request(method, path, headers={"Authorization": authorization})
+
+    reply = asyncio.run(ask("Bearer " + "t" * 24))
+    assert reply.status_code == status, reply.text
+    assert reply.headers["content-type"].startswith("application/json")
+    assert re.fullmatch(r"[A-Z_]+", reply.json()["error"]), reply.text
+    refused = asyncio.run(ask("Bearer wrong"))
+    assert (refused.status_code, refused.json()["error"]) == (401, "UNAUTHORIZED")

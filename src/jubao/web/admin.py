@@ -4,7 +4,9 @@
     GET  /admin/api/notifications/{id}
     POST /admin/api/notifications/{id}/resend                        a fresh schedule, due now
 
-An empty configured token disables the API: every request is refused (403).
+An empty configured token disables the API: every request is refused (403). Every answer is JSON,
+``{"error": CODE, "message": ...}`` when refused: 401 without the token (on any path under
+``/admin``, so nothing is revealed), then 404 for an unknown path or id, 405 for another method.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,6 +35,22 @@ __all__ = ["AdminContext", "admin_routes"]
 Handler = Callable[[Request], Awaitable[Response]]
 _MAX_LIMIT = 500
 _MAX_ID = 2**63 - 1
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class _AnyText(Convertor[str]):
+    """Any rest of a path, line breaks too (Starlette's ``path`` stops at a decoded ``%0A``)."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anytext", _AnyText())
 
 
 class AdminContext(Protocol):
@@ -135,16 +154,30 @@ def admin_routes(
     settings = runtime.settings
     throttle = shared_throttle(db)
     base = "/admin/api/notifications"
+
+    def route(path: str, method: str, handler: Handler) -> Route:
+        # Any method reaches the handler, so that a wrong one is a JSON 405 after the token
+        # check (Starlette's own answer is plain text, and given before the token is checked).
+        allowed = {method, "HEAD"} if method == "GET" else {method}
+
+        async def endpoint(request: Request) -> Response:
+            if request.method not in allowed:
+                return _error(405, "METHOD_NOT_ALLOWED", f"use {method}", Allow=method)
+            return await handler(request)
+
+        return Route(path, _authorized(settings, throttle, endpoint), methods=_ANY_METHOD)
+
+    async def unknown(request: Request) -> Response:
+        return _error(404, "NOT_FOUND", "no such admin API path")
+
     return [
-        Route(base, _authorized(settings, throttle, list_notifications), methods=["GET"]),
-        Route(
-            f"{base}/{{notification_id:int}}",
-            _authorized(settings, throttle, show),
-            methods=["GET"],
-        ),
-        Route(
-            f"{base}/{{notification_id:int}}/resend",
-            _authorized(settings, throttle, resend),
-            methods=["POST"],
+        route(base, "GET", list_notifications),
+        route(f"{base}/{{notification_id:int}}", "GET", show),
+        route(f"{base}/{{notification_id:int}}/resend", "POST", resend),
+        # everything else under /admin: a JSON 404 once the token is checked (no redirect of a
+        # trailing slash, no plain-text answer, nothing revealed to a caller without a token)
+        *(
+            Route(path, _authorized(settings, throttle, unknown), methods=_ANY_METHOD)
+            for path in ("/admin", "/admin/{rest:anytext}")
         ),
     ]
