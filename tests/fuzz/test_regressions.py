@@ -20,6 +20,7 @@ from jubao.protocol import envelope, fields, jsonwire
 from jubao.storage.database import Database
 from jubao.web.admin import admin_routes
 from tests.fuzz.harness import FuzzSandbox, Portal
+from tests.fuzz.test_callback_fuzz import deliver, signed_headers
 from tests.fuzz.test_gateway_fuzz import exercise
 from tests.support import fubei
 
@@ -130,3 +131,14 @@ def test_every_admin_path_answers_json_after_the_token_check(
     assert re.fullmatch(r"[A-Z_]+", reply.json()["error"]), reply.text
     refused = asyncio.run(ask("Bearer wrong"))
     assert (refused.status_code, refused.json()["error"]) == (401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("body", [b'{"a":' * 5000 + b"1" + b"}" * 5000, b"[" * 5000 + b"]" * 5000])
+def test_a_signed_notification_nested_thousands_deep_is_refused(
+    portal: Portal, fuzz_gateway: FuzzSandbox, body: bytes
+) -> None:
+    # Signed with WeChat's key, so verification passed; json.loads raised RecursionError, which
+    # is no ValueError: it escaped the callback's handling (HTTP 500, a traceback in the log).
+    status, reply = deliver(portal, fuzz_gateway, body, signed_headers(fuzz_gateway, body))
+    assert status == 400, reply
+    assert "嵌套过深" in json.loads(reply)["message"]

@@ -293,6 +293,8 @@ class WechatPayChannel:
             return self._decode_notification(body)
         except ValueError as exc:  # every failure below is a ValueError subclass, JSON's included
             raise ChannelNotificationRejected(f"微信支付通知被拒绝：{exc}") from None
+        except RecursionError:  # json.loads of a signed body nested thousands deep: not a 500
+            raise ChannelNotificationRejected("微信支付通知被拒绝：JSON 嵌套过深") from None
 
     async def aclose(self) -> None:
         if self._pool is not None:
