@@ -26,7 +26,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -42,7 +41,7 @@ from tests.fuzz.harness import FuzzSandbox, Portal, Reply
 from tests.fuzz.test_gateway_fuzz import REFUSALS, check_envelope
 from tests.support import fubei
 
-pytestmark = pytest.mark.slow
+# Not marked slow: with the default budget it takes about 3 s per database (2 cores, loaded).
 
 TOTAL_EXAMPLES = int(os.environ.get("JUBAO_FUZZ_EXAMPLES", "500"))
 # A sequence costs about as much as 20-40 single fuzz requests (each step is a round trip to
