@@ -17,6 +17,7 @@ from jubao.config import Settings
 from jubao.errors import SealingError
 from jubao.merchants.directory import MerchantDirectory
 from jubao.notify.dispatcher import Dispatcher
+from jubao.observe.heartbeat import heartbeat_task
 from jubao.payments.service import PaymentService
 from jubao.security.idempotency import RequestLedger
 from jubao.security.keys import (
@@ -83,6 +84,8 @@ def attach_dispatcher(runtime: Runtime) -> Dispatcher:
     runtime.dispatcher = dispatcher
     runtime.on_start.append(dispatcher.start)
     runtime.on_stop.append(dispatcher.stop)
+    # /readyz, /metrics and the console tell a missing dispatcher by its heartbeat
+    runtime.background.append(heartbeat_task(runtime.db))
     return dispatcher
 
 

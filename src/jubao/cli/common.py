@@ -23,6 +23,7 @@ from jubao.storage.database import Database, open_database
 __all__ = [
     "JubaoGroup",
     "accept_global_options",
+    "chosen_options",
     "chosen_settings",
     "directory",
     "opened",
@@ -53,6 +54,11 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if isinstance(ctx.obj, Settings):  # given after a command: its settings follow
             ctx.obj = Settings.from_env(**chosen)
     return value
+
+
+def chosen_options(ctx: click.Context) -> dict[str, Any]:
+    """The global options given so far (``--data-dir`` ...), by setting name."""
+    return dict(ctx.find_root().meta.get(_CHOSEN, {}))
 
 
 def chosen_settings(ctx: click.Context) -> Settings:

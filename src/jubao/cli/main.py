@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from jubao import __version__
@@ -14,6 +12,7 @@ from jubao.cli.payer import pay
 from jubao.cli.secrets import secrets
 from jubao.cli.servers import migrate, sandbox, serve, simulator, worker
 from jubao.config_check import config
+from jubao.observe.logs import configure_logging
 
 __all__ = ["main"]
 
@@ -24,12 +23,7 @@ __all__ = ["main"]
 def main(ctx: click.Context) -> None:
     """jubao: a self-hosted aggregated payment gateway speaking the Fubei Open API."""
     ctx.obj = chosen_settings(ctx)  # a bad setting stops every command here (exit 2)
-    logging.basicConfig(
-        level=ctx.obj.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    # httpx logs every request at INFO: noise here, and CPU on the hot path
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(ctx.obj.log_level, ctx.obj.log_format)
 
 
 for _command in (sandbox, simulator, serve, worker, migrate, merchant, app, store, cashier, pay):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import tempfile
 from typing import Any
 
 import click
 
-from jubao.cli.common import opened, run_async, settings
-from jubao.config import Settings
+from jubao.cli.common import chosen_options, opened, run_async, settings
+from jubao.config import Settings, env_var
 from jubao.runtime import build_runtime, production_channel, require_sealed_secrets
 
 __all__ = ["migrate", "sandbox", "serve", "simulator", "worker"]
@@ -75,29 +77,76 @@ def _print_summary(info: dict[str, Any]) -> None:
     click.echo("  try it:     .venv/bin/python examples/create_order.py")
 
 
-def _production_settings(ctx: click.Context) -> Settings:
+def _production_settings(ctx: click.Context, **overrides: Any) -> Settings:
     """Settings for ``serve`` and ``worker``: refused without a master key (unless
     JUBAO_ALLOW_PLAINTEXT_SECRETS) before anything starts."""
-    configured = settings(ctx)
+    configured = settings(ctx, **overrides)
     require_sealed_secrets(configured)
     return configured
 
 
+# `serve` faces the network without a proxy only in tests: these bound what one client can hold
+# (docs/deploy.md, "TLS and a reverse proxy"); the proxy in front still owns TLS and slow clients.
+KEEP_ALIVE_SECONDS = 5
+MAX_CONNECTIONS = 2048  # per process; beyond it uvicorn answers 503
+MAX_HEADER_BYTES = 16 * 1024  # h11: a request head bigger than this is refused
+
+
 @click.command()
+@click.option("--host", default=None, help="listen address (JUBAO_HOST)")
+@click.option("--port", type=int, default=None, help="listen port (JUBAO_PORT)")
+@click.option("--workers", type=int, default=None, help="gateway processes (JUBAO_WORKERS)")
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=None,
+    help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (JUBAO_PROXY_HEADERS)",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="comma-separated proxy addresses, or * (JUBAO_FORWARDED_ALLOW_IPS)",
+)
 @click.pass_context
-def serve(ctx: click.Context) -> None:
+def serve(ctx: click.Context, /, **options: Any) -> None:
     """The gateway alone, with production settings (JUBAO_* variables; no simulator)."""
+    import uvicorn
+
     from jubao.security.admin_token import refuse_weak_admin_token
-    from jubao.web.app import create_app
 
-    configured = _production_settings(ctx)
+    configured = _production_settings(ctx, **options)
     refuse_weak_admin_token(configured.admin_token)
+    production_channel(configured)  # a missing or unreadable key stops here, before uvicorn
+    _export(ctx, options, configured.workers)
+    uvicorn.run(
+        "jubao.web.served:app_from_environment",
+        factory=True,
+        host=configured.host,
+        port=configured.port,
+        workers=configured.workers,
+        proxy_headers=configured.proxy_headers,
+        forwarded_allow_ips=configured.forwarded_allow_ips,
+        lifespan="on",
+        access_log=False,  # the gateway's request line replaces it (jubao.gateway.request)
+        server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=MAX_CONNECTIONS,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        log_config=None,  # jubao's logging (text or JSON) for uvicorn's lines too
+    )
 
-    async def run() -> None:
-        runtime = await build_runtime(configured, production_channel(configured), maintenance=False)
-        await _serve_forever(create_app(runtime), configured)
 
-    asyncio.run(run())
+def _export(ctx: click.Context, options: dict[str, Any], workers: int) -> None:
+    """Put the options given on the command line into the environment, where each uvicorn worker
+    process (``jubao.web.served``) reads its settings."""
+    chosen: dict[str, Any] = {**chosen_options(ctx), **options}
+    for name, value in chosen.items():
+        if value is not None:
+            os.environ[env_var(name)] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # several processes: metrics through files all of them write (jubao.observe.metrics)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jubao-metrics-")
 
 
 @click.command()

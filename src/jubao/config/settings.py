@@ -36,6 +36,15 @@ def _log_level(value: Any) -> Any:
     return level
 
 
+def _log_format(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    chosen = value.strip().lower()
+    if chosen not in ("text", "json"):
+        raise ValueError(f"unknown log format {value!r}")
+    return chosen
+
+
 def _comma_separated(value: Any) -> Any:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
@@ -114,6 +123,7 @@ MasterKeys = Annotated[
     AfterValidator(_master_keys),
     Field(description="32 random bytes in base64url (`jubao secrets new-key`), comma-separated"),
 ]
+LogFormat = Annotated[str, BeforeValidator(_log_format), Field(description="text or json")]
 Host = Annotated[str, Field(min_length=1, description="a host name or IP address")]
 
 
@@ -164,6 +174,11 @@ class Settings:
     wechat_oauth_token_url: Url = "https://api.weixin.qq.com/sns/oauth2/access_token"  # noqa: S105
     wechat_app_secret: str = field(default="", repr=False)
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"  # json: one JSON object per line, for log collectors
+    # `jubao serve`: processes, and whether to trust a reverse proxy's forwarded headers
+    workers: Count = 1
+    proxy_headers: Flag = False
+    forwarded_allow_ips: Host = "127.0.0.1"
     # an env file read before the environment (``jubao simulator`` writes DATA_DIR/channel.env)
     env_file: KeyFile = ""
     # run without JUBAO_MASTER_KEY on purpose (app secrets stored in plaintext)

@@ -31,6 +31,7 @@ from jubao.notify import repository as repo
 from jubao.notify.repository import AttemptRecord, NotificationRecord, NotificationStatus
 from jubao.notify.schedule import RetryPolicy
 from jubao.notify.urlguard import Destination, UrlGuard, UrlRefused
+from jubao.observe.metrics import NOTIFICATION_DELIVERIES
 from jubao.protocol.notification import build_form, is_acknowledged
 from jubao.security.keys import sealer_for
 from jubao.storage.database import Database
@@ -200,6 +201,7 @@ class Dispatcher:
         if not stored:
             log.warning("notification %s: claim superseded; outcome dropped", notification_id)
             return
+        NOTIFICATION_DELIVERIES.labels(status.value).inc()
         log.info(
             "notification %s attempt %d/%d: %s%s",
             notification_id,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jubao.kinds import ChannelName, Scene
+from jubao.observe.metrics import ORDER_EVENTS
 from jubao.payments.records import OrderRecord, RefundRecord
 from jubao.payments.states import (
     OrderState,
@@ -81,6 +82,8 @@ class NewOrder:
 
 
 def add_event(order_id: int, now: int, kind: str, detail: str = "") -> Tx[None]:
+    # counted as the unit runs: a unit whose commit then fails (rare) is still counted
+    ORDER_EVENTS.labels(kind).inc()
     yield execute(
         "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?, ?, ?, ?)",
         order_id,

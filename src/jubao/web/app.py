@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator, Sequence
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from jubao.runtime import Runtime
@@ -16,15 +14,13 @@ from jubao.web.admin import admin_routes
 from jubao.web.channel_callback import ChannelCallback
 from jubao.web.console import console_routes
 from jubao.web.fastpath import GatewayFastPath
-from jubao.web.gateway import Gateway, json_response
+from jubao.web.gateway import Gateway
+from jubao.web.health import health_routes
 from jubao.web.official_account import official_account_for
 from jubao.web.paypage import paypage_routes
+from jubao.web.requestid import RequestIdMiddleware
 
 __all__ = ["create_app"]
-
-
-async def _health(request: Request) -> Response:
-    return json_response({"status": "ok"})
 
 
 def create_app(
@@ -46,7 +42,7 @@ def create_app(
     # Everything under /gateway is served by GatewayFastPath (below), never by these routes.
     routes: list[BaseRoute] = [
         *callbacks,
-        Route("/healthz", _health, methods=["GET"]),
+        *health_routes(runtime),
         *official_account_for(runtime.payments).routes(),
         *paypage_routes(runtime.db),
         *admin_routes(runtime, on_resend=runtime.poke_dispatcher),
@@ -65,7 +61,10 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(GatewayFastPath, endpoints={"/gateway": gateway.handle})],
+        middleware=[
+            Middleware(RequestIdMiddleware),  # outermost: every answer carries the id
+            Middleware(GatewayFastPath, endpoints={"/gateway": gateway.handle}),
+        ],
     )
     app.state.runtime = runtime
     return app

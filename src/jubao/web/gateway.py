@@ -40,6 +40,7 @@ from jubao.security.idempotency import RequestLedger
 from jubao.security.ratelimit import RateLimiter
 from jubao.security.replay import ReplayGuard
 from jubao.storage.database import Database
+from jubao.web import requestline
 from jubao.web.bodies import read_bounded
 from jubao.web.methods_v1 import HANDLERS
 
@@ -81,6 +82,7 @@ class Gateway:
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
+        facts = requestline.begin()
         with upstream_seconds() as upstream:
             try:
                 payload = env.success(await self._answer(request))
@@ -93,6 +95,7 @@ class Gateway:
                 log.exception("unexpected error in gateway")
                 payload = env.failure("系统繁忙，请稍后重试", "SYSTEM_ERROR")
         total = time.perf_counter() - started
+        requestline.finish(facts, payload, total, upstream[0])
         timing = {
             # time spent in jubao itself, without waiting on WeChat
             "X-Gateway-Time": f"{(total - upstream[0]) * 1000:.2f}ms",
@@ -134,6 +137,7 @@ class Gateway:
 
     async def _process(self, body: bytes, content_type: str = "") -> dict[str, Any]:
         envelope = env.parse_envelope(body, content_type)
+        requestline.note_envelope(envelope.method, envelope.app_id)
         app = await self._merchants.app(envelope.app_id)
         if app is None:
             raise AppNotFound(f"app_id {envelope.app_id[:32]} 不存在")
@@ -149,6 +153,7 @@ class Gateway:
         if handler is None:
             raise MethodNotSupported(f"不支持的接口方法 method={envelope.method[:64]}")
         biz = {} if envelope.method in IGNORES_BIZ else env.parse_biz(envelope)
+        requestline.note_biz(biz)
         # A byte-identical state-changing request gets the first answer, never a second run.
         return await self._answers.once(
             app.app_id,

@@ -1,0 +1,94 @@
+"""Request ids in every log line, and the log format (text, or one JSON object per line).
+
+The request id lives in a context variable set by ``jubao.web.requestid`` for the whole request;
+tasks the request starts inherit it (the gateway's detached work, channel calls), so every record
+made on its behalf carries it. A log-record factory stamps it onto every record, whichever
+handler formats it (uvicorn's, a test's capture, ours).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from contextvars import ContextVar
+from typing import Any
+
+__all__ = ["LOG_FORMATS", "configure_logging", "current_request_id", "install_request_ids"]
+
+LOG_FORMATS = ("text", "json")
+
+request_id_var: ContextVar[str] = ContextVar("jubao_request_id", default="-")
+
+_installed = False
+_handler: logging.Handler | None = None
+
+
+def current_request_id() -> str:
+    """The id of the request being served, ``-`` outside one."""
+    return request_id_var.get()
+
+
+def install_request_ids() -> None:
+    """Stamp ``record.request_id`` on every log record from now on. Idempotent."""
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = request_id_var.get()
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def _json_formatter() -> logging.Formatter:
+    import structlog
+
+    def request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        record = event.get("_record")
+        event.setdefault("request_id", getattr(record, "request_id", "-"))
+        return event
+
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            request_id,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+    )
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """The process's root handler: ``text`` (the default, for people) or ``json`` (one object
+    per line, for collectors), each with the request id."""
+    global _handler
+    install_request_ids()
+    root = logging.getLogger()
+    if any(handler is not _handler for handler in root.handlers):
+        return  # configured already by whoever embeds jubao (or a test harness), as basicConfig
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_json_formatter())
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    if _handler is not None:
+        root.removeHandler(_handler)
+    root.addHandler(handler)
+    _handler = handler
+    root.setLevel(level)
+    # httpx logs every request at INFO: noise here, and CPU on the hot path
+    logging.getLogger("httpx").setLevel(logging.WARNING)
