@@ -41,6 +41,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "dash.success_rate": ("今日支付成功率", "Success rate today"),
     "dash.backlog": ("待发送通知", "Notifications pending"),
     "dash.failed": ("发送失败的通知", "Notifications failed"),
+    "dash.worker_missing": (
+        "商户通知已到期但没有 worker 在发送：请启动 jubao worker",
+        "Notifications are due but no worker is sending them: start `jubao worker`",
+    ),
     "dash.chart": ("近 7 日收款（元）", "Paid, last 7 days (yuan)"),
     "orders.title": ("订单", "Orders"),
     "orders.search": ("订单号 / 商户订单号", "order_sn / merchant_order_sn"),

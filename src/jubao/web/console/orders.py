@@ -14,6 +14,7 @@ from jubao.clock import Clock
 from jubao.errors import JubaoError
 from jubao.money import MoneyError, parse_yuan
 from jubao.notify.resend import resend_notification
+from jubao.observe.heartbeat import notification_health, worker_missing
 from jubao.protocol.methods import OrderRef, RefundRequest
 from jubao.web.console import queries
 from jubao.web.console.chart import bar_chart
@@ -56,11 +57,13 @@ class OrderPages:
     async def dashboard(self, ctx: Ctx) -> Response:
         today = queries.china_today(self.clock())
         stats = await self.db.read(partial(queries.dashboard, today))
+        health = await notification_health(self.db)
         return self.renderer.page(
             ctx,
             "console_dashboard.html",
             nav="dashboard",
             stats=stats,
+            worker_missing=worker_missing(health),  # notifications due, no dispatcher beating
             chart=bar_chart(stats.daily_paid_fen),
         )
 
