@@ -13,7 +13,7 @@ import pytest
 
 from jubao.observe.heartbeat import notification_health, worker_missing
 from jubao.runtime import attach_dispatcher
-from jubao.storage.sql import execute
+from jubao.storage.sql import Tx, execute
 from tests.console.support import (
     PAYER_PATH,
     ConsoleWorld,
@@ -71,16 +71,15 @@ async def test_not_ready_with_the_database_gone(
 async def test_not_ready_with_an_unknown_schema(
     world: ConsoleWorld, client: httpx.AsyncClient
 ) -> None:
-    await world.runtime.db.write(
-        lambda: (
-            yield execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                99,
-                "from_the_future",
-                0,
-            )
+    def future() -> Tx[None]:
+        yield execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            99,
+            "from_the_future",
+            0,
         )
-    )
+
+    await world.runtime.db.write(future)
     answer = await client.get("/readyz")
     assert answer.status_code == 503
     assert answer.json()["problems"] == ["database schema at version 99, expected 5"]

@@ -65,7 +65,7 @@ async def test_every_answer_echoes_the_callers_id(
 )
 async def test_an_unfit_id_is_replaced(client: httpx.AsyncClient, offered: str) -> None:
     answer = await client.post(
-        "/gateway", content=b"{}", headers={"X-Request-Id": offered.encode("utf-8")}
+        "/gateway", content=b"{}", headers={b"X-Request-Id": offered.encode("utf-8")}
     )
     assert GENERATED.fullmatch(answer.headers["x-request-id"])
 
@@ -178,7 +178,7 @@ def test_the_text_format_carries_the_request_id() -> None:
     token = request_id_var.set("txt-1")
     try:
         record = logging.getLogger("jubao.test").makeRecord(
-            "jubao.test", logging.INFO, __file__, 1, "hello", None, None
+            "jubao.test", logging.INFO, __file__, 1, "hello", (), None
         )
     finally:
         request_id_var.reset(token)
