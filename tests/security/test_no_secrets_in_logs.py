@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 
 from jubao.config import Settings
+from jubao.observe.logs import _json_formatter
 from jubao.sandbox import build_sandbox
 from tests.notify.support import Answer, Receiver, running_receiver
 from tests.support import fubei
@@ -32,13 +33,19 @@ UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
 class Capture(logging.Handler):
+    """Every record as text, and as the JSON line ``JUBAO_LOG_FORMAT=json`` writes (with the
+    request line's fields and the request id)."""
+
     def __init__(self) -> None:
         super().__init__(level=1)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.json = _json_formatter()
         self.texts: list[str] = []
+        self.json_lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.texts.append(self.format(record))
+        self.json_lines.append(self.json.format(record))
 
 
 @contextlib.contextmanager
@@ -213,9 +220,16 @@ async def test_a_full_run_logs_no_secret(tmp_path: Path) -> None:
         "private key material": [private_body[i : i + 40] for i in range(0, 400, 40)],
         "sign": signs,
     }
-    texts = capture.texts
+    texts = capture.texts + capture.json_lines
     # the capture is real: our loggers, httpx and uvicorn's access log all reached it
     assert len(texts) > 50
+    # the gateway's request line, one per request, in both formats
+    assert sum(text.startswith("INFO jubao.gateway.request gateway ") for text in texts) == 6
+    request_lines = [
+        json.loads(line) for line in capture.json_lines if '"jubao.gateway.request"' in line
+    ]
+    assert len(request_lines) == 6
+    assert all(len(line["request_id"]) == 32 for line in request_lines)
     assert any("POST /gateway" in text and "uvicorn.access" in text for text in texts)
     assert any(text.startswith("INFO jubao.") for text in texts)
     assert len(signs) >= 8 and len(app_secrets) >= 1
