@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
 from pathlib import Path
@@ -23,9 +24,11 @@ from jubao.storage.database import Database, open_database
 __all__ = [
     "JubaoGroup",
     "accept_global_options",
+    "as_json_option",
     "chosen_options",
     "chosen_settings",
     "directory",
+    "echo_rows",
     "opened",
     "run_async",
     "settings",
@@ -35,6 +38,22 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _CHOSEN = "jubao.global_options"  # key in the root context's meta
+
+
+def as_json_option(fn: Callable[P, R]) -> Callable[P, R]:
+    """``--json``: a list command prints one JSON array instead of its text lines."""
+    return click.option("--json", "as_json", is_flag=True, help="print a JSON array")(fn)
+
+
+def echo_rows(
+    as_json: bool, rows: list[dict[str, Any]], text: Callable[[dict[str, Any]], str]
+) -> None:
+    """``rows`` as a JSON array (``--json``), else one ``text(row)`` line each."""
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(text(row))
 
 
 def run_async(fn: Callable[P, Awaitable[R]]) -> Callable[P, R]:

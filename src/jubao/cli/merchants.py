@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import click
 
-from jubao.cli.common import directory, opened, run_async, settings
+from jubao.cli.common import as_json_option, directory, echo_rows, opened, run_async, settings
 from jubao.merchants import repository as merchant_repo
 from jubao.merchants.directory import MerchantDirectory
 
@@ -40,15 +40,25 @@ async def merchant_create(
 
 
 @merchant.command("list")
+@as_json_option
 @click.pass_context
 @run_async
-async def merchant_list(ctx: click.Context) -> None:
+async def merchant_list(ctx: click.Context, as_json: bool) -> None:
     async with opened(settings(ctx)) as db:
         merchants = await db.read(merchant_repo.list_merchants)
-    for item in merchants:
-        click.echo(
-            f"{item.merchant_id}\t{item.name}\tsub_mchid={item.sub_mchid}\tsub_appid={item.sub_appid}"
-        )
+    rows = [
+        {"merchant_id": m.merchant_id, "name": m.name, "sub_mchid": m.sub_mchid,
+         "sub_appid": m.sub_appid}
+        for m in merchants
+    ]  # fmt: skip
+    echo_rows(
+        as_json,
+        rows,
+        lambda r: (
+            f"{r['merchant_id']}\t{r['name']}\tsub_mchid={r['sub_mchid']}"
+            f"\tsub_appid={r['sub_appid']}"
+        ),
+    )
 
 
 @click.group()
@@ -75,17 +85,25 @@ async def app_create(
 
 
 @app.command("list")
+@as_json_option
 @click.pass_context
 @run_async
-async def app_list(ctx: click.Context) -> None:
+async def app_list(ctx: click.Context, as_json: bool) -> None:
     configured = settings(ctx)
     async with opened(configured) as db:
         apps = await directory(db, configured).list_apps()
-    for item in apps:
-        click.echo(
-            f"{item.app_id}\tmerchant_id={item.merchant.merchant_id}"
-            f"\tcallback={item.callback_url or '-'}"
-        )
+    # never the secret
+    rows = [
+        {"app_id": a.app_id, "merchant_id": a.merchant.merchant_id, "callback_url": a.callback_url}
+        for a in apps
+    ]
+    echo_rows(
+        as_json,
+        rows,
+        lambda r: (
+            f"{r['app_id']}\tmerchant_id={r['merchant_id']}\tcallback={r['callback_url'] or '-'}"
+        ),
+    )
 
 
 @app.command("rotate-secret")
@@ -157,13 +175,16 @@ async def store_create(ctx: click.Context, merchant_id: int, name: str) -> None:
 
 @store.command("list")
 @click.option("--merchant-id", type=int, default=None)
+@as_json_option
 @click.pass_context
 @run_async
-async def store_list(ctx: click.Context, merchant_id: int | None) -> None:
+async def store_list(ctx: click.Context, merchant_id: int | None, as_json: bool) -> None:
     async with opened(settings(ctx)) as db:
         stores = await db.read(lambda: merchant_repo.list_stores(merchant_id))
-    for item in stores:
-        click.echo(f"{item.store_id}\tmerchant_id={item.merchant_id}\t{item.name}")
+    rows = [{"store_id": s.store_id, "merchant_id": s.merchant_id, "name": s.name} for s in stores]
+    echo_rows(
+        as_json, rows, lambda r: f"{r['store_id']}\tmerchant_id={r['merchant_id']}\t{r['name']}"
+    )
 
 
 @click.group()
@@ -185,10 +206,11 @@ async def cashier_create(ctx: click.Context, store_id: int, name: str) -> None:
 
 @cashier.command("list")
 @click.option("--store-id", type=int, default=None)
+@as_json_option
 @click.pass_context
 @run_async
-async def cashier_list(ctx: click.Context, store_id: int | None) -> None:
+async def cashier_list(ctx: click.Context, store_id: int | None, as_json: bool) -> None:
     async with opened(settings(ctx)) as db:
         cashiers = await db.read(lambda: merchant_repo.list_cashiers(store_id))
-    for item in cashiers:
-        click.echo(f"{item.cashier_id}\tstore_id={item.store_id}\t{item.name}")
+    rows = [{"cashier_id": c.cashier_id, "store_id": c.store_id, "name": c.name} for c in cashiers]
+    echo_rows(as_json, rows, lambda r: f"{r['cashier_id']}\tstore_id={r['store_id']}\t{r['name']}")

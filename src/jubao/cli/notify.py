@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from jubao.cli.common import opened, run_async, settings
+from jubao.cli.common import as_json_option, echo_rows, opened, run_async, settings
 from jubao.clock import from_ms, system_clock
 from jubao.notify import repository as repo
 from jubao.notify.resend import resend_notification
@@ -30,20 +31,37 @@ def notify() -> None:
 )
 @click.option("--order-sn", default=None)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@as_json_option
 @click.pass_context
 @run_async
 async def notify_list(
-    ctx: click.Context, status: str | None, order_sn: str | None, limit: int
+    ctx: click.Context, status: str | None, order_sn: str | None, limit: int, as_json: bool
 ) -> None:
     """Newest first: id, status, attempts, order, next attempt or delivery time, URL."""
     async with opened(settings(ctx)) as db:
         rows = await db.read(lambda: repo.list_notifications(status, order_sn, limit, 0))
-    for row in rows:
-        when = row.delivered_at if row.status == "DELIVERED" else row.next_attempt_at
-        click.echo(
-            f"{row.notification_id}\t{row.status}\tattempts={row.attempts}"
-            f"\t{row.kind}\torder_sn={row.order_sn}\t{_when(when)}\t{row.url}"
+    listed = [
+        {
+            "notification_id": row.notification_id,
+            "status": row.status,
+            "attempts": row.attempts,
+            "kind": row.kind,
+            "order_sn": row.order_sn,
+            "url": row.url,
+            "next_attempt_at": _when(row.next_attempt_at),
+            "delivered_at": _when(row.delivered_at),
+        }
+        for row in rows
+    ]
+
+    def text(row: dict[str, Any]) -> str:
+        when = row["delivered_at"] if row["status"] == "DELIVERED" else row["next_attempt_at"]
+        return (
+            f"{row['notification_id']}\t{row['status']}\tattempts={row['attempts']}"
+            f"\t{row['kind']}\torder_sn={row['order_sn']}\t{when}\t{row['url']}"
         )
+
+    echo_rows(as_json, listed, text)
 
 
 @notify.command("show")
