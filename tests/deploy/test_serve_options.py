@@ -5,6 +5,7 @@ answers the scrape; the proxy's X-Forwarded-Proto makes the console's cookie Sec
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -60,6 +61,7 @@ async def test_serve_with_workers_and_a_proxy(tmp_path: Path) -> None:
             "JUBAO_DATA_DIR": str(tmp_path / "data"),
             "JUBAO_MASTER_KEY": new_master_key_text(),
             "JUBAO_ADMIN_TOKEN": TOKEN,
+            "JUBAO_LOG_FORMAT": "json",
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         sim_port, port = free_port(), free_port()
@@ -99,5 +101,11 @@ async def test_serve_with_workers_and_a_proxy(tmp_path: Path) -> None:
             assert "secure" not in plain.lower()
             assert "secure" in proxied.lower()
         log = (tmp_path / "serve.log").read_text()
-        assert "Started parent process" in log or "Started server process" in log
-        assert "GET /readyz" not in log  # uvicorn's access log is off: the request line replaces it
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        assert any("Started parent process" in line["event"] for line in lines)
+        # both processes log, one JSON line per gateway request; no uvicorn access log
+        request_lines = [line for line in lines if line["logger"] == "jubao.gateway.request"]
+        assert len(request_lines) == CALLS
+        assert all(line["method"] == "openapi.get.time" for line in request_lines)
+        assert len({line["request_id"] for line in request_lines}) == CALLS
+        assert "GET /readyz" not in log

@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jubao.config import Settings
+from jubao.observe.logs import configure_logging
 from jubao.runtime import build_runtime, production_channel, require_sealed_secrets, with_master_key
 from jubao.web.app import create_app
 
@@ -59,5 +60,7 @@ class ServedApp:
 def app_from_environment() -> ServedApp:
     """uvicorn's factory: production settings from ``JUBAO_*`` variables (and env files)."""
     settings = with_master_key(Settings.from_env())
+    # a worker process uvicorn spawned has not run the CLI: its logging is set up here
+    configure_logging(settings.log_level, settings.log_format)
     require_sealed_secrets(settings)
     return ServedApp(settings)
