@@ -24,7 +24,7 @@ from tests.support.servers import free_port
 
 pytestmark = pytest.mark.postgres
 
-TOKEN = "serve-options-admin-token"
+TOKEN = "serve-options-admin-token-0123456789"
 CALLS = 24
 
 

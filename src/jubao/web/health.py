@@ -24,6 +24,7 @@ from jubao.channels.registry import ChannelRegistry
 from jubao.config import Settings
 from jubao.observe import metrics
 from jubao.observe.heartbeat import NotificationHealth, notification_health, worker_missing
+from jubao.security.admin_token import shared_throttle
 from jubao.storage.database import Database
 from jubao.storage.migrations import load_migrations
 from jubao.storage.sql import Tx, fetch_one
@@ -97,5 +98,10 @@ def health_routes(runtime: HealthContext) -> list[BaseRoute]:
     return [
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", _authorized(runtime.settings, scrape), methods=["GET"]),
+        # the admin API's guard and guess throttle (shared with the console of this process)
+        Route(
+            "/metrics",
+            _authorized(runtime.settings, shared_throttle(runtime.db), scrape),
+            methods=["GET"],
+        ),
     ]
