@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jubao.background import Periodic
+from jubao.channels.alipay import AlipayChannel, AlipayConfig
 from jubao.channels.base import Channel
 from jubao.channels.registry import ChannelRegistry
 from jubao.channels.timed import TimedChannel
@@ -31,10 +32,12 @@ from jubao.storage.database import Database, open_database
 
 __all__ = [
     "Runtime",
+    "alipay_channel",
     "attach_dispatcher",
     "build_runtime",
     "master_key_file",
     "production_channel",
+    "production_channels",
     "require_sealed_secrets",
     "with_master_key",
 ]
@@ -160,6 +163,52 @@ def production_channel(settings: Settings) -> Channel:
             timeout=settings.wechat_timeout_seconds,
         )
     )
+
+
+_WECHAT_FIELDS = (
+    "sp_mchid",
+    "sp_appid",
+    "sp_serial_no",
+    "sp_private_key_file",
+    "apiv3_key",
+    "wechat_public_key_file",
+    "wechat_public_key_id",
+)
+_ALIPAY_FIELDS = ("alipay_app_id", "alipay_private_key_file", "alipay_public_key_file")
+
+
+def alipay_channel(settings: Settings) -> AlipayChannel | None:
+    """The Alipay channel configured from settings, or ``None`` when none of its settings is
+    set. Half a configuration stops the process, naming what is missing."""
+    if not any(getattr(settings, name) for name in _ALIPAY_FIELDS):
+        return None
+    missing = [name for name in _ALIPAY_FIELDS if not getattr(settings, name)]
+    if missing:
+        names = ", ".join(f"JUBAO_{name.upper()}" for name in missing)
+        raise SystemExit(f"missing Alipay settings: {names}")
+    try:
+        return AlipayChannel(
+            AlipayConfig(
+                gateway_url=settings.alipay_gateway_url,
+                app_id=settings.alipay_app_id,
+                app_private_key=Path(settings.alipay_private_key_file).read_text("ascii"),
+                alipay_public_key=Path(settings.alipay_public_key_file).read_text("ascii"),
+                timeout=settings.alipay_timeout_seconds,
+                sys_service_provider_id=settings.alipay_sys_service_provider_id or None,
+            )
+        )
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SystemExit(f"Alipay settings: the key files cannot be used ({exc})") from None
+
+
+def production_channels(settings: Settings) -> list[Channel]:
+    """Every channel the settings configure (``serve`` and ``worker``): WeChat Pay when any of
+    its settings is set or Alipay is not configured either (so a bare start names the missing
+    WeChat settings), Alipay when its settings are."""
+    alipay = alipay_channel(settings)
+    wechat_wanted = alipay is None or any(getattr(settings, name) for name in _WECHAT_FIELDS)
+    channels: list[Channel] = [production_channel(settings)] if wechat_wanted else []
+    return [*channels, alipay] if alipay is not None else channels
 
 
 async def build_runtime(

@@ -1,8 +1,9 @@
-"""``jubao sandbox``: the gateway, the WeChat Pay simulator and a demo merchant in one process.
+"""``jubao sandbox``: the gateway, the WeChat Pay and Alipay simulators and a demo merchant in
+one process.
 
-The channel is the real WeChat Pay client; it reaches the simulator over HTTP under
-``/sim/wechatpay`` exactly as it would reach WeChat. Keys are generated on first start and kept in
-the data dir; restarting keeps every order.
+The channels are the real WeChat Pay and Alipay clients; they reach the simulators over HTTP under
+``/sim/wechatpay`` and ``/sim/alipay`` exactly as they would reach WeChat and Alipay. Keys are
+generated on first start and kept in the data dir; restarting keeps every order.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
+from jubao.channels.alipay_simulator import create_alipay_simulator_app
 from jubao.channels.simulator import Simulator, SimulatorConfig, SpMerchant, create_simulator_app
 from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
@@ -29,6 +31,17 @@ from jubao.kinds import ChannelName
 from jubao.merchants import repository as merchant_repo
 from jubao.merchants.models import Merchant, MerchantChannel
 from jubao.runtime import Runtime, build_runtime, with_master_key
+from jubao.sandbox_alipay import (
+    ALIPAY_PREFIX,
+    AlipayBindings,
+    alipay_channel_env,
+    alipay_sandbox_info,
+    bind_demo_merchant,
+    load_or_create_alipay_credentials,
+    sandbox_alipay_channel,
+    sandbox_alipay_simulator,
+)
+from jubao.sandbox_learning import answer_again_after_learning
 from jubao.secure_files import create_secret_file, private_dir, write_secret_file
 from jubao.security.simulator_guard import guard_simulator
 from jubao.storage.database import Database, open_database
@@ -215,53 +228,11 @@ class SubMerchantBindings:
 
     def answering(self, app: ASGIApp) -> ASGIApp:
         """``app`` (the simulator's), answering a request refused with ``MCH_NOT_EXISTS`` once
-        more after learning new merchants from the database. Requests are small, so each is
-        buffered; answering twice is safe, the refusal happens before any state changes."""
-
-        async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            body = await _read_body(receive)
-            answer = await _answer(app, scope, body)
-            if _names_unknown_merchant(answer) and await self.sync():
-                answer = await _answer(app, scope, body)
-            for message in answer:
-                await send(message)
-
-        return asgi
+        more after learning new merchants from the database."""
+        return answer_again_after_learning(app, _names_unknown_merchant, self.sync)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _answer(app: ASGIApp, scope: Scope, body: bytes) -> list[Message]:
-    sent: list[Message] = []
-    delivered = False
-
-    async def receive() -> Message:
-        nonlocal delivered
-        if delivered:
-            return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent
-
-
-def _names_unknown_merchant(answer: list[Message]) -> bool:
-    status = next((m["status"] for m in answer if m["type"] == "http.response.start"), 200)
-    body = b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
+def _names_unknown_merchant(status: int, body: bytes) -> bool:
     return status in (400, 404) and b'"MCH_NOT_EXISTS"' in body
 
 
@@ -283,47 +254,77 @@ def write_channel_env(
         "JUBAO_WECHAT_PUBLIC_KEY_FILE": str(public_key_file),
         "JUBAO_WECHAT_PUBLIC_KEY_ID": simulator.public_key_id,
     }
+    return update_channel_env(data_dir, env)
+
+
+def update_channel_env(data_dir: Path, env: dict[str, str]) -> Path:
+    """Set ``env`` in ``DATA_DIR/channel.env``, keeping the other channel's lines (each simulator
+    writes its own settings there, standalone or in the sandbox)."""
     path = data_dir / "channel.env"
-    write_secret_file(path, "".join(f"{key}={value}\n" for key, value in env.items()))
+    kept = []
+    if path.exists():
+        for line in path.read_text("utf-8").splitlines():
+            if line.strip() and line.split("=", 1)[0] not in env:
+                kept.append(line + "\n")
+    lines = "".join(f"{key}={value}\n" for key, value in env.items())
+    write_secret_file(path, "".join(kept) + lines)
     return path
 
 
 async def build_standalone_simulator(
-    settings: Settings, *, simulator_overrides: dict[str, Any] | None = None
+    settings: Settings,
+    *,
+    channel: str = "wechatpay",
+    simulator_overrides: dict[str, Any] | None = None,
 ) -> Starlette:
-    """``jubao simulator``: the WeChat Pay simulator alone, as the upstream of ``jubao serve`` and
-    ``jubao worker`` processes. It learns sub-merchant bindings from jubao's database
-    (``SubMerchantBindings``), since merchants are created there."""
+    """``jubao simulator``: one channel's simulator alone (``wechatpay`` or ``alipay``), as the
+    upstream of ``jubao serve`` and ``jubao worker`` processes. It learns merchant bindings from
+    jubao's database, since merchants are created there."""
     private_dir(settings.data_dir)
-    credentials = load_or_create_credentials(settings.data_dir / "keys")
-    simulator = _simulator(settings, credentials, simulator_overrides)
-    write_channel_env(settings.data_dir, settings.resolved_public_url, credentials, simulator)
     db = await open_database(settings.resolved_database_url)
-    bindings = SubMerchantBindings(simulator, credentials.sp_mchid, db)
+    if channel == "alipay":
+        credentials_a = load_or_create_alipay_credentials(settings.data_dir / "keys")
+        alipay = sandbox_alipay_simulator(settings, credentials_a, simulator_overrides)
+        gateway_url = f"{settings.resolved_public_url}/gateway.do"
+        update_channel_env(
+            settings.data_dir, alipay_channel_env(settings.data_dir, gateway_url, credentials_a)
+        )
+        learned = AlipayBindings(alipay, db)
+        start, stop, sync = alipay.start, alipay.stop, learned.sync
+        simulator_app = learned.answering(create_alipay_simulator_app(alipay))
+    else:
+        credentials = load_or_create_credentials(settings.data_dir / "keys")
+        simulator = _simulator(settings, credentials, simulator_overrides)
+        write_channel_env(settings.data_dir, settings.resolved_public_url, credentials, simulator)
+        bindings = SubMerchantBindings(simulator, credentials.sp_mchid, db)
+        start, stop, sync = simulator.start, simulator.stop, bindings.sync
+        simulator_app = bindings.answering(create_simulator_app(simulator))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await simulator.start()
-        await bindings.sync()
+        await start()
+        await sync()
         try:
             yield
         finally:
-            await simulator.stop()
+            await stop()
             await db.close()
 
     simulator_app = guard_simulator(
-        bindings.answering(create_simulator_app(simulator)),
-        host=settings.host,
-        admin_token=settings.admin_token,
+        simulator_app, host=settings.host, admin_token=settings.admin_token
     )
     return Starlette(routes=[Mount("/", app=simulator_app)], lifespan=lifespan)
 
 
 async def build_sandbox(
-    settings: Settings, *, simulator_overrides: dict[str, Any] | None = None
+    settings: Settings,
+    *,
+    simulator_overrides: dict[str, Any] | None = None,
+    alipay_overrides: dict[str, Any] | None = None,
 ) -> tuple[Starlette, Runtime, Simulator, dict[str, Any]]:
-    """Everything ``jubao sandbox`` serves. Returns the app, its runtime, the simulator and the
-    demo merchant's details (also written to ``DATA_DIR/sandbox.json``)."""
+    """Everything ``jubao sandbox`` serves. Returns the app, its runtime, the WeChat Pay
+    simulator and the demo merchant's details (also written to ``DATA_DIR/sandbox.json``); the
+    Alipay simulator is ``app.state.alipay_simulator``."""
     private_dir(settings.data_dir)
     if not settings.admin_token:
         settings = replace(settings, admin_token=_sandbox_admin_token(settings.data_dir / "keys"))
@@ -350,15 +351,28 @@ async def build_sandbox(
             timeout=settings.wechat_timeout_seconds,
         )
     )
-    runtime = await build_runtime(settings, channel)
+    alipay_credentials = load_or_create_alipay_credentials(settings.data_dir / "keys")
+    alipay = sandbox_alipay_simulator(settings, alipay_credentials, alipay_overrides)
+    alipay_url = f"{settings.resolved_public_url}{ALIPAY_PREFIX}"
+    alipay_channel = sandbox_alipay_channel(
+        settings, alipay_credentials, f"{alipay_url}/gateway.do"
+    )
+    runtime = await build_runtime(settings, channel, alipay_channel)
     write_channel_env(
         settings.data_dir, f"{settings.resolved_public_url}{SIM_PREFIX}", credentials, simulator
+    )
+    update_channel_env(
+        settings.data_dir,
+        alipay_channel_env(settings.data_dir, f"{alipay_url}/gateway.do", alipay_credentials),
     )
     info = await _ensure_demo_merchant(runtime, settings, credentials)
     simulator.set_payer_openid(credentials.sp_appid, info["open_id"])
     simulator.set_payer_openid(info["jsapi_sub_appid"], info["sub_open_id"])
     simulator.set_payer_openid(info["sub_appid"], info["demo_openid"])
+    alipay_binding = await bind_demo_merchant(runtime.merchants, info["merchant_id"])
+    info["alipay"] = alipay_sandbox_info(alipay_credentials, alipay_url, alipay_binding)
     info["console_url"] = f"{settings.resolved_public_url}/console"
+    info["simulators_url"] = f"{settings.resolved_public_url}/sim"  # the sandbox payer's
     info["admin_token"] = settings.admin_token
     info_file = settings.data_dir / "sandbox.json"
     write_secret_file(info_file, json.dumps(info, ensure_ascii=False, indent=2))
@@ -372,6 +386,14 @@ async def build_sandbox(
     runtime.on_start.append(start_simulator)
     runtime.on_stop.append(simulator.stop)
     runtime.merchants.on_merchant_created.append(bindings.learn)
+    alipay_bindings = AlipayBindings(alipay, runtime.db)
+
+    async def start_alipay() -> None:
+        await alipay.start()
+        await alipay_bindings.sync()
+
+    runtime.on_start.append(start_alipay)
+    runtime.on_stop.append(alipay.stop)
     control = {"host": settings.host, "admin_token": settings.admin_token}
     app = create_app(
         runtime,
@@ -379,8 +401,15 @@ async def build_sandbox(
             Mount(
                 SIM_PREFIX,
                 app=guard_simulator(bindings.answering(create_simulator_app(simulator)), **control),
-            )
+            ),
+            Mount(
+                ALIPAY_PREFIX,
+                app=guard_simulator(
+                    alipay_bindings.answering(create_alipay_simulator_app(alipay)), **control
+                ),
+            ),
         ],
-        payer_url=f"{settings.resolved_public_url}{SIM_PREFIX}/request-payment",
+        payer_url=info["simulators_url"],
     )
+    app.state.alipay_simulator = alipay  # for tests and tools holding the app
     return app, runtime, simulator, info

@@ -38,14 +38,15 @@ from jubao.config import Settings
 from jubao.errors import ChannelNotificationRejected
 from jubao.kinds import ChannelName, Scene
 from jubao.runtime import Runtime, attach_dispatcher, build_runtime
-from jubao.sandbox import SIM_PREFIX, build_sandbox
+from jubao.sandbox import build_sandbox
 from jubao.web.app import create_app
 from jubao.web.console import console_routes
 from tests.support.sandbox import RunningSandbox
 from tests.support.servers import free_port, serve_asgi
 
 ADMIN_TOKEN = "console-test-token-0123456789"
-PAYER_PATH = "/fake/request-payment"
+PAYER_ROOT = "/fake"  # where a sandbox would mount its simulators
+PAYER_PATH = f"{PAYER_ROOT}/wechatpay/request-payment"
 
 
 class FakeChannel:
@@ -161,7 +162,7 @@ async def build_world(
     routes = [fake_payer(runtime, channel)]
     app = create_app(runtime, routes)
     if not any(getattr(route, "path", None) == "/console" for route in app.routes):
-        app.router.routes.extend(console_routes(runtime, payer_url=payer_base + PAYER_PATH))
+        app.router.routes.extend(console_routes(runtime, payer_url=payer_base + PAYER_ROOT))
     return ConsoleWorld(runtime, channel, app, new_app.app.app_id, store.store_id)
 
 
@@ -202,13 +203,15 @@ async def running_console_sandbox(
     )
     app, runtime, simulator, info = await build_sandbox(settings)
     if not any(getattr(route, "path", None) == "/console" for route in app.routes):
-        payer_url = f"{settings.resolved_public_url}{SIM_PREFIX}/request-payment"
+        payer_url = f"{settings.resolved_public_url}/sim"  # where the simulators are mounted
         app.router.routes.extend(console_routes(runtime, payer_url=payer_url))
     attach_dispatcher(runtime)
     async with serving(app, port):
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            yield RunningSandbox(url, info, runtime, simulator, settings, http)
+            yield RunningSandbox(
+                url, info, runtime, simulator, settings, http, app.state.alipay_simulator
+            )
 
 
 @contextlib.asynccontextmanager

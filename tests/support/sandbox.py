@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from jubao.channels.alipay_simulator import AlipaySimulator
 from jubao.channels.simulator import Simulator
 from jubao.config import Settings
 from jubao.runtime import Runtime
@@ -26,6 +27,13 @@ class RunningSandbox:
     simulator: Simulator
     settings: Settings
     http: httpx.AsyncClient
+    alipay: AlipaySimulator
+
+    @property
+    def alipay_info(self) -> dict[str, Any]:
+        """``sandbox.json``'s ``alipay`` object."""
+        info: dict[str, Any] = self.info["alipay"]
+        return info
 
     async def call(self, method: str, biz: dict[str, Any] | str, **extra: str) -> dict[str, Any]:
         """Sign as the demo merchant would (independent signer) and POST to /gateway."""
@@ -68,7 +76,10 @@ class RunningSandbox:
 
 @contextlib.asynccontextmanager
 async def running_sandbox(
-    data_dir: Path, simulator_overrides: dict[str, Any] | None = None, **overrides: Any
+    data_dir: Path,
+    simulator_overrides: dict[str, Any] | None = None,
+    alipay_overrides: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[RunningSandbox]:
     # held from here on, so no parallel test takes the port the settings name
     with listening_socket() as sock:
@@ -81,11 +92,13 @@ async def running_sandbox(
             **overrides,
         )
         app, runtime, simulator, info = await build_sandbox(
-            settings, simulator_overrides=simulator_overrides
+            settings, simulator_overrides=simulator_overrides, alipay_overrides=alipay_overrides
         )
         async with (
             serve_asgi(app, sock=sock) as url,
             httpx.AsyncClient(base_url=url, timeout=30) as http,
         ):
             # the settings the sandbox runs with (its generated admin token and master key set)
-            yield RunningSandbox(url, info, runtime, simulator, runtime.settings, http)
+            yield RunningSandbox(
+                url, info, runtime, simulator, runtime.settings, http, app.state.alipay_simulator
+            )

@@ -7,15 +7,17 @@ from collections.abc import Awaitable, Callable
 import click
 
 from jubao.cli.common import as_json_option, directory, echo_rows, opened, run_async, settings
+from jubao.kinds import ChannelName
 from jubao.merchants import repository as merchant_repo
 from jubao.merchants.directory import MerchantDirectory
+from jubao.merchants.models import Merchant, MerchantChannel
 
 __all__ = ["app", "cashier", "merchant", "store"]
 
 
 @click.group()
 def merchant() -> None:
-    """Merchants and their WeChat sub-merchant binding."""
+    """Merchants and their channel bindings (WeChat sub-merchant, Alipay authorisation)."""
 
 
 @merchant.command("create")
@@ -46,9 +48,14 @@ async def merchant_create(
 async def merchant_list(ctx: click.Context, as_json: bool) -> None:
     async with opened(settings(ctx)) as db:
         merchants = await db.read(merchant_repo.list_merchants)
+
+    def alipay_pid(item: Merchant) -> str:
+        bound = item.channel(ChannelName.ALIPAY)
+        return bound.channel_merchant_id if bound else ""
+
     rows = [
         {"merchant_id": m.merchant_id, "name": m.name, "sub_mchid": m.sub_mchid,
-         "sub_appid": m.sub_appid}
+         "sub_appid": m.sub_appid, "alipay_pid": alipay_pid(m)}
         for m in merchants
     ]  # fmt: skip
     echo_rows(
@@ -56,9 +63,39 @@ async def merchant_list(ctx: click.Context, as_json: bool) -> None:
         rows,
         lambda r: (
             f"{r['merchant_id']}\t{r['name']}\tsub_mchid={r['sub_mchid']}"
-            f"\tsub_appid={r['sub_appid']}"
+            f"\tsub_appid={r['sub_appid']}\talipay_pid={r['alipay_pid'] or '-'}"
         ),
     )
+
+
+_ALIPAY_PID = "2088 followed by 12 digits"
+
+
+@merchant.command("bind-alipay")
+@click.argument("merchant_id", type=int)
+@click.option("--pid", required=True, help=f"the merchant's Alipay PID ({_ALIPAY_PID})")
+@click.option(
+    "--auth-token", required=True, help="the app_auth_token the merchant granted the ISV app"
+)
+@click.pass_context
+@run_async
+async def merchant_bind_alipay(
+    ctx: click.Context, merchant_id: int, pid: str, auth_token: str
+) -> None:
+    """Bind MERCHANT_ID to Alipay (replacing a previous binding: a renewed token applies to
+    its open orders too)."""
+    if len(pid) != 16 or not pid.startswith("2088") or not (pid.isascii() and pid.isdigit()):
+        raise click.BadParameter(f"expected {_ALIPAY_PID}", param_hint="--pid")
+    if not auth_token.strip() or not auth_token.isascii() or len(auth_token) > 64:
+        raise click.BadParameter("expected the app_auth_token (ASCII)", param_hint="--auth-token")
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        merchants = directory(db, configured)
+        if await merchants.merchant(merchant_id) is None:
+            raise click.ClickException(f"no merchant {merchant_id}")
+        binding = MerchantChannel(ChannelName.ALIPAY, pid, auth_token=auth_token.strip())
+        await merchants.bind_channel(merchant_id, binding)
+    click.echo(f"merchant {merchant_id}: bound to Alipay as {pid}")
 
 
 @click.group()

@@ -13,11 +13,17 @@ __all__ = ["pay"]
 
 @click.command()
 @click.argument("order_sn")
-@click.option("--openid", default=None, help="the payer (default: the order's payer)")
+@click.option(
+    "--openid",
+    "--buyer",
+    "openid",
+    default=None,
+    help="the payer: a WeChat openid or an Alipay buyer (default: the order's payer)",
+)
 @click.pass_context
 @run_async
 async def pay(ctx: click.Context, order_sn: str, openid: str | None) -> None:
-    """Play the payer of an unpaid order in the sandbox."""
+    """Play the payer of an unpaid order in the sandbox (WeChat Pay or Alipay)."""
     from jubao.sandbox import load_sandbox_info
     from jubao.sandbox_payer import PayerRefusal, pay_order
 
@@ -30,9 +36,7 @@ async def pay(ctx: click.Context, order_sn: str, openid: str | None) -> None:
     try:
         auth = {"Authorization": f"Bearer {info['admin_token']}"}  # needed off loopback
         async with httpx.AsyncClient(timeout=10, headers=auth) as client:
-            answer = await pay_order(
-                client, f"{info['simulator_url']}/request-payment", order, openid
-            )
+            answer = await pay_order(client, info["simulators_url"], order, openid)
     except PayerRefusal as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{answer.status_code} {answer.text}")

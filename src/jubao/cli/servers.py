@@ -12,7 +12,7 @@ import click
 
 from jubao.cli.common import chosen_options, opened, run_async, settings
 from jubao.config import Settings, env_var
-from jubao.runtime import build_runtime, production_channel, require_sealed_secrets
+from jubao.runtime import build_runtime, production_channels, require_sealed_secrets
 
 __all__ = ["migrate", "sandbox", "serve", "simulator", "worker"]
 
@@ -31,7 +31,8 @@ def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> An
 @click.option("--port", type=int, default=None)
 @click.pass_context
 def sandbox(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Gateway + WeChat Pay simulator + demo merchant in one process (default 127.0.0.1:8600)."""
+    """Gateway + WeChat Pay and Alipay simulators + demo merchant in one process
+    (default 127.0.0.1:8600)."""
     from jubao.sandbox import build_sandbox
 
     configured = settings(ctx, host=host, port=port, notify_allow_private=True)
@@ -47,19 +48,28 @@ def sandbox(ctx: click.Context, host: str | None, port: int | None) -> None:
 @click.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=8610, show_default=True)
+@click.option(
+    "--channel",
+    type=click.Choice(["wechatpay", "alipay"]),
+    default="wechatpay",
+    show_default=True,
+    help="which channel's simulator to serve",
+)
 @click.pass_context
-def simulator(ctx: click.Context, host: str | None, port: int) -> None:
-    """The WeChat Pay simulator alone, as upstream for `jubao serve` / `jubao worker`.
+def simulator(ctx: click.Context, host: str | None, port: int, channel: str) -> None:
+    """A channel's simulator alone (WeChat Pay, or Alipay with --channel alipay), as upstream
+    for `jubao serve` / `jubao worker`.
 
-    Writes DATA_DIR/channel.env with the JUBAO_* settings that point them at it.
+    Writes its JUBAO_* settings into DATA_DIR/channel.env, keeping the other channel's lines.
     """
     from jubao.sandbox import build_standalone_simulator
 
     configured = settings(ctx, host=host, port=port)
 
     async def serve() -> None:
-        app = await build_standalone_simulator(configured)
-        click.echo(f"WeChat Pay simulator on {configured.resolved_public_url}")
+        app = await build_standalone_simulator(configured, channel=channel)
+        name = "Alipay" if channel == "alipay" else "WeChat Pay"
+        click.echo(f"{name} simulator on {configured.resolved_public_url}")
         click.echo(f"  settings for jubao serve / worker: {configured.data_dir / 'channel.env'}")
         await _serve_forever(app, configured, log_level="warning")
 
@@ -70,6 +80,7 @@ def _print_summary(info: dict[str, Any]) -> None:
     click.echo("jubao sandbox")
     click.echo(f"  gateway    {info['gateway_url']}")
     click.echo(f"  simulator  {info['simulator_url']}")
+    click.echo(f"  alipay     {info['alipay']['gateway_url']}")
     click.echo(f"  app_id     {info['app_id']}   store_id {info['store_id']}")
     click.echo(f"  cashier_id {info['cashier_id']}   sub_appid {info['sub_appid']}")
     click.echo(f"  console    {info['console_url']}   admin token {info['admin_token']}")
@@ -115,7 +126,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
 
     configured = _production_settings(ctx, **options)
     refuse_weak_admin_token(configured.admin_token)
-    production_channel(configured)  # a missing or unreadable key stops here, before uvicorn
+    production_channels(configured)  # a missing or unreadable key stops here, before uvicorn
     _export(ctx, options, configured.workers)
     uvicorn.run(
         "jubao.web.served:app_from_environment",
@@ -157,7 +168,7 @@ def worker(ctx: click.Context) -> None:
     configured = _production_settings(ctx)
 
     async def run() -> None:
-        runtime = await build_runtime(configured, production_channel(configured))
+        runtime = await build_runtime(configured, *production_channels(configured))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -173,6 +173,13 @@ class Settings:
     wechat_oauth_authorize_url: Url = "https://open.weixin.qq.com/connect/oauth2/authorize"
     wechat_oauth_token_url: Url = "https://api.weixin.qq.com/sns/oauth2/access_token"  # noqa: S105
     wechat_app_secret: str = field(default="", repr=False)
+    # Alipay (ISV, public-key mode): configured when alipay_app_id is set (docs/alipay-channel.md)
+    alipay_gateway_url: Url = "https://openapi.alipay.com/gateway.do"
+    alipay_app_id: str = ""
+    alipay_private_key_file: KeyFile = ""  # the app's RSA private key (PEM or bare base64)
+    alipay_public_key_file: KeyFile = ""  # Alipay's public key (PEM or bare base64)
+    alipay_timeout_seconds: Seconds = 10.0
+    alipay_sys_service_provider_id: str = ""  # the ISV's own PID (rebate tagging), optional
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"  # json: one JSON object per line, for log collectors
     # `jubao serve`: processes, and whether to trust a reverse proxy's forwarded headers

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from jubao.channels.base import QrContent, WalletPackage
+from jubao.channels.base import ChannelTradeNo, QrContent, WalletPackage
 from jubao.money import fen_to_yuan
 from jubao.payments import instructions
 from jubao.payments.records import OrderRecord, RefundRecord
 from jubao.payments.states import OrderState
 
-__all__ = ["mina_answer", "order_view", "refund_view", "scan_answer", "wallet_answer"]
+__all__ = [
+    "alipay_h5_answer",
+    "mina_answer",
+    "order_view",
+    "refund_view",
+    "scan_answer",
+    "wallet_answer",
+]
 
 
 def order_view(order: OrderRecord) -> dict[str, Any]:
@@ -91,4 +98,21 @@ def scan_answer(order: OrderRecord) -> dict[str, Any]:
         "store_id": order.store_id,
         "cashier_id": order.cashier_id,
         "user_id": order.payer_id or "",
+    }
+
+
+def alipay_h5_answer(order: OrderRecord) -> dict[str, Any]:
+    """``openapi.payment.Alipay.H5`` (reference 5.5): ``prepay_id`` is Alipay's ``trade_no``,
+    which the page hands to ``my.tradePay`` / ``AlipayJSBridge.call('tradePay')``."""
+    assert order.instruction is not None
+    trade = instructions.decode(order.instruction, order.prepay_id)
+    assert isinstance(trade, ChannelTradeNo)
+    return {
+        "order_sn": order.order_sn,
+        "merchant_order_sn": order.merchant_order_sn,
+        "prepay_id": trade.trade_no,
+        "store_id": order.store_id,
+        "cashier_id": order.cashier_id,
+        "user_id": order.payer_id or "",
+        "user_logon_id": "",
     }

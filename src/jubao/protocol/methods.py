@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,6 +180,7 @@ def parse_refund_query(biz: dict[str, Any]) -> RefundQueryRequest:
 SWIPE = "openapi.payment.order.swipe"
 SCAN = "openapi.payment.order.scan"
 H5PAY = "openapi.payment.order.h5pay"
+ALIPAY_H5 = "openapi.payment.Alipay.H5"  # the capitals are Fubei's (reference 5.5)
 REVERSE = "openapi.payment.order.reverse"
 AUTH = "openapi.payment.auth.auth"  # official-account web OAuth (reference 5.15)
 
@@ -293,3 +295,25 @@ def parse_h5pay(biz: dict[str, Any]) -> H5PayRequest:
         raise InvalidParameter("缺少参数 sub_open_id（网页授权返回的第二个参数）",
                                sub_code="MISSING_PARAMETER")  # fmt: skip
     return H5PayRequest(order=order, sub_open_id=sub_open_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AlipayH5Request:
+    order: SceneOrder
+    buyer_id: str
+
+
+_BUYER_ID = re.compile(r"[0-9A-Za-z_\-]{1,128}")
+
+
+def parse_alipay_h5(biz: dict[str, Any]) -> AlipayH5Request:
+    """Alipay JSAPI (life account, mini-program): the page pays the trade with
+    ``my.tradePay``; ``buyer_id`` is the payer's Alipay user id (2088…) or its OpenID."""
+    order = _scene_order(biz)
+    buyer_id = fields.text(biz, "buyer_id", max_len=128, strip_check=True)
+    if not buyer_id:
+        raise InvalidParameter("缺少参数 buyer_id（支付宝用户号，2088 开头）",
+                               sub_code="MISSING_PARAMETER")  # fmt: skip
+    if not _BUYER_ID.fullmatch(buyer_id):
+        raise InvalidParameter("参数 buyer_id 无效：应为 2088 开头的支付宝用户号")
+    return AlipayH5Request(order=order, buyer_id=buyer_id)

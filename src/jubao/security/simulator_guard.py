@@ -1,4 +1,5 @@
-"""The sandbox's simulator control and payer endpoints (``/control/...``, ``/request-payment``)
+"""The sandbox's simulator control and payer endpoints (``/control/...``, ``/request-payment``,
+the Alipay simulator's ``/payer/...``)
 can pay any order and change the simulator's behaviour. On a loopback address only the local
 machine reaches them; on any other address they need the admin token (``Authorization: Bearer``),
 with failed attempts throttled like the console's. The WeChat Pay v3 endpoints are untouched:
@@ -31,7 +32,8 @@ def _protected(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     root: str = scope.get("root_path", "")
     relative = path[len(root) :] if root and path.startswith(root) else path
-    return relative == "/request-payment" or relative.startswith("/control")
+    # WeChat's payer is /request-payment, Alipay's /payer/...; both simulators' controls /control
+    return relative == "/request-payment" or relative.startswith(("/control", "/payer/"))
 
 
 class _TokenGuard:

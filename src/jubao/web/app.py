@@ -26,8 +26,8 @@ __all__ = ["create_app"]
 def create_app(
     runtime: Runtime, extra_routes: Sequence[BaseRoute] = (), *, payer_url: str | None = None
 ) -> Starlette:
-    """``payer_url``: the simulator's request-payment URL, which enables the console's payer page
-    (sandbox only)."""
+    """``payer_url``: where the sandbox mounts its simulators (``…/sim``), which enables the
+    console's payer page (sandbox only)."""
     gateway = Gateway(runtime.payments, runtime.merchants, runtime.settings, runtime.db)
     callbacks = [
         Route(

@@ -87,6 +87,15 @@ async def _h5pay(service: PaymentService, app: App, biz: dict[str, Any]) -> dict
     return views.wallet_answer(await service.create(app, create))
 
 
+async def _alipay_h5(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
+    request = methods.parse_alipay_h5(biz)
+    fingerprint = request.order.fingerprint(request.buyer_id)
+    create = _create(
+        request.order, ChannelName.ALIPAY, Scene.JSAPI, fingerprint, payer_id=request.buyer_id
+    )
+    return views.alipay_h5_answer(await service.create(app, create))
+
+
 async def _reverse(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
     order = await service.reverse(app, methods.parse_order_ref(biz))
     return {
@@ -130,6 +139,7 @@ HANDLERS: dict[str, Handler] = {
     methods.SWIPE: _swipe,
     methods.SCAN: _scan,
     methods.H5PAY: _h5pay,
+    methods.ALIPAY_H5: _alipay_h5,
     methods.REVERSE: _reverse,
     methods.QUERY: _query,
     methods.CLOSE: _close,

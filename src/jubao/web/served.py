@@ -12,7 +12,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jubao.config import Settings
 from jubao.observe.logs import configure_logging
-from jubao.runtime import build_runtime, production_channel, require_sealed_secrets, with_master_key
+from jubao.runtime import (
+    build_runtime,
+    production_channels,
+    require_sealed_secrets,
+    with_master_key,
+)
 from jubao.web.app import create_app
 
 __all__ = ["ServedApp", "app_from_environment"]
@@ -39,7 +44,7 @@ class ServedApp:
         try:
             configured = self._settings
             runtime = await build_runtime(
-                configured, production_channel(configured), maintenance=False
+                configured, *production_channels(configured), maintenance=False
             )
         except (Exception, SystemExit) as exc:  # SystemExit: a missing channel setting
             await send({"type": "lifespan.startup.failed", "message": str(exc)})

@@ -31,7 +31,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 def console_routes(
     runtime: Runtime, *, payer_url: str | None = None, clock: Clock = system_clock
 ) -> list[BaseRoute]:
-    """``payer_url``: the simulator's request-payment URL; given only in the sandbox, where it
+    """``payer_url``: where the sandbox mounts its simulators; given only in the sandbox, where it
     enables the payer page (``/console/pay/{order_sn}``)."""
     auth = ConsoleAuth(runtime.settings.admin_token, runtime.db)
     renderer = Renderer(sandbox=payer_url is not None)
