@@ -29,6 +29,9 @@ CHANNEL_FIELDS = (
     "wechat_public_key_id",
 )
 
+# The Alipay channel is on when any of these is set, and then needs them all.
+ALIPAY_FIELDS = ("alipay_app_id", "alipay_private_key_file", "alipay_public_key_file")
+
 env_file_option = click.option(
     "--env-file",
     default=None,
@@ -87,8 +90,12 @@ def warnings_for(settings: Settings, environ: Mapping[str, str] | None = None) -
         if name.upper().startswith("JUBAO_") and name.upper() not in known
     ]
     missing = [env_var(name) for name in CHANNEL_FIELDS if not getattr(settings, name)]
-    if missing:
+    wechat_wanted = len(missing) < len(CHANNEL_FIELDS) or not settings.alipay_app_id
+    if missing and wechat_wanted:  # Alipay alone is a complete configuration
         notes.append(f"jubao serve / worker need WeChat Pay settings: {', '.join(missing)} unset")
+    alipay = [env_var(name) for name in ALIPAY_FIELDS if not getattr(settings, name)]
+    if alipay and len(alipay) < len(ALIPAY_FIELDS):
+        notes.append(f"the Alipay channel needs: {', '.join(alipay)} unset")
     if not settings.master_key:
         notes.append(
             "JUBAO_MASTER_KEY unset: app secrets are stored in plaintext (docs/security.md)"

@@ -19,6 +19,7 @@ from jubao.kinds import ChannelName
 from jubao.payments import repository as payment_repo
 from jubao.sandbox_payer import PayerRefusal, pay_order
 from tests.notify.support import Receiver, running_receiver
+from tests.support.cli import jubao_async
 from tests.support.sandbox import RunningSandbox, running_sandbox
 from tests.support.waiting import eventually
 
@@ -146,13 +147,15 @@ async def test_a_payer_who_never_confirms_is_cancelled(sandbox: RunningSandbox) 
     assert trade is not None and trade.status == "TRADE_CLOSED"
 
 
-@pytest.mark.parametrize("last_four", ["2222", "3333"])
+@pytest.mark.parametrize(
+    ("last_four", "sub_code"), [("2222", "BALANCE_NOT_ENOUGH"), ("3333", "AUTH_CODE_INVALID")]
+)
 async def test_a_declined_code_is_a_failure_and_closes_the_order(
-    sandbox: RunningSandbox, last_four: str
+    sandbox: RunningSandbox, last_four: str, sub_code: str
 ) -> None:
     sn = f"ali-declined-{last_four}"
     answer = await sandbox.call(SWIPE, order_biz(sandbox, sn, auth_code=alipay_code(last_four)))
-    assert answer["result_code"] != 200 and answer["result_message"], answer
+    assert answer["result_code"] != 200 and answer["sub_code"] == sub_code, answer
     assert await state(sandbox, sn) == "CLOSED"
 
 
@@ -229,3 +232,16 @@ async def test_a_lost_alipay_notification_is_recovered_by_query(sandbox: Running
     assert log.status_code == 200 and log.json(), log.text  # Alipay meant to notify, and lost it
     # no notification reached jubao: the merchant's query asks Alipay
     await reaches(sandbox, "ali-lost", "SUCCESS")
+
+
+async def test_jubao_pay_pays_an_alipay_order(sandbox: RunningSandbox) -> None:
+    answer = await sandbox.call(SCAN, order_biz(sandbox, "ali-cli", type=2))
+    order_sn = answer["data"]["order_sn"]
+    options = ("--data-dir", str(sandbox.settings.data_dir))
+    options += ("--database-url", sandbox.settings.resolved_database_url)
+    paid = await jubao_async(*options, "pay", order_sn, "--buyer", "cli-buyer")
+    assert paid.exit_code == 0, paid.output
+    assert paid.output.startswith("200 ") and '"resultCode":"9000"' in paid.output
+    await reaches(sandbox, "ali-cli", "SUCCESS")
+    again = await jubao_async(*options, "pay", order_sn)
+    assert again.exit_code != 0  # paid: nothing left to pay
