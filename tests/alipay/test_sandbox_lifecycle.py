@@ -237,8 +237,10 @@ async def test_a_lost_alipay_notification_is_recovered_by_query(sandbox: Running
 async def test_jubao_pay_pays_an_alipay_order(sandbox: RunningSandbox) -> None:
     answer = await sandbox.call(SCAN, order_biz(sandbox, "ali-cli", type=2))
     order_sn = answer["data"]["order_sn"]
-    options = ("--data-dir", str(sandbox.settings.data_dir))
-    options += ("--database-url", sandbox.settings.resolved_database_url)
+    options = (
+        *("--data-dir", str(sandbox.settings.data_dir)),
+        *("--database-url", sandbox.settings.resolved_database_url),
+    )
     paid = await jubao_async(*options, "pay", order_sn, "--buyer", "cli-buyer")
     assert paid.exit_code == 0, paid.output
     assert paid.output.startswith("200 ") and '"resultCode":"9000"' in paid.output
