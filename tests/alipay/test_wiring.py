@@ -20,6 +20,7 @@ from jubao.sandbox_alipay import public_key_pem
 from tests.support import fubei
 from tests.support.cli import field, jubao_async
 from tests.support.processes import Managed, managed, read_env
+from tests.support.sandbox import running_sandbox
 from tests.support.servers import free_port
 
 
@@ -161,3 +162,18 @@ async def test_serve_with_both_standalone_simulators(tmp_path: Path) -> None:
                 params={"seller_id": "2088000000000777"},
             )
         assert trade.status_code == 200 and trade.json()["status"] == "TRADE_SUCCESS", trade.text
+
+
+async def test_off_loopback_the_alipay_payer_and_controls_need_the_token(tmp_path: Path) -> None:
+    async with running_sandbox(tmp_path / "data", host="0.0.0.0") as sandbox:
+        biz = {"merchant_order_sn": "guard-ali", "total_fee": "0.01", "type": 2}
+        created = await sandbox.call(
+            "openapi.payment.order.scan", {**biz, "store_id": sandbox.info["store_id"]}
+        )
+        assert created["result_code"] == 200, created  # the gateway.do API is not guarded
+        qr = {"qr_code": created["data"]["qr_code"]}
+        assert (await sandbox.http.post("/sim/alipay/payer/scan", json=qr)).status_code == 401
+        assert (await sandbox.http.get("/sim/alipay/control/behaviour")).status_code == 401
+        right = {"Authorization": f"Bearer {sandbox.settings.admin_token}"}
+        paid = await sandbox.http.post("/sim/alipay/payer/scan", json=qr, headers=right)
+        assert paid.status_code == 200 and paid.json()["resultCode"] == "9000", paid.text
