@@ -74,7 +74,7 @@ async def order_of(sandbox: RunningSandbox, order_sn: str) -> OrderRecord:
 async def play_payer(sandbox: RunningSandbox, order_sn: str) -> httpx.Response:
     order = await order_of(sandbox, order_sn)
     async with httpx.AsyncClient(timeout=10) as client:
-        return await pay_order(client, f"{sandbox.url}/sim/wechatpay/request-payment", order)
+        return await pay_order(client, sandbox.info["simulators_url"], order)
 
 
 def test_the_test_codes_are_well_formed() -> None:
