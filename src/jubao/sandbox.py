@@ -28,7 +28,7 @@ from jubao.channels.simulator import Simulator, SimulatorConfig, SpMerchant, cre
 from jubao.channels.wechatpay import WechatPayChannel, WechatPayConfig
 from jubao.config import Settings
 from jubao.kinds import ChannelName
-from jubao.merchants import repository as merchant_repo
+from jubao.merchants.directory import MerchantDirectory
 from jubao.merchants.models import Merchant, MerchantChannel
 from jubao.runtime import Runtime, build_runtime, with_master_key
 from jubao.sandbox_alipay import (
@@ -43,8 +43,9 @@ from jubao.sandbox_alipay import (
 )
 from jubao.sandbox_learning import answer_again_after_learning
 from jubao.secure_files import create_secret_file, private_dir, write_secret_file
+from jubao.security.keys import sealer_for
 from jubao.security.simulator_guard import guard_simulator
-from jubao.storage.database import Database, open_database
+from jubao.storage.database import open_database
 from jubao.web.app import create_app
 
 __all__ = ["SandboxCredentials", "build_sandbox", "load_sandbox_info"]
@@ -203,10 +204,10 @@ class SubMerchantBindings:
     gateway), so the simulator reads them all at start and again whenever a request names a
     sub-merchant it does not know yet (``answering``); no restart, no polling."""
 
-    def __init__(self, simulator: Simulator, sp_mchid: str, db: Database) -> None:
+    def __init__(self, simulator: Simulator, sp_mchid: str, merchants: MerchantDirectory) -> None:
         self._simulator = simulator
         self._sp_mchid = sp_mchid
-        self._db = db
+        self._directory = merchants
         self._known: set[tuple[str, str]] = set()
 
     def learn(self, merchant: Merchant) -> None:
@@ -222,7 +223,7 @@ class SubMerchantBindings:
     async def sync(self) -> bool:
         """Register every merchant in the database; whether any was new."""
         known = len(self._known)
-        for merchant in await self._db.read(merchant_repo.list_merchants):
+        for merchant in await self._directory.list_merchants():
             self.learn(merchant)
         return len(self._known) > known
 
@@ -282,6 +283,8 @@ async def build_standalone_simulator(
     jubao's database, since merchants are created there."""
     private_dir(settings.data_dir)
     db = await open_database(settings.resolved_database_url)
+    # bindings carry sealed tokens: open them with the data dir's master key, as every command
+    merchants = MerchantDirectory(db, sealer=sealer_for(with_master_key(settings)))
     if channel == "alipay":
         credentials_a = load_or_create_alipay_credentials(settings.data_dir / "keys")
         alipay = sandbox_alipay_simulator(settings, credentials_a, simulator_overrides)
@@ -289,14 +292,14 @@ async def build_standalone_simulator(
         update_channel_env(
             settings.data_dir, alipay_channel_env(settings.data_dir, gateway_url, credentials_a)
         )
-        learned = AlipayBindings(alipay, db)
+        learned = AlipayBindings(alipay, merchants)
         start, stop, sync = alipay.start, alipay.stop, learned.sync
         simulator_app = learned.answering(create_alipay_simulator_app(alipay))
     else:
         credentials = load_or_create_credentials(settings.data_dir / "keys")
         simulator = _simulator(settings, credentials, simulator_overrides)
         write_channel_env(settings.data_dir, settings.resolved_public_url, credentials, simulator)
-        bindings = SubMerchantBindings(simulator, credentials.sp_mchid, db)
+        bindings = SubMerchantBindings(simulator, credentials.sp_mchid, merchants)
         start, stop, sync = simulator.start, simulator.stop, bindings.sync
         simulator_app = bindings.answering(create_simulator_app(simulator))
 
@@ -377,7 +380,7 @@ async def build_sandbox(
     info_file = settings.data_dir / "sandbox.json"
     write_secret_file(info_file, json.dumps(info, ensure_ascii=False, indent=2))
 
-    bindings = SubMerchantBindings(simulator, credentials.sp_mchid, runtime.db)
+    bindings = SubMerchantBindings(simulator, credentials.sp_mchid, runtime.merchants)
 
     async def start_simulator() -> None:
         await simulator.start()
@@ -386,7 +389,7 @@ async def build_sandbox(
     runtime.on_start.append(start_simulator)
     runtime.on_stop.append(simulator.stop)
     runtime.merchants.on_merchant_created.append(bindings.learn)
-    alipay_bindings = AlipayBindings(alipay, runtime.db)
+    alipay_bindings = AlipayBindings(alipay, runtime.merchants)
 
     async def start_alipay() -> None:
         await alipay.start()

@@ -23,12 +23,10 @@ from jubao.channels.alipay_simulator import (
 )
 from jubao.config import Settings
 from jubao.kinds import ChannelName
-from jubao.merchants import repository as merchant_repo
 from jubao.merchants.directory import MerchantDirectory
 from jubao.merchants.models import Merchant, MerchantChannel
 from jubao.sandbox_learning import answer_again_after_learning
 from jubao.secure_files import create_secret_file, private_dir, write_secret_file
-from jubao.storage.database import Database
 
 __all__ = [
     "ALIPAY_PREFIX",
@@ -169,9 +167,9 @@ class AlipayBindings:
     """Teaches the Alipay simulator the merchants bound to Alipay in jubao's database (their PID
     and app_auth_token): all at start, and again when a call names a token it does not know."""
 
-    def __init__(self, simulator: AlipaySimulator, db: Database) -> None:
+    def __init__(self, simulator: AlipaySimulator, merchants: MerchantDirectory) -> None:
         self._simulator = simulator
-        self._db = db
+        self._directory = merchants
         self._known: set[str] = set()
 
     def learn(self, merchant: Merchant) -> None:
@@ -186,7 +184,7 @@ class AlipayBindings:
     async def sync(self) -> bool:
         """Register every bound merchant in the database; whether any was new."""
         known = len(self._known)
-        for merchant in await self._db.read(merchant_repo.list_merchants):
+        for merchant in await self._directory.list_merchants():
             self.learn(merchant)
         return len(self._known) > known
 

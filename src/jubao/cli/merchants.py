@@ -46,8 +46,9 @@ async def merchant_create(
 @click.pass_context
 @run_async
 async def merchant_list(ctx: click.Context, as_json: bool) -> None:
-    async with opened(settings(ctx)) as db:
-        merchants = await db.read(merchant_repo.list_merchants)
+    configured = settings(ctx)
+    async with opened(configured) as db:
+        merchants = await directory(db, configured).list_merchants()
 
     def alipay_pid(item: Merchant) -> str:
         bound = item.channel(ChannelName.ALIPAY)

@@ -59,7 +59,7 @@ class MerchantDirectory:
         cached = self._merchants.get(merchant_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        merchant = await self._db.read(lambda: repo.find_merchant(merchant_id))
+        merchant = await self._db.read(lambda: repo.find_merchant(merchant_id, self._sealer))
         if len(self._merchants) > 10_000:
             self._merchants.clear()
         self._merchants[merchant_id] = (now + _CACHE_MS, merchant)
@@ -111,9 +111,14 @@ class MerchantDirectory:
 
     async def bind_channel(self, merchant_id: int, binding: MerchantChannel) -> None:
         now = self._clock()
-        await self._db.write(lambda: repo.bind_channel(merchant_id, binding, now))
+        sealer = self._sealer
+        await self._db.write(lambda: repo.bind_channel(merchant_id, binding, now, sealer))
         self._cache.clear()  # cached apps carry their merchant's bindings
         self._merchants.pop(merchant_id, None)
+
+    async def list_merchants(self) -> list[Merchant]:
+        """Every merchant with its bindings (tokens opened)."""
+        return await self._db.read(lambda: repo.list_merchants(self._sealer))
 
     async def list_apps(self) -> list[App]:
         return await self._db.read(lambda: repo.list_apps(self._sealer))

@@ -31,6 +31,7 @@ __all__ = [
     "secret_key_ids",
     "set_refund_notify",
     "set_strict_nonce",
+    "token_aad",
     "update_app_secret",
 ]
 
@@ -47,26 +48,34 @@ def secret_aad(app_id: str) -> bytes:
     return f"jubao:apps.app_secret:{app_id}".encode()
 
 
-def _channel(row: Row) -> MerchantChannel:
+def token_aad(merchant_id: int, channel: str) -> bytes:
+    """Associated data of a sealed channel token: valid for this merchant and channel only."""
+    return f"jubao:merchant_channels.auth_token:{merchant_id}:{channel}".encode()
+
+
+def _channel(row: Row, sealer: Sealer) -> MerchantChannel:
+    token = row["auth_token"]
+    if token is not None:
+        token = sealer.open(token, token_aad(int(row["merchant_id"]), row["channel"]))
     return MerchantChannel(
         ChannelName(row["channel"]),
         row["channel_merchant_id"],
         row["mina_app_id"],
         row["jsapi_app_id"],
-        row["auth_token"],
+        token,
     )
 
 
-def _merchant_channels(merchant_id: int) -> Tx[tuple[MerchantChannel, ...]]:
+def _merchant_channels(merchant_id: int, sealer: Sealer) -> Tx[tuple[MerchantChannel, ...]]:
     rows = (
         yield fetch_all(
             "SELECT * FROM merchant_channels WHERE merchant_id = ? ORDER BY channel", merchant_id
         )
     ).rows
-    return tuple(_channel(row) for row in rows)
+    return tuple(_channel(row, sealer) for row in rows)
 
 
-def find_merchant(merchant_id: int) -> Tx[Merchant | None]:
+def find_merchant(merchant_id: int, sealer: Sealer = UNSEALED) -> Tx[Merchant | None]:
     row = (
         yield fetch_one(
             "SELECT merchant_id, name FROM merchants WHERE merchant_id = ?", merchant_id
@@ -74,13 +83,15 @@ def find_merchant(merchant_id: int) -> Tx[Merchant | None]:
     ).first
     if row is None:
         return None
-    return Merchant(row["merchant_id"], row["name"], (yield from _merchant_channels(merchant_id)))
+    return Merchant(
+        row["merchant_id"], row["name"], (yield from _merchant_channels(merchant_id, sealer))
+    )
 
 
 def _app(row: Row, sealer: Sealer) -> Tx[App]:
     app_id = row["app_id"]
     secret = sealer.open(row["app_secret"], secret_aad(app_id))
-    channels = yield from _merchant_channels(row["merchant_id"])
+    channels = yield from _merchant_channels(row["merchant_id"], sealer)
     return App(
         app_id,
         Merchant(row["merchant_id"], row["name"], channels),
@@ -109,8 +120,14 @@ def insert_merchant(name: str, sub_mchid: str, sub_appid: str, now: int) -> Tx[M
     return merchant
 
 
-def bind_channel(merchant_id: int, binding: MerchantChannel, now: int) -> Tx[None]:
-    """Bind a merchant to a channel, replacing its previous binding there."""
+def bind_channel(
+    merchant_id: int, binding: MerchantChannel, now: int, sealer: Sealer = UNSEALED
+) -> Tx[None]:
+    """Bind a merchant to a channel, replacing its previous binding there. Its token (Alipay's
+    app_auth_token) is sealed at rest like app secrets."""
+    token = binding.auth_token
+    if token is not None:
+        token = sealer.seal(token, token_aad(merchant_id, binding.channel.value))
     yield execute(
         "INSERT INTO merchant_channels (merchant_id, channel, channel_merchant_id, mina_app_id, "
         "jsapi_app_id, auth_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -123,7 +140,7 @@ def bind_channel(merchant_id: int, binding: MerchantChannel, now: int) -> Tx[Non
         binding.channel_merchant_id,
         binding.mina_app_id,
         binding.jsapi_app_id,
-        binding.auth_token,
+        token,
         now,
         now,
     )
@@ -167,11 +184,11 @@ def list_apps(sealer: Sealer = UNSEALED) -> Tx[list[App]]:
     return apps
 
 
-def list_merchants() -> Tx[list[Merchant]]:
+def list_merchants(sealer: Sealer = UNSEALED) -> Tx[list[Merchant]]:
     rows = (yield fetch_all("SELECT merchant_id, name FROM merchants ORDER BY 1")).rows
     merchants = []
     for row in rows:
-        channels = yield from _merchant_channels(row["merchant_id"])
+        channels = yield from _merchant_channels(row["merchant_id"], sealer)
         merchants.append(Merchant(row["merchant_id"], row["name"], channels))
     return merchants
 
