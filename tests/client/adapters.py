@@ -14,6 +14,8 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from jubao.client import (
+    AlipayH5Request,
+    AlipayH5Response,
     AsyncJubaoClient,
     CloseRequest,
     CloseResponse,
@@ -52,6 +54,8 @@ class MerchantApi(Protocol):
     async def swipe(self, request: SwipeRequest) -> Order: ...
     async def scan(self, request: ScanRequest) -> ScanResponse: ...
     async def h5pay(self, request: H5payRequest) -> H5payResponse: ...
+
+    async def alipay_h5(self, request: AlipayH5Request) -> AlipayH5Response: ...
     async def reverse(self, request: ReverseRequest) -> ReverseResponse: ...
     async def call(
         self, method: str, biz: Mapping[str, Any], *, safe_to_retry: bool = False
@@ -91,6 +95,9 @@ class SyncFace:
 
     async def h5pay(self, request: H5payRequest) -> H5payResponse:
         return await asyncio.to_thread(self._client.h5pay, request)
+
+    async def alipay_h5(self, request: AlipayH5Request) -> AlipayH5Response:
+        return await asyncio.to_thread(self._client.alipay_h5, request)
 
     async def reverse(self, request: ReverseRequest) -> ReverseResponse:
         return await asyncio.to_thread(self._client.reverse, request)

@@ -11,6 +11,7 @@ from typing import TypeVar
 import pytest
 
 from jubao.client import (
+    AlipayH5Request,
     ApiError,
     CloseRequest,
     H5payRequest,
@@ -186,3 +187,38 @@ async def test_the_scenes_swipe_reverse_scan_h5pay(
     )
     assert h5.sign_params.package == f"prepay_id={h5.prepay_id}"
     assert h5.sign_params.app_id == sandbox.info["jsapi_sub_appid"]
+
+
+async def test_alipay_h5_and_an_alipay_payment_code(
+    client: MerchantApi, sandbox: RunningSandbox
+) -> None:
+    store_id = sandbox.info["store_id"]
+    trade = await client.alipay_h5(
+        AlipayH5Request(
+            merchant_order_sn="sdk-ali-h5-1",
+            buyer_id=sandbox.alipay_info["buyer_id"],
+            store_id=store_id,
+            total_fen=12,
+        )
+    )
+    assert trade.prepay_id and trade.order_sn
+    again = await client.alipay_h5(
+        AlipayH5Request(
+            merchant_order_sn="sdk-ali-h5-1",
+            buyer_id=sandbox.alipay_info["buyer_id"],
+            store_id=store_id,
+            total_fen=12,
+        )
+    )
+    assert again == trade  # an identical retry answers the same trade
+    swiped = await client.swipe(
+        SwipeRequest(
+            merchant_order_sn="sdk-ali-swipe-1",
+            auth_code="284567890123450001",
+            store_id=store_id,
+            total_fen=30,
+        )
+    )
+    query = OrderQueryRequest(order_sn=swiped.order_sn)
+    paid = await wait_for(lambda: client.query(query), lambda o: o.trade_state != "USERPAYING")
+    assert (paid.trade_state, paid.pay_type) == ("SUCCESS", 2)

@@ -32,6 +32,7 @@ from jubao.client.notifications import (
     parse_notification,
 )
 from jubao.client.request_models import (
+    AlipayH5Request,
     AuthRequest,
     CloseRequest,
     H5payRequest,
@@ -45,6 +46,7 @@ from jubao.client.request_models import (
     SwipeRequest,
 )
 from jubao.client.response_models import (
+    AlipayH5Response,
     AuthUrl,
     CloseResponse,
     H5payResponse,
@@ -61,6 +63,8 @@ from jubao.client.sync_client import JubaoClient
 
 __all__ = [
     "NOTIFICATION_ACK",
+    "AlipayH5Request",
+    "AlipayH5Response",
     "ApiError",
     "AsyncJubaoClient",
     "AuthRequest",

@@ -19,6 +19,7 @@ from jubao.client.core import (
     RetryPolicy,
 )
 from jubao.client.request_models import (
+    AlipayH5Request,
     AuthRequest,
     CloseRequest,
     H5payRequest,
@@ -32,6 +33,7 @@ from jubao.client.request_models import (
     SwipeRequest,
 )
 from jubao.client.response_models import (
+    AlipayH5Response,
     AuthUrl,
     CloseResponse,
     H5payResponse,
@@ -120,6 +122,9 @@ class AsyncJubaoClient:
 
     async def h5pay(self, request: H5payRequest) -> H5payResponse:
         return await self._execute(ops.h5pay(request))
+
+    async def alipay_h5(self, request: AlipayH5Request) -> AlipayH5Response:
+        return await self._execute(ops.alipay_h5(request))
 
     async def reverse(self, request: ReverseRequest) -> ReverseResponse:
         return await self._execute(ops.reverse(request))

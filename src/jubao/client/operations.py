@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from jubao.client.request_models import (
+    AlipayH5Request,
     AuthRequest,
     CloseRequest,
     H5payRequest,
@@ -28,6 +29,7 @@ from jubao.client.request_models import (
     SwipeRequest,
 )
 from jubao.client.response_models import (
+    AlipayH5Response,
     AuthUrl,
     CloseResponse,
     H5payResponse,
@@ -41,6 +43,7 @@ from jubao.client.response_models import (
 )
 
 __all__ = [
+    "ALIPAY_H5",
     "AUTH",
     "CLOSE",
     "GET_TIME",
@@ -54,6 +57,7 @@ __all__ = [
     "SCAN",
     "SWIPE",
     "Operation",
+    "alipay_h5",
     "auth_url",
     "close_order",
     "get_time",
@@ -84,6 +88,7 @@ SCAN = "openapi.payment.order.scan"
 H5PAY = "openapi.payment.order.h5pay"
 REVERSE = "openapi.payment.order.reverse"
 AUTH = "openapi.payment.auth.auth"
+ALIPAY_H5 = "openapi.payment.Alipay.H5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,10 @@ def scan(request: ScanRequest) -> Operation[ScanResponse]:
 
 def h5pay(request: H5payRequest) -> Operation[H5payResponse]:
     return Operation(H5PAY, request.biz(), True, H5payResponse.from_wire)
+
+
+def alipay_h5(request: AlipayH5Request) -> Operation[AlipayH5Response]:
+    return Operation(ALIPAY_H5, request.biz(), True, AlipayH5Response.from_wire)
 
 
 def reverse(request: ReverseRequest) -> Operation[ReverseResponse]:

@@ -15,6 +15,7 @@ from jubao.client.amounts import YuanInput, fen_from_input, yuan_for_wire
 from jubao.money import Fen
 
 __all__ = [
+    "AlipayH5Request",
     "AuthRequest",
     "CloseRequest",
     "H5payRequest",
@@ -178,6 +179,21 @@ class H5payRequest(_SceneOrder):
 
     def biz(self) -> dict[str, Any]:
         return {**_SceneOrder.biz(self), "sub_open_id": self.sub_open_id}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlipayH5Request(_SceneOrder):
+    """``openapi.payment.Alipay.H5``: an Alipay JSAPI trade (life account or Alipay mini-program)
+    for the buyer ``buyer_id`` (``2088...``). Retried safely."""
+
+    buyer_id: str
+
+    def __post_init__(self) -> None:
+        _SceneOrder.__post_init__(self)
+        _required_text(self.buyer_id, "buyer_id")
+
+    def biz(self) -> dict[str, Any]:
+        return {**_SceneOrder.biz(self), "buyer_id": self.buyer_id}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

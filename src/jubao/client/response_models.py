@@ -17,6 +17,7 @@ from typing import Any, Self
 from jubao.client import reading as read
 
 __all__ = [
+    "AlipayH5Response",
     "AuthUrl",
     "CloseResponse",
     "H5payResponse",
@@ -102,6 +103,30 @@ H5payResponse = MinaResponse
 """``openapi.payment.order.h5pay`` answers as ``mina`` does; hand ``sign_params.as_dict()`` to
 ``WeixinJSBridge.invoke('getBrandWCPayRequest', ...)`` (or send the browser to the gateway's
 ``/paypage``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlipayH5Response:
+    """``openapi.payment.Alipay.H5``: ``prepay_id`` is Alipay's ``trade_no``; hand it to
+    ``my.tradePay`` / ``AlipayJSBridge.call('tradePay', {tradeNO})`` in the buyer's Alipay."""
+
+    order_sn: str
+    merchant_order_sn: str
+    prepay_id: str
+    store_id: int = 0
+    cashier_id: int = 0
+    user_id: str = ""
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> AlipayH5Response:
+        return cls(
+            order_sn=read.text(data, "order_sn"),
+            merchant_order_sn=read.text(data, "merchant_order_sn", ""),
+            prepay_id=read.text(data, "prepay_id"),
+            store_id=read.integer(data, "store_id", 0),
+            cashier_id=read.integer(data, "cashier_id", 0),
+            user_id=read.text(data, "user_id", ""),
+        )
 
 
 @dataclass(frozen=True, slots=True)

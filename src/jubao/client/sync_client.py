@@ -19,6 +19,7 @@ from jubao.client.core import (
     RetryPolicy,
 )
 from jubao.client.request_models import (
+    AlipayH5Request,
     AuthRequest,
     CloseRequest,
     H5payRequest,
@@ -32,6 +33,7 @@ from jubao.client.request_models import (
     SwipeRequest,
 )
 from jubao.client.response_models import (
+    AlipayH5Response,
     AuthUrl,
     CloseResponse,
     H5payResponse,
@@ -118,6 +120,9 @@ class JubaoClient:
 
     def h5pay(self, request: H5payRequest) -> H5payResponse:
         return self._execute(ops.h5pay(request))
+
+    def alipay_h5(self, request: AlipayH5Request) -> AlipayH5Response:
+        return self._execute(ops.alipay_h5(request))
 
     def reverse(self, request: ReverseRequest) -> ReverseResponse:
         return self._execute(ops.reverse(request))
