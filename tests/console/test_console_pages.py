@@ -307,3 +307,38 @@ async def test_dashboard_counts_today(admin: httpx.AsyncClient, world: ConsoleWo
     assert '<strong id="today-orders">2</strong>' in page.text
     assert '<strong id="success-rate">0.0%</strong>' in page.text
     assert page.text.count('class="bar"') == 7
+
+
+async def test_a_merchant_is_bound_to_alipay_from_the_console(
+    admin: httpx.AsyncClient, world: ConsoleWorld
+) -> None:
+    app = await world.runtime.merchants.app(world.app_id)
+    assert app is not None
+    merchant_id = app.merchant.merchant_id
+    page = await admin.get("/console/merchants")
+    csrf = hidden(page.text, "csrf")
+    missing = await admin.post(
+        f"/console/merchants/{merchant_id}/alipay", data={"csrf": csrf, "pid": "2088000000000042"}
+    )
+    assert missing.status_code == 422
+    bound = await admin.post(
+        f"/console/merchants/{merchant_id}/alipay",
+        data={"csrf": csrf, "pid": "2088000000000042", "auth_token": "202611BBtoken42"},
+    )
+    assert bound.status_code == 303
+    merchant = await world.runtime.merchants.merchant(merchant_id)
+    assert merchant is not None
+    alipay = merchant.channel(ChannelName.ALIPAY)
+    assert alipay is not None and alipay.auth_token == "202611BBtoken42"
+    listing = await admin.get("/console/merchants")
+    assert "2088000000000042" in listing.text and "202611BBtoken42" not in listing.text
+    unknown = await admin.post(
+        "/console/merchants/999999/alipay",
+        data={"csrf": csrf, "pid": "2088000000000042", "auth_token": "t"},
+    )
+    assert unknown.status_code == 404
+    forged = await admin.post(
+        f"/console/merchants/{merchant_id}/alipay",
+        data={"csrf": "forged", "pid": "2088000000000099", "auth_token": "t"},
+    )
+    assert forged.status_code in (400, 403)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from jubao.kinds import ChannelName
 from jubao.merchants.directory import MerchantDirectory, NewApp
+from jubao.merchants.models import MerchantChannel
 from jubao.storage.database import Database
 from jubao.web.console import queries
 from jubao.web.console.common import Ctx, Renderer, redirect
@@ -82,6 +84,20 @@ class MerchantPages:
         if all(m["merchant_id"] != merchant_id for m in overview.merchants):
             return await self._list_page(ctx, error=ctx.t("common.not_found"), status=404)
         return self._secret_page(ctx, await self.directory.create_app(merchant_id, callback))
+
+    async def bind_alipay(self, ctx: Ctx) -> Response:
+        """Bind (or re-bind) a merchant to Alipay: its PID and app_auth_token (sealed at rest)."""
+        merchant_id: int = ctx.request.path_params["merchant_id"]
+        try:
+            pid = _text(ctx, "pid", "merchants.alipay_pid")
+            token = _text(ctx, "auth_token", "merchants.alipay_token")
+        except FormError as exc:
+            return await self._list_page(ctx, error=str(exc), status=422)
+        if await self.directory.merchant(merchant_id) is None:
+            return await self._list_page(ctx, error=ctx.t("common.not_found"), status=404)
+        binding = MerchantChannel(ChannelName.ALIPAY, pid, auth_token=token)
+        await self.directory.bind_channel(merchant_id, binding)
+        return redirect("/merchants")
 
     async def rotate_secret(self, ctx: Ctx) -> Response:
         app_id = ctx.request.path_params["app_id"]

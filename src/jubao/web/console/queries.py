@@ -243,9 +243,12 @@ def merchants_overview() -> Tx[MerchantsOverview]:
     merchants = (
         yield fetch_all(
             "SELECT m.merchant_id, m.name, c.channel_merchant_id AS sub_mchid, "
-            "c.mina_app_id AS sub_appid, m.created_at FROM merchants m "
+            "c.mina_app_id AS sub_appid, a.channel_merchant_id AS alipay_pid, m.created_at "
+            "FROM merchants m "
             "LEFT JOIN merchant_channels c ON c.merchant_id = m.merchant_id "
-            "AND c.channel = 'wechatpay' ORDER BY m.merchant_id"
+            "AND c.channel = 'wechatpay' "
+            "LEFT JOIN merchant_channels a ON a.merchant_id = m.merchant_id "
+            "AND a.channel = 'alipay' ORDER BY m.merchant_id"
         )
     ).rows
     apps = (

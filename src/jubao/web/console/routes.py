@@ -59,6 +59,7 @@ def console_routes(
         Route("/merchants", guard(merchants.list), methods=get),
         Route("/merchants", guard(merchants.create_merchant), methods=post),
         Route("/merchants/{merchant_id:int}/apps", guard(merchants.create_app), methods=post),
+        Route("/merchants/{merchant_id:int}/alipay", guard(merchants.bind_alipay), methods=post),
         Route("/apps/{app_id}/rotate", guard(merchants.rotate_secret), methods=post),
         Route("/stores", guard(merchants.create_store), methods=post),
         Route("/cashiers", guard(merchants.create_cashier), methods=post),
