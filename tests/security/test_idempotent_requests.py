@@ -26,6 +26,7 @@ from jubao.security.idempotency import (
     store_answer,
 )
 from jubao.storage.database import open_database
+from jubao.storage.sql import Row, Tx, fetch_all
 from tests.security.support import post_body
 from tests.support import fubei
 from tests.support.sandbox import RunningSandbox, running_sandbox
@@ -227,3 +228,26 @@ def test_the_key_ignores_the_sign_and_nothing_else() -> None:
     assert request_hash({**params, "sign": "AB"}) == request_hash({**params, "sign": "ab"})
     assert request_hash(params) != request_hash({**params, "nonce": "2"})
     assert request_hash(params) != request_hash({**params, "extra": None})
+
+
+async def test_order_creation_replays_through_its_order_without_the_ledger(
+    sandbox: RunningSandbox,
+) -> None:
+    """mina (like h5pay, scan, Alipay.H5) answers an identical request from its order's stored
+    instruction: the same first answer, even after the order closed, and no ledger row (two
+    writes per order saved)."""
+    biz = {"merchant_order_sn": "idem-mina", "sub_openid": sandbox.info["demo_openid"],
+           "total_fee": "0.03", "store_id": sandbox.info["store_id"]}  # fmt: skip
+    body = signed(sandbox, "openapi.payment.order.mina", biz)
+    answers = await asyncio.gather(*(post_body(sandbox, body) for _ in range(6)))
+    assert answers[0]["result_code"] == 200, answers[0]
+    assert all(answer == answers[0] for answer in answers)
+    closed = await sandbox.call(CLOSE, {"merchant_order_sn": "idem-mina"})
+    assert closed["result_code"] == 200, closed
+    assert await post_body(sandbox, body) == answers[0]
+
+    def ledger_rows() -> Tx[list[Row]]:
+        return (yield fetch_all("SELECT * FROM request_answers")).rows
+
+    rows = await sandbox.runtime.db.read(ledger_rows)
+    assert len(rows) == 1  # the close's, not the order's

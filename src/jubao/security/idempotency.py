@@ -34,6 +34,7 @@ __all__ = [
     "ANSWER_WINDOW_MS",
     "LEASE_MS",
     "READ_ONLY_METHODS",
+    "REPLAYED_BY_THEIR_ORDER",
     "RequestLedger",
     "claim_request",
     "purge_answers",
@@ -50,6 +51,12 @@ _RENEW_SECONDS = 2.0
 READ_ONLY_METHODS = frozenset(
     {methods.QUERY, methods.REFUND_QUERY, methods.REFUND_STATISTICS, methods.GET_TIME}
 )
+# Order-creating methods whose own key already answers an identical request with its first answer:
+# the order is unique per merchant_order_sn and its stored payment instruction is what every
+# retry answers (payments.service.create). The ledger would add two writes to every order for
+# nothing (mina on PostgreSQL lost about a third of its throughput to them, docs/benchmarks.md).
+# A payment code (swipe) stays in the ledger: its answer reports the order's state at the time.
+REPLAYED_BY_THEIR_ORDER = frozenset({methods.MINA, methods.H5PAY, methods.SCAN, methods.ALIPAY_H5})
 # Failures the protocol calls transient ("retry the same request"): the retry must run again.
 _TRANSIENT = (ChannelUnavailable, StorageError)
 _POLL_FIRST, _POLL_MAX = 0.02, 0.25  # seconds between looks at a pending first answer
@@ -169,7 +176,7 @@ class RequestLedger:
         run: Callable[[], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any]:
         """Run a state-changing request once; an identical one gets the first answer."""
-        if method in READ_ONLY_METHODS:
+        if method in READ_ONLY_METHODS or method in REPLAYED_BY_THEIR_ORDER:
             return await run()
         key = request_hash(signed_params)
         if await self._claim(app_id, key):
