@@ -59,3 +59,23 @@ def refuse_paid_or_closed(sim: Simulator, order: Order) -> None:
             "该订单已失效（已关闭或已过期）",
             internal=InternalCode.ORDER_EXPIRED,
         )
+
+
+def check_partner(
+    sim: Simulator,
+    mchid: str,
+    sp_mchid: str,
+    sp_appid: str,
+    sub_mchid: str,
+    sub_appid: str | None,
+) -> None:
+    """A partner order's identities: the signer is the body's sp_mchid, sp_appid is bound to
+    it, the sub-merchant is its own, and sub_appid (when given) bound to that sub-merchant."""
+    check_mchid(mchid, sp_mchid)
+    found = sim.state.merchant(mchid)
+    assert found is not None  # the signer is a known provider
+    if sp_appid not in found[0].sp_appids:
+        raise ApiError(400, "APPID_MCHID_NOT_MATCH", "sp_appid 与 sp_mchid 不匹配")
+    appids = sub_appids(sim, mchid, sub_mchid, status=400)
+    if sub_appid is not None and sub_appid not in appids:
+        raise ApiError(400, "APPID_MCHID_NOT_MATCH", "sub_appid 与 sub_mchid 不匹配")

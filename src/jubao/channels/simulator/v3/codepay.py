@@ -12,11 +12,7 @@ from jubao.channels.simulator.models import Order, mark_paid, transaction_json
 from jubao.channels.simulator.paycodes import PayerBehaviour, behaviour_of
 from jubao.channels.simulator.rules import AUTH_CODE, CodepayRequest, parse_codepay
 from jubao.channels.simulator.v3.call import Answer, Call
-from jubao.channels.simulator.v3.checks import (
-    check_mchid,
-    refuse_paid_or_closed,
-    sub_appids,
-)
+from jubao.channels.simulator.v3.checks import check_partner, refuse_paid_or_closed
 from jubao.channels.simulator.v3.openids import openid_for
 
 if TYPE_CHECKING:
@@ -41,14 +37,9 @@ def _invalid_code() -> ApiError:
 
 
 def codepay(sim: Simulator, mchid: str, request: CodepayRequest) -> Order:
-    check_mchid(mchid, request.sp_mchid)
-    found = sim.state.merchant(mchid)
-    assert found is not None  # the signer is a known provider
-    if request.sp_appid not in found[0].sp_appids:
-        raise ApiError(400, "APPID_MCHID_NOT_MATCH", "sp_appid 与 sp_mchid 不匹配")
-    appids = sub_appids(sim, mchid, request.sub_mchid, status=400)
-    if request.sub_appid is not None and request.sub_appid not in appids:
-        raise ApiError(400, "APPID_MCHID_NOT_MATCH", "sub_appid 与 sub_mchid 不匹配")
+    check_partner(
+        sim, mchid, request.sp_mchid, request.sp_appid, request.sub_mchid, request.sub_appid
+    )
     existing = sim.state.order(mchid, request.out_trade_no)
     if existing is not None:
         return _retry(sim, existing, request)

@@ -12,12 +12,12 @@ from jubao.channels.simulator.errors import ApiError, InternalCode
 from jubao.channels.simulator.models import Order
 from jubao.channels.simulator.rules import PrepayRequest, parse_prepay
 from jubao.channels.simulator.v3.call import Answer, Call
-from jubao.channels.simulator.v3.checks import check_mchid, refuse_paid_or_closed, sub_appids
+from jubao.channels.simulator.v3.checks import check_partner, refuse_paid_or_closed
 
 if TYPE_CHECKING:
     from jubao.channels.simulator.simulator import Simulator
 
-__all__ = ["handle_prepay", "prepay"]
+__all__ = ["handle_prepay", "open_order", "prepay"]
 
 PREPAY_TTL_SECONDS = 2 * 3600
 DEFAULT_ORDER_TTL_SECONDS = 7 * 86400
@@ -29,14 +29,23 @@ def handle_prepay(sim: Simulator, call: Call) -> Answer:
 
 
 def prepay(sim: Simulator, mchid: str, request: PrepayRequest) -> str:
-    check_mchid(mchid, request.sp_mchid)
-    found = sim.state.merchant(mchid)
-    assert found is not None  # the signer is a known provider
-    if request.sp_appid not in found[0].sp_appids:
-        raise ApiError(400, "APPID_MCHID_NOT_MATCH", "sp_appid 与 sp_mchid 不匹配")
-    appids = sub_appids(sim, mchid, request.sub_mchid, status=400)
-    if request.sub_appid is not None and request.sub_appid not in appids:
-        raise ApiError(400, "APPID_MCHID_NOT_MATCH", "sub_appid 与 sub_mchid 不匹配")
+    order = open_order(sim, mchid, request, trade_type="JSAPI")
+    now = sim.now()
+    live = [(expiry, pid) for pid, expiry in order.prepays.items() if expiry > now]
+    if live:
+        # An identical retry while a prepay_id lives gets that same prepay_id.
+        return max(live)[1]
+    prepay_id = ids.new_prepay_id(now)
+    sim.state.add_prepay(order, prepay_id, min(now + PREPAY_TTL_SECONDS, order.expire_at))
+    return prepay_id
+
+
+def open_order(sim: Simulator, mchid: str, request: PrepayRequest, *, trade_type: str) -> Order:
+    """The order a prepay-style request (JSAPI, Native) opens, or the identical one it opened
+    before; a paid or closed one, or different parameters under its number, are refused."""
+    check_partner(
+        sim, mchid, request.sp_mchid, request.sp_appid, request.sub_mchid, request.sub_appid
+    )
     now = sim.now()
     order = sim.state.order(mchid, request.out_trade_no)
     if order is None:
@@ -58,22 +67,17 @@ def prepay(sim: Simulator, mchid: str, request: PrepayRequest) -> str:
             # WeChat moves a time_expire closer than one minute to now + 1 minute.
             expire_at=max(expire_at, now + MIN_EXPIRE_AHEAD_SECONDS),
             fingerprint=request.fingerprint,
+            trade_type=trade_type,
         )
         sim.state.add_order(order)
-    else:
-        sim.state.refresh(order)
-        refuse_paid_or_closed(sim, order)
-        if order.fingerprint != request.fingerprint:
-            raise ApiError(
-                403,
-                "OUT_TRADE_NO_USED",
-                "商户订单号重复（请求重入时，参数与首次请求时不一致）",
-                internal=InternalCode.PARAMS_CHANGED,
-            )
-        live = [(expiry, pid) for pid, expiry in order.prepays.items() if expiry > now]
-        if live:
-            # An identical retry while a prepay_id lives gets that same prepay_id.
-            return max(live)[1]
-    prepay_id = ids.new_prepay_id(now)
-    sim.state.add_prepay(order, prepay_id, min(now + PREPAY_TTL_SECONDS, order.expire_at))
-    return prepay_id
+        return order
+    sim.state.refresh(order)
+    refuse_paid_or_closed(sim, order)
+    if order.fingerprint != request.fingerprint:
+        raise ApiError(
+            403,
+            "OUT_TRADE_NO_USED",
+            "商户订单号重复（请求重入时，参数与首次请求时不一致）",
+            internal=InternalCode.PARAMS_CHANGED,
+        )
+    return order
