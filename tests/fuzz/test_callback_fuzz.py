@@ -16,8 +16,9 @@ are the paid seeded order, its refund and unknown orders, so no generated report
 The only trace a signed but wrong report may leave is a ``PAYMENT_REFUSED`` or
 ``REFUND_REPORT_REFUSED`` timeline event (by design: ``repository.mark_paid``, ``settle_refund``).
 
-The Alipay channel (``/channel/alipay/notify``) is not mounted in the sandbox yet, so it is not
-fuzzed here.
+The Alipay callback (``/channel/alipay/notify``, form-encoded, RSA2 over the sorted parameters)
+gets hostile bodies and forms, unsigned or with forged signatures: always answered ``fail`` (never
+``success``, never a 500), nothing changed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import os
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
@@ -280,3 +282,48 @@ def test_true_reports_are_acknowledged_and_change_nothing(
         body = envelope_text(resource, event_type)
         status, reply = deliver(portal, fuzz_gateway, body, signed_headers(fuzz_gateway, body))
         assert status == 204, (kind, reply)
+
+
+ALIPAY_NOTIFY = "/channel/alipay/notify"
+ALIPAY_KEYS = st.sampled_from(
+    ["notify_id", "notify_type", "trade_status", "out_trade_no", "trade_no", "total_amount",
+     "app_id", "auth_app_id", "sign", "sign_type", "gmt_payment", "out_biz_no", "refund_fee",
+     "seller_id", "buyer_id", "charset", "version", "notify_time"]
+)  # fmt: skip
+ALIPAY_VALUES = st.one_of(
+    st.sampled_from(gen.NASTY_STRINGS),
+    st.sampled_from(["TRADE_SUCCESS", "TRADE_FINISHED", "RSA2", "RSA", "0.01", "-1", "1e9"]),
+    st.text(max_size=60),
+)
+ALIPAY_FORMS = st.dictionaries(ALIPAY_KEYS, ALIPAY_VALUES, max_size=12)
+
+
+@FUZZ
+@given(data=st.data())
+def test_hostile_alipay_notifications(
+    portal: Portal, fuzz_gateway: FuzzSandbox, data: st.DataObject
+) -> None:
+    """Forms with forged or missing signatures, and bodies that are no form at all: ``fail``."""
+    if data.draw(st.booleans()):
+        form = data.draw(ALIPAY_FORMS)
+        body = urlencode(form, errors="surrogatepass").encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    else:
+        body = data.draw(BODIES)
+        headers = {"Content-Type": data.draw(st.sampled_from(
+            ["application/x-www-form-urlencoded", "application/json", "text/plain"]
+        ))}  # fmt: skip
+    if currently_in_test_context():
+        note(f"database={fuzz_gateway.database} body={body[:2000]!r}")
+
+    async def run() -> tuple[dict[str, int], Any, dict[str, int]]:
+        before = await snapshot(fuzz_gateway)
+        reply = await fuzz_gateway.client.post(ALIPAY_NOTIFY, content=body, headers=headers)
+        after = await snapshot(fuzz_gateway)
+        return before, reply, after
+
+    before, reply, after = portal.run(run())
+    assert reply.status_code in (200, 413), (reply.status_code, reply.text[:300])
+    assert reply.text != "success", body[:300]
+    assert "Traceback" not in reply.text
+    assert after == before, (reply.text[:300], before, after)
