@@ -47,7 +47,10 @@ def encode(instruction: StoredInstruction) -> str:
 
 
 def decode(text: str, prepay_id: str | None) -> PaymentInstruction:
-    doc = jsonwire.loads(text)
+    return _instruction(jsonwire.loads(text), text, prepay_id)
+
+
+def _instruction(doc: object, text: str, prepay_id: str | None) -> PaymentInstruction:
     if not isinstance(doc, dict) or len(doc) != 1:
         raise ValueError(f"not a stored payment instruction: {text[:60]!r}")
     ((kind, value),) = doc.items()
@@ -86,11 +89,12 @@ def encode_state(state: PaymentCodeSubmitted | Declined) -> str:
 
 
 def decode_stored(text: str, prepay_id: str | None) -> PaymentInstruction | Stored:
-    """Any stored value: a channel's instruction or what became of a payment code."""
+    """Any stored value: a channel's instruction or what became of a payment code (the text is
+    parsed once: identical retries of every create come through here)."""
     doc = jsonwire.loads(text)
     if isinstance(doc, dict) and doc.get("payment_code") == "submitted":
         return PaymentCodeSubmitted()
     declined = doc.get("declined") if isinstance(doc, dict) else None
     if isinstance(declined, dict):
         return Declined(str(declined.get("sub_code", "")), str(declined.get("message", "")))
-    return decode(text, prepay_id)
+    return _instruction(doc, text, prepay_id)

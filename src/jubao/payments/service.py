@@ -106,10 +106,6 @@ class PaymentService:
         self._tasks: set[asyncio.Task[None]] = set()  # waits for payers of payment codes
 
     @property
-    def channels(self) -> ChannelRegistry:
-        return self._channels
-
-    @property
     def settings(self) -> Settings:
         return self._settings
 

@@ -12,7 +12,6 @@ from jubao.payments.states import OrderState
 
 __all__ = [
     "alipay_h5_answer",
-    "mina_answer",
     "order_view",
     "refund_view",
     "scan_answer",
@@ -80,9 +79,6 @@ def wallet_answer(order: OrderRecord) -> dict[str, Any]:
         "cashier_id": order.cashier_id,
         "user_id": order.payer_id or "",
     }
-
-
-mina_answer = wallet_answer
 
 
 def scan_answer(order: OrderRecord) -> dict[str, Any]:

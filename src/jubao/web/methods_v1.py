@@ -38,7 +38,7 @@ async def _mina(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[
             attach=request.attach,
         ),
     )
-    return views.mina_answer(order)
+    return views.wallet_answer(order)
 
 
 def _create(
