@@ -43,6 +43,7 @@ class TillChannel(FakeChannel):
         self.trades: dict[str, ChannelTransaction] = {}
         self.reversed: list[str] = []
         self.confirm: set[str] = set()  # out_trade_no whose payer confirms on the next query
+        self.submitted: list[str] = []  # every payment code sent, in order
 
     def supports(self, scene: Scene) -> bool:
         return scene in (Scene.MINA, Scene.BARCODE)
@@ -57,6 +58,7 @@ class TillChannel(FakeChannel):
         if request.scene != Scene.BARCODE:
             return await super().create_payment(request)
         assert request.auth_code is not None
+        self.submitted.append(request.auth_code)
         ending = request.auth_code[-4:]
         if ending == "2222":
             raise ChannelError(
@@ -137,6 +139,7 @@ async def test_a_code_paid_at_once_is_paid_and_replays(till: Till) -> None:
     again = await till.swipe("till-1", "134567890123450000")
     assert again == order
     assert len(till.channel.trades) == 1  # the identical retry charged nobody again
+    assert till.channel.submitted == ["134567890123450000"]  # nor sent the code twice
 
 
 async def test_a_payer_who_confirms_while_the_gateway_waits(till: Till) -> None:
@@ -169,6 +172,7 @@ async def test_a_declined_code_closes_the_order_and_replays_the_refusal(till: Ti
         assert caught.value.sub_code == "BALANCE_NOT_ENOUGH"
         assert "余额不足" in caught.value.message
     assert await till.state("till-4") == OrderState.CLOSED
+    assert till.channel.submitted == ["134567890123452222"]  # the replay asked no channel
 
 
 async def test_the_merchant_reverses_a_paid_code(till: Till) -> None:
