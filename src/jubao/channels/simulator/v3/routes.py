@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from jubao.channels.simulator.v3 import (
     bills,
+    certificates,
     codepay,
     jsapi,
     native,
@@ -49,6 +50,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", REFUNDS, refunds.handle_create_refund),
     Operation("GET", f"{REFUNDS}/{{out_refund_no}}", refunds.handle_query_refund),
     Operation("GET", "/v3/bill/tradebill", bills.handle_tradebill),
+    Operation("GET", "/v3/certificates", certificates.handle_certificates),
 )
 
 
