@@ -182,3 +182,28 @@ async def test_certificates_need_the_right_apiv3_key() -> None:
         assert found.not_after - found.not_before == timedelta(days=1825)
         with pytest.raises(ValueError, match="GCM tag mismatch"):
             parse_certificates(answer.content, b"x" * 32)
+
+
+async def test_certificate_client_against_a_public_key_simulator() -> None:
+    """The simulator answers in the mode a request names, so a certificate-mode merchant's calls
+    work whatever the simulator's mode; its notifications are signed in the simulator's mode
+    (public key here) and refused: that is why the sandbox takes the mode as an option."""
+    async with simulated(CERTIFICATE_MODE) as world:
+        note = await world.pay_and_notify("JB-CERT-0010", 100)
+        assert (await world.channel.query(BINDING, "JB-CERT-0010")).status is TradeStatus.PAID
+        assert downloads(world) == 1
+        assert note.headers["Wechatpay-Serial"] == world.sim.public_key_id
+        with pytest.raises(ChannelNotificationRejected, match="unknown Wechatpay-Serial"):
+            world.channel.parse_notification(note.headers, note.content)
+
+
+async def test_a_refused_download_is_never_a_business_refusal() -> None:
+    """WeChat refusing the certificates (here an injected 403 NO_AUTH) must not fail the
+    operation that needed them for good (a refund would be marked failed): it is unknown."""
+    async with certificate_mode() as world:
+        world.sim.inject_faults(1, status=403, code="NO_AUTH")
+        with pytest.raises(ChannelUnavailable, match="平台证书下载被拒绝"):
+            await world.channel.create_payment(world.payment("JB-CERT-0011", 100))
+        world.clock.advance(61)  # after the gap it downloads and works
+        await world.pay("JB-CERT-0011", 100)
+        assert downloads(world) == 2

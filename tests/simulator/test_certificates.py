@@ -142,10 +142,27 @@ async def test_rotation_and_expiry(certified: World) -> None:
     assert bad.status_code == 400
 
 
-async def test_public_key_mode_serves_certificates_but_signs_with_the_key(world: World) -> None:
-    answer, data = await certificates(world)
-    assert answer.headers["Wechatpay-Serial"] == world.sim.public_key_id
-    assert len(data) == 1
+async def test_public_key_mode_serves_certificates_to_certificate_clients(world: World) -> None:
+    """Whoever downloads the certificates verifies with them: the answer is signed by one, in
+    either mode; a client naming the public key gets the public key's signature."""
+    answer, (entry,) = await certificates(world)
+    assert answer.headers["Wechatpay-Serial"] == entry["serial_no"]
+    verify_with(decrypt(entry), answer.headers, answer.content)
+    declared = await world.merchant.call(
+        "GET", CERTIFICATES, headers={"Wechatpay-Serial": world.sim.public_key_id}
+    )
+    assert declared.headers["Wechatpay-Serial"] == world.sim.public_key_id
+    # A client holding a certificate gets certificate-signed answers; notifications stay in
+    # the configured mode.
+    await world.merchant.paid_order()
+    query = await world.merchant.call(
+        "GET",
+        "/v3/pay/partner/transactions/out-trade-no/order-0001?sp_mchid=1900000001&sub_mchid=1900000101",
+        headers={"Wechatpay-Serial": entry["serial_no"]},
+    )
+    assert query.headers["Wechatpay-Serial"] == entry["serial_no"]
+    await world.receiver.wait_for(1)
+    assert world.receiver.received[0].headers["Wechatpay-Serial"] == world.sim.public_key_id
 
 
 async def test_certificates_survive_a_restart(tmp_path: Path) -> None:

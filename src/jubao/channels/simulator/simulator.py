@@ -85,13 +85,16 @@ class Simulator:
             return current.private_key, current.serial_no
         return self._platform.private_key, self._platform.key_id
 
-    def answer_signer(self, request_serial: str | None) -> tuple[rsa.RSAPrivateKey, str]:
+    def answer_signer(
+        self, request_serial: str | None, certificate_signed: bool = False
+    ) -> tuple[rsa.RSAPrivateKey, str]:
         """What signs an answer: the mode a client declares with ``Wechatpay-Serial`` (the public
         key's id, or a platform certificate's serial: then the certificate in effect, which
-        tells a client holding an old one to download again), else the configured mode."""
+        tells a client holding an old one to download again), else the configured mode
+        (``certificate_signed``: a certificate; ``/v3/certificates`` in either mode)."""
         if request_serial == self._platform.key_id:
             return self._platform.private_key, self._platform.key_id
-        if request_serial and self.certificates.knows(request_serial):
+        if certificate_signed or (request_serial and self.certificates.knows(request_serial)):
             current = self.certificates.signing()
             return current.private_key, current.serial_no
         return self.notification_signer()

@@ -426,7 +426,13 @@ class WechatPayChannel:
             if not (store.may_retry(now) if forced else store.due(now)):
                 return  # another caller just did it, or it is not time yet
             store.attempt(now)
-            response = await self._call("GET", CERTIFICATES_PATH, verified=False)
+            try:
+                response = await self._call("GET", CERTIFICATES_PATH, verified=False)
+            except ChannelError as exc:
+                # Never a business refusal of the operation that needed the certificates (a
+                # refund would fail for good): WeChat refusing them is "cannot verify".
+                log.warning("wechatpay refused /v3/certificates: %s (%s)", exc.sub_code, exc)
+                raise ChannelUnavailable("微信支付：平台证书下载被拒绝") from None
             try:
                 found = parse_certificates(response.content, self._apiv3_key)
             except (ValueError, RecursionError) as exc:
@@ -539,7 +545,13 @@ class WechatPayChannel:
         """One signed request; a 2xx answer is returned once its signature verifies (not
         ``verified``: the caller checks it, as for the certificates that verify themselves)."""
         if verified and self._certificates is not None and self._certificates.due(self._clock()):
-            await self._refresh_certificates(forced=False)
+            try:
+                await self._refresh_certificates(forced=False)
+            except ChannelUnavailable:
+                if not self._certificates.loaded:
+                    raise
+                # The certificates held are still valid: use them, try again after the gap.
+                log.warning("wechatpay certificates not refreshed; using those held")
         body = _dump(payload) if payload is not None else None
         client = self._client()
         request = await self._signed_request(

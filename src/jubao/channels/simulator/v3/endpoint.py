@@ -71,11 +71,12 @@ def wechat_response(
     payload: dict[str, Any] | None,
     internal: int = 0,
     request_serial: str | None = None,
+    certificate_signed: bool = False,
 ) -> Response:
     """Every answer is signed like WeChat's (clients verify 2xx; signing errors costs nothing),
     with the key of the mode the request's ``Wechatpay-Serial`` names (``sim.answer_signer``)."""
     body = b"" if payload is None else _json(payload)
-    key, serial = sim.answer_signer(request_serial)
+    key, serial = sim.answer_signer(request_serial, certificate_signed)
     headers = wechatpay_headers(key, serial, int(sim.now()), body)
     headers["Request-ID"] = new_request_id(internal)
     headers["Content-Type"] = "application/json"
@@ -114,7 +115,9 @@ def _root_url(request: Request) -> str:
     return url[: -len(route_path)] if route_path and url.endswith(route_path) else url
 
 
-def v3_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def v3_endpoint(
+    handler: Handler, certificate_signed: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         sim: Simulator = request.app.state.simulator
         serial = request.headers.get("wechatpay-serial")
@@ -122,9 +125,13 @@ def v3_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             call = await _authenticated_call(sim, request)
             status, payload = handler(sim, call)
         except ApiError as error:
-            return wechat_response(sim, error.status, error.body(), error.internal, serial)
+            return wechat_response(
+                sim, error.status, error.body(), error.internal, serial, certificate_signed
+            )
         # Only the RSA signature leaves the loop (it releases the GIL); state changed above.
-        return await asyncio.to_thread(wechat_response, sim, status, payload, 0, serial)
+        return await asyncio.to_thread(
+            wechat_response, sim, status, payload, 0, serial, certificate_signed
+        )
 
     return endpoint
 
