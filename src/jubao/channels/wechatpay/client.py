@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jubao import __version__
 from jubao.channels.base import (
@@ -40,13 +39,10 @@ from jubao.channels.base import (
     WalletPackage,
 )
 from jubao.channels.wechatpay import aesgcm, mapping, signing, tradebill
-from jubao.channels.wechatpay.certificates import (
-    CERTIFICATES_PATH,
-    CertificateStore,
-    parse_certificates,
-)
+from jubao.channels.wechatpay.certificates import CERTIFICATES_PATH
 from jubao.channels.wechatpay.config import WechatPayConfig
-from jubao.channels.wechatpay.keys import load_private_key, load_public_key
+from jubao.channels.wechatpay.keys import load_private_key
+from jubao.channels.wechatpay.platform import PlatformKeys
 from jubao.errors import (
     ChannelError,
     ChannelErrorKind,
@@ -130,22 +126,6 @@ class WechatPayChannel:
         self._config = config
         # Parsed once: an RSA key load costs more than the signature itself.
         self._private_key = load_private_key(config.private_key_pem)
-        self._platform_key = (
-            load_public_key(config.platform_public_key_pem)
-            if config.platform_public_key_pem is not None
-            else None
-        )
-        self._certificates = (
-            CertificateStore(
-                refresh_seconds=config.certificate_refresh_seconds,
-                renew_before_seconds=config.certificate_renew_before_seconds,
-                retry_gap_seconds=config.certificate_retry_gap_seconds,
-            )
-            if config.platform_mode == "certificate"
-            else None
-        )
-        self._certificates_lock = asyncio.Lock()
-        self._background: set[asyncio.Task[None]] = set()
         self._apiv3_key = config.apiv3_key.encode("ascii")
         self._base = config.base_url.rstrip("/")
         self._clock = clock or _utc_now
@@ -158,6 +138,7 @@ class WechatPayChannel:
             else None
         )
         self._user_agent = f"jubao/{__version__}"
+        self._keys = PlatformKeys(config, self._clock, self._fetch_certificates)
 
     # ---- Channel --------------------------------------------------------------------------------
 
@@ -371,12 +352,10 @@ class WechatPayChannel:
         self, headers: Mapping[str, str], body: bytes
     ) -> TransactionEvent | RefundEvent:
         try:
-            self._verify(headers, body)
+            self._keys.verify(headers, body)
             return self._decode_notification(body)
         except signing.UnknownSerial as exc:
-            # Certificate mode: WeChat may have rotated. This is synchronous, so the download
-            # runs in the background (once, then the gap); WeChat's retry finds it done.
-            self._refresh_in_background()
+            self._keys.unknown_serial_seen()  # certificate mode: WeChat may have rotated
             raise ChannelNotificationRejected(f"微信支付通知被拒绝：{exc}") from None
         except ValueError as exc:  # every failure below is a ValueError subclass, JSON's included
             raise ChannelNotificationRejected(f"微信支付通知被拒绝：{exc}") from None
@@ -384,93 +363,9 @@ class WechatPayChannel:
             raise ChannelNotificationRejected("微信支付通知被拒绝：JSON 嵌套过深") from None
 
     async def aclose(self) -> None:
-        for task in list(self._background):
-            task.cancel()
+        self._keys.aclose()
         if self._pool is not None:
             await self._pool.aclose()
-
-    # ---- the platform's keys --------------------------------------------------------------------
-
-    def _key_for(self, serial: str) -> rsa.RSAPublicKey | None:
-        """The key ``Wechatpay-Serial`` names: the public key, or a platform certificate's."""
-        if self._platform_key is not None and serial == self._config.public_key_id:
-            return self._platform_key
-        if self._certificates is not None:
-            return self._certificates.key_for(serial, self._clock())
-        return None
-
-    def _verify(self, headers: Mapping[str, str], body: bytes) -> None:
-        signing.verify_signed_headers_by(
-            headers,
-            body,
-            key_for=self._key_for,
-            now=self._now(),
-            window_seconds=self._config.notify_window_seconds,
-        )
-
-    def _request_serial(self) -> str | None:
-        """``Wechatpay-Serial`` on requests: the key we verify answers with."""
-        if self._certificates is not None:
-            newest = self._certificates.newest_serial(self._clock())
-            if newest is not None:
-                return newest
-        return self._config.public_key_id or None
-
-    async def _refresh_certificates(self, *, forced: bool) -> None:
-        """Download the platform certificates (single-flight). ``forced``: an unknown serial
-        asked for it, else only when due; either way at most once per retry gap."""
-        store = self._certificates
-        assert store is not None
-        async with self._certificates_lock:
-            now = self._clock()
-            if not (store.may_retry(now) if forced else store.due(now)):
-                return  # another caller just did it, or it is not time yet
-            store.attempt(now)
-            try:
-                response = await self._call("GET", CERTIFICATES_PATH, verified=False)
-            except ChannelError as exc:
-                # Never a business refusal of the operation that needed the certificates (a
-                # refund would fail for good): WeChat refusing them is "cannot verify".
-                log.warning("wechatpay refused /v3/certificates: %s (%s)", exc.sub_code, exc)
-                raise ChannelUnavailable("微信支付：平台证书下载被拒绝") from None
-            try:
-                found = parse_certificates(response.content, self._apiv3_key)
-            except (ValueError, RecursionError) as exc:
-                log.warning("wechatpay certificates unusable: %s", exc)
-                raise ChannelUnavailable("微信支付：平台证书无法解密或解析") from None
-            # The answer is signed by one of the certificates it carries: check that before
-            # trusting any of them.
-            by_serial = {item.serial_no: item.public_key for item in found}
-            try:
-                signing.verify_signed_headers_by(
-                    response.headers,
-                    response.content,
-                    key_for=lambda serial: by_serial.get(serial.upper()),
-                    now=self._now(),
-                    window_seconds=self._config.notify_window_seconds,
-                )
-            except signing.VerificationFailed as exc:
-                log.warning("wechatpay certificates answer rejected: %s", exc)
-                raise ChannelUnavailable("微信支付：平台证书应答签名验证失败") from None
-            store.replace(found, now)
-            log.info("wechatpay platform certificates: %s", ", ".join(sorted(by_serial)))
-
-    def _refresh_in_background(self) -> None:
-        if self._certificates is None or not self._certificates.may_retry(self._clock()):
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop (a synchronous caller): the next API call refreshes
-        task = loop.create_task(self._refresh_quietly())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _refresh_quietly(self) -> None:
-        try:
-            await self._refresh_certificates(forced=True)
-        except (ChannelError, ChannelUnavailable) as exc:
-            log.warning("wechatpay certificates not refreshed: %s", exc)
 
     async def __aenter__(self) -> WechatPayChannel:
         return self
@@ -519,6 +414,10 @@ class WechatPayChannel:
     def _now(self) -> int:
         return int(self._clock().timestamp())
 
+    async def _fetch_certificates(self) -> httpx.Response:
+        # Verified by PlatformKeys with the certificates it carries (nothing else could).
+        return await self._call("GET", CERTIFICATES_PATH, verified=False)
+
     async def _json(
         self,
         method: str,
@@ -544,14 +443,8 @@ class WechatPayChannel:
     ) -> httpx.Response:
         """One signed request; a 2xx answer is returned once its signature verifies (not
         ``verified``: the caller checks it, as for the certificates that verify themselves)."""
-        if verified and self._certificates is not None and self._certificates.due(self._clock()):
-            try:
-                await self._refresh_certificates(forced=False)
-            except ChannelUnavailable:
-                if not self._certificates.loaded:
-                    raise
-                # The certificates held are still valid: use them, try again after the gap.
-                log.warning("wechatpay certificates not refreshed; using those held")
+        if verified:
+            await self._keys.refresh_if_due()
         body = _dump(payload) if payload is not None else None
         client = self._client()
         request = await self._signed_request(
@@ -583,7 +476,7 @@ class WechatPayChannel:
         body: bytes | None = None,
     ) -> httpx.Request:
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}
-        serial = self._request_serial()
+        serial = self._keys.request_serial()
         if serial is not None:
             headers["Wechatpay-Serial"] = serial
         if body is not None:
@@ -629,15 +522,7 @@ class WechatPayChannel:
     async def _verify_answer(self, response: httpx.Response) -> None:
         request_id = response.headers.get("Request-ID", "-")
         try:
-            try:
-                self._verify(response.headers, response.content)
-            except signing.UnknownSerial:
-                if self._certificates is None or not self._certificates.may_retry(self._clock()):
-                    raise
-                # A serial we do not know: WeChat rotated its certificate. Download them once
-                # and try again; a serial still unknown then is refused.
-                await self._refresh_certificates(forced=True)
-                self._verify(response.headers, response.content)
+            await self._keys.verify_answer(response)
         except signing.VerificationFailed as exc:
             log.warning("wechatpay answer rejected (Request-ID %s): %s", request_id, exc)
             raise ChannelUnavailable("微信支付：应答签名验证失败") from None
