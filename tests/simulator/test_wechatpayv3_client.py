@@ -4,6 +4,7 @@ unchanged: only its gateway address is pointed at a real uvicorn server on loopb
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import threading
@@ -46,7 +47,13 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    sim = Simulator(SimulatorConfig(data_dir=tmp_path, merchants=[sp_merchant()]))
+    with serving(tmp_path) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def serving(tmp_path: Path, **config: Any) -> Iterator[Served]:
+    sim = Simulator(SimulatorConfig(data_dir=tmp_path, merchants=[sp_merchant()], **config))
     notifications: list[tuple[dict[str, str], bytes]] = []
 
     async def notify(request: Request) -> Response:
@@ -154,3 +161,81 @@ def test_wechatpayv3_prepay_pay_query_and_callback(served: Served) -> None:
     code, text = client.close(out_trade_no="wpv3-0001", sub_mchid=SUB_MCHID)
     assert code == 400
     assert json.loads(text)["code"] == "ORDERPAID"
+
+
+def test_wechatpayv3_in_platform_certificate_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a public key, wechatpayv3 downloads ``/v3/certificates`` as it starts, decrypts
+    them with the APIv3 key and verifies every answer and notification by the certificate its
+    ``Wechatpay-Serial`` names; after a rotation it downloads them again."""
+    with serving(tmp_path, platform_mode="certificate") as served:
+        download = wechatpayv3.core.Core._init_certificates
+
+        def pointed_at_the_simulator(core: Any) -> None:
+            # Configuration only: its constructor downloads the certificates, from WeChat's
+            # hard-coded address unless told where "WeChat" is first.
+            core._gate_way = served.url
+            download(core)
+
+        monkeypatch.setattr(wechatpayv3.core.Core, "_init_certificates", pointed_at_the_simulator)
+        private_pem = sp_private_key().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        client = wechatpayv3.WeChatPay(
+            wechatpay_type=wechatpayv3.WeChatPayType.MINIPROG,
+            mchid=SP_MCHID,
+            private_key=private_pem.decode(),
+            cert_serial_no=SERIAL_NO,
+            appid=SP_APPID,
+            apiv3_key=APIV3_KEY,
+            notify_url=f"{served.url}/merchant/notify",
+            partner_mode=True,
+        )
+        (listed,) = served.sim.platform_certificates()
+        assert [f"{c.serial_number:X}" for c in client._core._certificates] == [listed["serial_no"]]
+
+        code, text = client.pay(
+            description="证书模式",
+            out_trade_no="wpv3-cert-1",
+            amount={"total": 1},
+            payer={"sub_openid": OPENID},
+            sub_mchid=SUB_MCHID,
+            sub_appid=SUB_APPID,
+        )
+        assert code == 200, text  # its answer verified with the downloaded certificate
+        prepay_id = json.loads(text)["prepay_id"]
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        package = f"prepay_id={prepay_id}"
+        sign_params = {
+            "appId": SUB_APPID,
+            "timeStamp": timestamp,
+            "nonceStr": nonce,
+            "package": package,
+            "signType": "RSA",
+            "paySign": client.sign([SUB_APPID, timestamp, nonce, package]),
+        }
+        paid = httpx.post(
+            f"{served.url}/request-payment",
+            json={"sign_params": sign_params, "openid": OPENID},
+            timeout=10,
+        )
+        assert paid.status_code == 200, paid.text
+        deadline = time.monotonic() + 10
+        while not served.notifications:
+            assert time.monotonic() < deadline, "no notification arrived"
+            time.sleep(0.01)
+        headers, body = served.notifications[0]
+        assert headers["wechatpay-serial"] == listed["serial_no"]
+        decoded = client.callback(headers, body)
+        assert decoded is not None, "wechatpayv3 could not verify the notification"
+        assert decoded["resource"]["out_trade_no"] == "wpv3-cert-1"
+
+        rotated = served.sim.rotate_platform_certificate()
+        code, text = client.query(out_trade_no="wpv3-cert-1", sub_mchid=SUB_MCHID)
+        assert code == 200, text  # an unknown serial: it downloaded the certificates again
+        assert json.loads(text)["trade_state"] == "SUCCESS"
+        serials = {f"{c.serial_number:X}" for c in client._core._certificates}
+        assert rotated["serial_no"] in serials
