@@ -52,8 +52,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 @contextlib.contextmanager
-def serving(tmp_path: Path, **config: Any) -> Iterator[Served]:
-    sim = Simulator(SimulatorConfig(data_dir=tmp_path, merchants=[sp_merchant()], **config))
+def serving(tmp_path: Path, **overrides: Any) -> Iterator[Served]:
+    sim = Simulator(SimulatorConfig(data_dir=tmp_path, merchants=[sp_merchant()], **overrides))
     notifications: list[tuple[dict[str, str], bytes]] = []
 
     async def notify(request: Request) -> Response:
