@@ -375,10 +375,10 @@ def md5_upper(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest().upper()
 
 
-async def test_a_dotnet_shaped_reconciliation_request(books: Books) -> None:
-    """As the .NET SDK sends it: value types serialised even when unset (``store_id`` 0,
-    ``cashier_id`` 0, ``type`` 0), CJK-free JSON with its own spacing, signed by hand over the
-    exact text (reference 2.2-2.3)."""
+async def test_sdk_shaped_requests(books: Books) -> None:
+    """A reconciliation as the .NET SDK sends it: value types serialised even when unset
+    (``store_id`` 0, ``cashier_id`` 0, ``type`` 0), compact JSON, signed by hand over the exact
+    text (reference 2.2-2.3); then a store query as the PHP SDK sends it."""
     sandbox, info = books.sandbox, books.sandbox.info
     now = datetime.now(BEIJING)
     biz_text = json.dumps(
@@ -400,6 +400,21 @@ async def test_a_dotnet_shaped_reconciliation_request(books: Books) -> None:
         "st-2",
         "st-3",
     ]
+
+    # A store query as the PHP SDK sends it: json_encode escapes CJK (\u4e8c...), nonce is
+    # time() as a JSON number, the signed string has the keys lower-cased, and an unset
+    # storeId is sent empty.
+    biz_text = json.dumps({"store_name": "二号店", "storeId": ""})  # ASCII only, as PHP
+    assert "\\u4e8c" in biz_text
+    nonce = int(time.time())
+    php: dict[str, Any] = {"app_id": info["app_id"], "method": STORE_QUERY, "format": "json",
+                           "sign_method": "md5", "nonce": nonce, "version": "1.0",
+                           "biz_content": biz_text}  # fmt: skip
+    base = "&".join(f"{k.lower()}={php[k]}" for k in sorted(php, key=str.lower))
+    body = json.dumps({**php, "sign": md5_upper(base + info["app_secret"])}).encode()
+    answer = (await sandbox.http.post("/gateway", content=body)).json()
+    assert answer["result_code"] == 200, answer
+    assert answer["data"] == {"list": [{"store_id": books.store_b, "store_name": "二号店 Mall"}]}
 
 
 BAD_INPUT: list[tuple[str, dict[str, Any], str, str]] = [
