@@ -11,12 +11,14 @@ from functools import partial
 
 import pytest
 
+from jubao.clock import CHINA
 from jubao.kinds import ChannelName, Scene
 from jubao.merchants import repository as merchant_repo
 from jubao.payments import repository as repo
 from jubao.payments import statements
 from jubao.payments.states import OrderState, RefundState
 from jubao.payments.views import order_view, refund_view
+from jubao.protocol import statement_methods
 from jubao.protocol.statement_methods import parse_bill, parse_reconciliation
 from jubao.storage.database import Database, open_database
 from jubao.storage.sql import Query, Tx, fetch_all
@@ -186,3 +188,8 @@ async def test_the_statement_queries_use_the_merchant_indexes(database_url: str)
             assert index in await database.read(plan), query.sql
     finally:
         await database.close()
+
+
+def test_statement_times_are_the_servers_china_time() -> None:
+    """protocol spells China time itself (it ships with the SDK); it must be clock's."""
+    assert statement_methods.CHINA.utcoffset(None) == CHINA.utcoffset(None)

@@ -4,17 +4,16 @@ Values may arrive as JSON numbers or numeric strings (reference 2.3: the Ruby ge
 sends every value of ``order.reconciliation`` as a string; .NET sends unset ids as ``0``). Every
 list is paged and bounded: ``limit`` is at most 100, and a larger one is refused rather than
 clamped, because a client computing offsets from its own ``limit`` would silently skip rows.
-Times are China time (``clock.CHINA``), the merchant's time in Fubei's answers.
+Times are China time, the merchant's time in Fubei's answers.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from jubao.clock import CHINA
 from jubao.errors import InvalidParameter
 from jubao.protocol import fields, jsonwire
 
@@ -37,6 +36,9 @@ __all__ = [
     "parse_store_query",
 ]
 
+# clock.CHINA, the time order_sn is written in; spelled here because protocol ships with the SDK,
+# which imports no server module
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 DAY_MS = 86_400_000
 DEFAULT_LIMIT = 10  # the reference's default for bill and reconciliation
 CATALOGUE_LIMIT = 100  # store and cashier lists: a typical merchant's whole list in one answer
