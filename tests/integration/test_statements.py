@@ -442,6 +442,8 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str, str]] = [
      "type"),
     (RECONCILIATION, {"year": 2026, "month": 1, "day": 1, "limit": 1000},
      "INVALID_PARAMETER", "limit"),
+    (BILL, {"start_time": "２０２６-01-01 00:00:00", "end_time": "2026-01-02 00:00:00"},
+     "INVALID_TIME", "start_time"),
     (BILL, {"start_time": 20260101, "end_time": "2026-01-02 00:00:00"}, "INVALID_TIME",
      "yyyy-MM-dd HH:mm:ss"),
     (BILL, {"start_time": "2026-01-01 00:00:00", "end_time": "2026-01-02 00:00:00",

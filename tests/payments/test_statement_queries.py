@@ -131,7 +131,7 @@ async def test_the_bill_window_holds_end_times_whole_second(db: Database) -> Non
     await shop.refund(at_start, 7, ms("2026-03-10 08:59:00.000"))  # inside
     await shop.refund(at_end, 11, ms("2026-03-10 09:00:01.000"))  # after the window
 
-    bill = await db.read(lambda: statements.bill(shop.merchant_id, request))
+    bill = await db.read(lambda: statements.read_bill(shop.merchant_id, request))
     assert [line.order_sn for line in bill.lines] == [at_start, reversing, at_end]
     assert (bill.paid_count, bill.paid_fen) == (3, 600320)
     assert (bill.refund_count, bill.refund_fen) == (1, 7)
@@ -153,7 +153,7 @@ async def test_exact_sums_over_many_pages(db: Database) -> None:
     assert [len(page) for page in pages] == [100, 50, 0]
     assert sum(line.total_fen for page in pages for line in page) == 11325
     bill = await db.read(
-        lambda: statements.bill(
+        lambda: statements.read_bill(
             shop.merchant_id,
             parse_bill({"start_time": "2026-03-10 10:00:00", "end_time": "2026-03-10 10:59:59",
                         "limit": 100, "page": 2}),

@@ -40,6 +40,7 @@ __all__ = [
     "StatementLine",
     "bill_lines",
     "bill_summary",
+    "read_bill",
     "reconciliation_lines",
     "refund_summary",
 ]
@@ -158,7 +159,7 @@ def refund_summary(merchant_id: int, request: BillRequest) -> Tx[tuple[int, Fen]
     return int(row["n"]), Fen(int(row["fen"]))
 
 
-def bill(merchant_id: int, request: BillRequest) -> Tx[Bill]:
+def read_bill(merchant_id: int, request: BillRequest) -> Tx[Bill]:
     """One consistent read: the page and both summaries."""
     lines = yield from bill_lines(merchant_id, request)
     paid_count, paid_fen = yield from bill_summary(merchant_id, request)
@@ -198,7 +199,7 @@ class MerchantStatements:
     async def bill(self, app: App, request: BillRequest) -> Bill:
         await self._check_filters(app, request.store_id, request.cashier_id)
         merchant_id = app.merchant.merchant_id
-        return await self._db.read(lambda: bill(merchant_id, request))
+        return await self._db.read(lambda: read_bill(merchant_id, request))
 
     async def reconciliation(self, app: App, request: ReconciliationRequest) -> list[StatementLine]:
         await self._check_filters(app, request.store_id, request.cashier_id)

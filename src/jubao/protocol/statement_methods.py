@@ -18,6 +18,8 @@ from jubao.errors import InvalidParameter
 from jubao.protocol import fields, jsonwire
 
 __all__ = [
+    "CATALOGUE_LIMIT",
+    "CHINA",
     "DAY_MS",
     "DEFAULT_LIMIT",
     "MAX_BILL_DAYS",
@@ -32,6 +34,7 @@ __all__ = [
     "parse_bill",
     "parse_cashier_query",
     "parse_category",
+    "parse_page",
     "parse_reconciliation",
     "parse_store_query",
 ]
@@ -45,7 +48,7 @@ CATALOGUE_LIMIT = 100  # store and cashier lists: a typical merchant's whole lis
 MAX_LIMIT = 100
 MAX_PAGE = 100_000  # 10 million rows at the largest limit: far past any one window's orders
 MAX_BILL_DAYS = 31  # a month's transactions; longer periods are asked month by month
-_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})")
+_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})", re.ASCII)  # no ２０２６
 _TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 _ANY_INT = 2**53 - 1
 
