@@ -22,6 +22,11 @@ METHODS = (
     "openapi.payment.order.refund.query",
     "openapi.payment.refund.statistics",
     "openapi.get.time",
+    "openapi.payment.order.bill",
+    "openapi.payment.order.reconciliation",
+    "openapi.payment.store.query",
+    "openapi.payment.cashier.query",
+    "openapi.store.category",
 )
 UNKNOWN_METHODS = (
     "openapi.payment.order.teleport",
@@ -218,6 +223,17 @@ def biz_templates(sandbox_info: dict[str, Any], refs: dict[str, str]) -> dict[st
         "refund_money": ["0.01", "100.00", ""],
         "merchant_refund_sn": ["fz-r1", "fz-r-new"],
         "refund_sn": [refs["refund_sn"]],
+        "start_time": ["2026-01-01 00:00:00", "2026-02-29 00:00:00", "2099-12-31 23:59:59"],
+        "end_time": ["2026-01-31 23:59:59", "2025-12-31 23:59:59", "2026-01-01 00:00:00"],
+        "year": [2026, "2026", "1999", 0],
+        "month": [1, "12", 13, "0"],
+        "day": [1, "31", 30, "-1"],
+        "page": [1, "2", 0, 100000, -1],
+        "limit": [10, "100", 0, 101],
+        "type": [1, "1", 0, 2],
+        "storeId": [sandbox_info["store_id"], str(sandbox_info["store_id"]), 99999999],
+        "store_name": ["店", "%", "_", "Demo"],
+        "parent_id": [0, "1", 101, 77],
     }
 
 
@@ -249,7 +265,16 @@ METHOD_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "openapi.payment.refund.statistics": ("merchant_order_sn", "order_sn", "trade_no"),
     "openapi.get.time": (),
-}
+    "openapi.payment.order.bill": (
+        "start_time", "end_time", "store_id", "cashier_id", "page", "limit",
+    ),
+    "openapi.payment.order.reconciliation": (
+        "year", "month", "day", "store_id", "cashier_id", "page", "limit", "type",
+    ),
+    "openapi.payment.store.query": ("storeId", "store_name", "page", "limit"),
+    "openapi.payment.cashier.query": ("store_id", "page", "limit"),
+    "openapi.store.category": ("parent_id",),
+}  # fmt: skip
 
 
 def plain_raw(value: Any) -> Raw:

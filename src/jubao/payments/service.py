@@ -113,6 +113,11 @@ class PaymentService:
     def merchants(self) -> MerchantDirectory:
         return self._merchants
 
+    @property
+    def db(self) -> Database:
+        """For the read-only queries beside the payment use cases (``payments.statements``)."""
+        return self._db
+
     # ---- create ---------------------------------------------------------------------------
 
     async def create(self, app: App, request: CreateOrder) -> OrderRecord:

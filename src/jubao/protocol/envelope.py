@@ -26,6 +26,7 @@ __all__ = [
     "FORM_CONTENT_TYPE",
     "NONCE_CHARACTERS",
     "SUCCESS_MESSAGE",
+    "Data",
     "Envelope",
     "failure",
     "parse_biz",
@@ -40,6 +41,9 @@ _NONCE = re.compile(r"[A-Za-z0-9._-]+")
 _SUPPORTED_SIGN_METHODS = frozenset({"md5"})
 _SUPPORTED_FORMATS = frozenset({"json"})
 _PHP_PRECISION = 14  # php.ini "precision": how PHP turns a float into a string
+
+Data = dict[str, Any] | list[dict[str, Any]]
+"""A success's ``data``: an object, or for ``openapi.store.category`` an array (reference 3.1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +219,7 @@ def parse_biz(envelope: Envelope) -> dict[str, Any]:
     return value
 
 
-def success(data: dict[str, Any]) -> dict[str, Any]:
+def success(data: Data) -> dict[str, Any]:
     return {"result_code": 200, "result_message": SUCCESS_MESSAGE, "data": data}
 
 

@@ -184,6 +184,15 @@ ALIPAY_H5 = "openapi.payment.Alipay.H5"  # the capitals are Fubei's (reference 5
 REVERSE = "openapi.payment.order.reverse"
 AUTH = "openapi.payment.auth.auth"  # official-account web OAuth (reference 5.15)
 
+# ---- statements and the store catalogue (reference 5.12, 5.13, 5.17; parsed in
+# protocol/statement_methods.py) -----------------------------------------------------------------
+
+BILL = "openapi.payment.order.bill"
+RECONCILIATION = "openapi.payment.order.reconciliation"
+STORE_QUERY = "openapi.payment.store.query"
+CASHIER_QUERY = "openapi.payment.cashier.query"
+STORE_CATEGORY = "openapi.store.category"
+
 
 @dataclass(frozen=True, slots=True)
 class SceneOrder:

@@ -22,11 +22,11 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 from jubao.clock import Clock, system_clock
 from jubao.errors import BusinessRuleError, ChannelUnavailable, JubaoError, StorageError
 from jubao.protocol import jsonwire, methods
+from jubao.protocol.envelope import Data
 from jubao.storage.database import Database
 from jubao.storage.sql import Tx, execute, fetch_one
 
@@ -49,7 +49,17 @@ LEASE_MS = 10_000  # a claim not renewed for this long belongs to a dead process
 _RENEW_SECONDS = 2.0
 # Methods that change nothing: repeating them is harmless and their answer should be fresh.
 READ_ONLY_METHODS = frozenset(
-    {methods.QUERY, methods.REFUND_QUERY, methods.REFUND_STATISTICS, methods.GET_TIME}
+    {
+        methods.QUERY,
+        methods.REFUND_QUERY,
+        methods.REFUND_STATISTICS,
+        methods.GET_TIME,
+        methods.BILL,
+        methods.RECONCILIATION,
+        methods.STORE_QUERY,
+        methods.CASHIER_QUERY,
+        methods.STORE_CATEGORY,
+    }
 )
 # Order-creating methods whose own key already answers an identical request with its first answer:
 # the order is unique per merchant_order_sn and its stored payment instruction is what every
@@ -140,17 +150,17 @@ def purge_answers(now: int, window_ms: int = ANSWER_WINDOW_MS) -> Tx[int]:
     return result.rowcount
 
 
-def _encode(outcome: dict[str, Any] | JubaoError) -> str:
+def _encode(outcome: Data | JubaoError) -> str:
     if isinstance(outcome, JubaoError):
         return jsonwire.dumps({"error": {"message": outcome.message, "sub_code": outcome.sub_code}})
     return jsonwire.dumps({"data": outcome})
 
 
-def _decode(answer: str) -> dict[str, Any]:
+def _decode(answer: str) -> Data:
     stored = jsonwire.loads(answer)
     if "error" in stored:
         raise JubaoError(stored["error"]["message"], sub_code=stored["error"]["sub_code"])
-    data: dict[str, Any] = stored["data"]
+    data: Data = stored["data"]
     return data
 
 
@@ -173,8 +183,8 @@ class RequestLedger:
         app_id: str,
         method: str,
         signed_params: Mapping[str, str | None],
-        run: Callable[[], Awaitable[dict[str, Any]]],
-    ) -> dict[str, Any]:
+        run: Callable[[], Awaitable[Data]],
+    ) -> Data:
         """Run a state-changing request once; an identical one gets the first answer."""
         if method in READ_ONLY_METHODS or method in REPLAYED_BY_THEIR_ORDER:
             return await run()
@@ -205,12 +215,10 @@ class RequestLedger:
             lambda: claim_request(app_id, key, now, lease_ms=self._lease_ms)
         )
 
-    async def _execute(
-        self, app_id: str, key: str, run: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> dict[str, Any]:
+    async def _execute(self, app_id: str, key: str, run: Callable[[], Awaitable[Data]]) -> Data:
         renewing = asyncio.ensure_future(self._renew(app_id, key))
         try:
-            outcome: dict[str, Any] | JubaoError = await run()
+            outcome: Data | JubaoError = await run()
         except _TRANSIENT:
             await self._release(app_id, key)
             raise

@@ -78,7 +78,7 @@ class Gateway:
         self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self._replay = ReplayGuard(db)
         self._answers = RequestLedger(db)
-        self._detached: set[asyncio.Task[dict[str, Any]]] = set()
+        self._detached: set[asyncio.Task[env.Data]] = set()
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -103,7 +103,7 @@ class Gateway:
         }
         return json_response(payload, headers=timing)
 
-    async def _answer(self, request: Request) -> dict[str, Any]:
+    async def _answer(self, request: Request) -> env.Data:
         content_type = request.headers.get("content-type", "")  # JSON, or a urlencoded form
         if self._timeout <= 0:
             return await self._process(await self._read_body(request), content_type)
@@ -121,11 +121,11 @@ class Gateway:
             raise RequestTimeout()
         return work.result()
 
-    def _detach(self, work: asyncio.Task[dict[str, Any]]) -> None:
+    def _detach(self, work: asyncio.Task[env.Data]) -> None:
         """Let timed-out work finish on its own; log it only if it fails unexpectedly."""
         self._detached.add(work)
 
-        def finished(task: asyncio.Task[dict[str, Any]]) -> None:
+        def finished(task: asyncio.Task[env.Data]) -> None:
             self._detached.discard(task)
             if task.cancelled():
                 return
@@ -135,7 +135,7 @@ class Gateway:
 
         work.add_done_callback(finished)
 
-    async def _process(self, body: bytes, content_type: str = "") -> dict[str, Any]:
+    async def _process(self, body: bytes, content_type: str = "") -> env.Data:
         envelope = env.parse_envelope(body, content_type)
         requestline.note_envelope(envelope.method, envelope.app_id)
         app = await self._merchants.app(envelope.app_id)

@@ -13,11 +13,13 @@ from jubao.payments import views
 from jubao.payments.requests import CreateOrder
 from jubao.payments.service import PaymentService
 from jubao.protocol import methods
+from jubao.protocol.envelope import Data
+from jubao.web import statement_methods as statements
 from jubao.web.official_account import official_account_for
 
 __all__ = ["HANDLERS", "Handler"]
 
-Handler = Callable[[PaymentService, App, dict[str, Any]], Awaitable[dict[str, Any]]]
+Handler = Callable[[PaymentService, App, dict[str, Any]], Awaitable[Data]]
 
 
 async def _mina(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
@@ -148,4 +150,9 @@ HANDLERS: dict[str, Handler] = {
     methods.REFUND_STATISTICS: _refund_stats,
     methods.GET_TIME: _get_time,
     methods.AUTH: _auth,
+    methods.BILL: statements.bill,
+    methods.RECONCILIATION: statements.reconciliation,
+    methods.STORE_QUERY: statements.store_query,
+    methods.CASHIER_QUERY: statements.cashier_query,
+    methods.STORE_CATEGORY: statements.store_category,
 }
