@@ -95,7 +95,9 @@ class FakeChannel:
     ) -> ChannelRefund:
         return ChannelRefund(out_refund_no, RefundStatus.SUCCESS)
 
-    async def fetch_statement(self, day: date) -> list[StatementLine]:
+    async def fetch_statement(
+        self, day: date, binding: ChannelBinding | None = None
+    ) -> list[StatementLine]:
         return []
 
     def parse_notification(

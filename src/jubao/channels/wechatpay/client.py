@@ -268,7 +268,9 @@ class WechatPayChannel:
         )
         return self._checked_refund(doc, out_refund_no)
 
-    async def fetch_statement(self, day: date) -> list[StatementLine]:
+    async def fetch_statement(
+        self, day: date, binding: ChannelBinding | None = None
+    ) -> list[StatementLine]:
         raise _unsupported("对账单下载")
 
     def notification_answer(self, accepted: bool, reason: str = "") -> NotificationAnswer:
