@@ -75,7 +75,9 @@ class Reconciler:
         as FAILED (its error recorded), not with an exception."""
         channel = self._channels.get(name)
         if channel is None:
-            raise BusinessRuleError(f"本网关未接入通道 {name.value}", sub_code="CHANNEL_NOT_AVAILABLE")
+            raise BusinessRuleError(
+                f"本网关未接入通道 {name.value}", sub_code="CHANNEL_NOT_AVAILABLE"
+            )
         bindings = await self._bindings(name)
         run = await self._db.write(partial(repo.start_run, day, name, started_by, self._clock()))
         try:
@@ -124,9 +126,7 @@ class Reconciler:
                 )
         return list(bindings.values())
 
-    async def _repair(
-        self, name: ChannelName, found: Classification
-    ) -> dict[str, repo.Repaired]:
+    async def _repair(self, name: ChannelName, found: Classification) -> dict[str, repo.Repaired]:
         """Each payment the channel took and jubao does not know as paid is applied as a late
         notification would be (the payment service's path: paid once, notified once)."""
         repairs: dict[str, repo.Repaired] = {}
@@ -191,7 +191,11 @@ async def _statement(
     lines: dict[tuple[str, str, str, int], StatementLine] = {}
     for binding in bindings:
         for line in await channel.fetch_statement(day, binding):
-            key = (line.out_trade_no, line.out_refund_no or "", line.transaction_id, line.refund_fen)
+            key = (
+                line.out_trade_no,
+                line.out_refund_no or "",
+                line.transaction_id,
+                line.refund_fen,
+            )
             lines.setdefault(key, line)
     return list(lines.values())
-
