@@ -268,7 +268,8 @@ def claim_day(day: date, channel: ChannelName, who: str, now: int, lease_ms: int
 def finish_claim(day: date, channel: ChannelName, done: bool, retry_at: int) -> Tx[None]:
     """A scheduled run ended: done for the day, or to be tried again from ``retry_at``."""
     yield execute(
-        "UPDATE reconciliation_claims SET status = ?, lease_until = ? WHERE day = ? AND channel = ?",
+        "UPDATE reconciliation_claims SET status = ?, lease_until = ? "
+        "WHERE day = ? AND channel = ?",
         "DONE" if done else "RETRY",
         retry_at,
         day.isoformat(),
