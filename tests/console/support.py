@@ -58,6 +58,7 @@ class FakeChannel:
         self._ids = itertools.count(1)
         self.prepaid: dict[str, str] = {}  # prepay_id -> out_trade_no
         self.amounts: dict[str, int] = {}  # out_trade_no -> total_fen
+        self.statement: list[StatementLine] = []  # what fetch_statement answers
 
     def supports(self, scene: Scene) -> bool:
         return scene == Scene.MINA
@@ -98,7 +99,7 @@ class FakeChannel:
     async def fetch_statement(
         self, day: date, binding: ChannelBinding | None = None
     ) -> list[StatementLine]:
-        return []
+        return list(self.statement)
 
     def parse_notification(
         self, headers: Mapping[str, str], body: bytes

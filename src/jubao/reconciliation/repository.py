@@ -24,6 +24,7 @@ __all__ = [
     "finish_run",
     "list_runs",
     "open_difference_count",
+    "resolve_difference",
     "start_run",
 ]
 
@@ -237,6 +238,18 @@ def open_difference_count() -> Tx[int]:
         yield fetch_one("SELECT COUNT(*) AS n FROM reconciliation_differences WHERE resolved = 0")
     ).first
     return int(row["n"]) if row else 0
+
+
+def resolve_difference(difference_id: int, resolution: str, now: int) -> Tx[bool]:
+    """An operator closes a difference (what was done, in their words)."""
+    result = yield execute(
+        "UPDATE reconciliation_differences SET resolved = 1, resolution = ?, updated_at = ? "
+        "WHERE difference_id = ? AND resolved = 0",
+        resolution[:200],
+        now,
+        difference_id,
+    )
+    return result.rowcount == 1
 
 
 def claim_day(day: date, channel: ChannelName, who: str, now: int, lease_ms: int) -> Tx[bool]:
