@@ -193,7 +193,8 @@ def _simulator(
                     sub_merchants={},
                 )
             ],
-            **(overrides or {}),
+            # The sandbox publishes a day's trade bill at once (WeChat: the next morning).
+            **{"bill_ready_hour": None, **(overrides or {})},
         )
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 __all__ = ["DEFAULT_NOTIFY_SCHEDULE", "SimulatorConfig", "SpMerchant"]
@@ -58,3 +59,16 @@ class SimulatorConfig:
     """appid -> the test payer's openid under that app (else one derived from ``payer_name``)."""
     app_secrets: Mapping[str, str] = field(default_factory=dict)
     """appid -> AppSecret the OAuth code exchange checks (an appid without one accepts any)."""
+    bill_ready_hour: float | None = 9.0
+    """A day's trade bill can be applied for from this China-time hour of the next day (before:
+    ``STATEMENT_CREATING``); ``None`` makes it available at once, today's too (the sandbox)."""
+    bill_fee_rate_percent: Decimal = Decimal("0.60")
+    """The fee rate printed on trade bills (费率), per cent."""
+    bill_fee_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    """sub_mchid -> its own fee rate, per cent."""
+    bill_url_seconds: float = 300.0
+    """How long a bill's ``download_url`` works."""
+    bill_bom: bool = False
+    """Start bills with a UTF-8 BOM (some real bills do; parsers must cope)."""
+    bill_crlf: bool = False
+    """End bill lines with ``\\r\\n`` (some real bills do)."""

@@ -28,6 +28,7 @@ from jubao.channels.simulator.oauth import OAuthCode
 from jubao.channels.simulator.outbox import Outbox
 from jubao.channels.simulator.state import PAID_STATES, State
 from jubao.channels.simulator.v3 import refunds
+from jubao.channels.simulator.v3.bills import BillFile
 
 __all__ = ["Behaviour", "Simulator"]
 
@@ -44,6 +45,8 @@ class Simulator:
         self.background = Background()
         self.payer_openids: dict[str, str] = dict(config.payer_openids)
         """appid -> the test payer's openid there (``set_payer_openid``)."""
+        self.bill_files: dict[str, BillFile] = {}
+        """Trade bills applied for, by download token (in memory: their URLs live minutes)."""
         self.oauth_codes: dict[str, OAuthCode] = {}
         """Official-account OAuth codes issued by the authorize page (in memory: 5 minutes)."""
         self.outbox = Outbox(

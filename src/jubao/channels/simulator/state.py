@@ -85,6 +85,9 @@ class State:
     def order(self, sp_mchid: str, out_trade_no: str) -> Order | None:
         return self._orders.get(order_key(sp_mchid, out_trade_no))
 
+    def orders(self) -> Iterator[Order]:
+        return iter(self._orders.values())
+
     def order_by_key(self, key: str) -> Order:
         return self._orders[key]
 

@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -38,7 +38,7 @@ from jubao.channels.base import (
     TransactionEvent,
     WalletPackage,
 )
-from jubao.channels.wechatpay import aesgcm, mapping, signing
+from jubao.channels.wechatpay import aesgcm, mapping, signing, tradebill
 from jubao.channels.wechatpay.config import WechatPayConfig
 from jubao.channels.wechatpay.keys import load_private_key, load_public_key
 from jubao.errors import (
@@ -57,6 +57,7 @@ log = logging.getLogger("jubao.channels.wechatpay")
 
 PARTNER_TRANSACTIONS = "/v3/pay/partner/transactions"
 REFUNDS = "/v3/refund/domestic/refunds"
+TRADE_BILL = "/v3/bill/tradebill"
 _EVENT_KINDS = {"TRANSACTION.": "transaction", "REFUND.": "refund"}
 
 T = TypeVar("T")
@@ -271,7 +272,72 @@ class WechatPayChannel:
     async def fetch_statement(
         self, day: date, binding: ChannelBinding | None = None
     ) -> list[StatementLine]:
-        raise _unsupported("对账单下载")
+        """The trade bill (``bill_type=ALL``) of a China day: the whole provider's, every
+        sub-merchant's line naming it, or one sub-merchant's with ``binding``. A day without
+        trades is an empty list; a day not yet published raises ``ChannelError``
+        (``STATEMENT_CREATING``: WeChat publishes a day's bill the next morning)."""
+        params = {"bill_date": day.isoformat(), "bill_type": "ALL"}
+        if binding is not None:
+            params["sub_mchid"] = binding.merchant_id
+        try:
+            doc = await self._json("GET", TRADE_BILL, params=params)
+        except ChannelError as exc:
+            if exc.sub_code == "NO_STATEMENT_EXIST":
+                return []
+            raise
+        hash_type, hash_value = doc.get("hash_type"), doc.get("hash_value")
+        url = doc.get("download_url")
+        if hash_type != "SHA1" or not isinstance(hash_value, str):
+            raise ChannelUnavailable(f"微信支付：账单应答的摘要算法不受支持（{hash_type!r}）")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ChannelUnavailable("微信支付：账单应答缺少 download_url")
+        content = await self._download(url)
+        try:
+            checked = tradebill.verify_sha1(content, hash_value)
+        except ValueError as exc:
+            raise ChannelError(
+                f"微信支付：账单文件校验失败（{exc}）",
+                sub_code="BILL_HASH_MISMATCH",
+                kind=ChannelErrorKind.REJECTED,
+            ) from None
+        try:
+            lines = tradebill.parse_trade_bill(tradebill.bill_text(checked))
+        except ValueError as exc:
+            raise ChannelUnavailable(f"微信支付：账单文件无法解析（{exc}）") from None
+        if binding is None:
+            return lines
+        return [
+            line if line.merchant_id else replace(line, merchant_id=binding.merchant_id)
+            for line in lines
+        ]
+
+    async def _download(self, url: str) -> bytes:
+        """``GET download_url``, signed like any request; the answer is the bill itself,
+        unsigned (its SHA-1 came in the signed application answer), read up to a bound."""
+        client = self._client()
+        request = await self._signed_request(client, "GET", url)
+        try:
+            response = await client.send(request, stream=True)
+            try:
+                if response.status_code != 200:
+                    await response.aread()
+                    self._checked(response)  # WeChat's JSON error, as for any call
+                    status = response.status_code
+                    raise ChannelUnavailable(f"微信支付：账单下载失败（HTTP {status}）")
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > tradebill.MAX_BILL_BYTES:
+                        raise ChannelUnavailable("微信支付：账单文件过大")
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException:
+            raise ChannelUnavailable("微信支付：账单下载超时") from None
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(f"微信支付：账单下载失败（{type(exc).__name__}）") from None
+        return b"".join(chunks)
 
     def notification_answer(self, accepted: bool, reason: str = "") -> NotificationAnswer:
         # v3: any 2xx acknowledges; anything else (with a FAIL body) makes WeChat retry.
@@ -371,27 +437,10 @@ class WechatPayChannel:
         params: Mapping[str, str] | None = None,
         payload: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
-        body = _dump(payload) if payload is not None else b""
-        headers = {
-            "Accept": "application/json",
-            "User-Agent": self._user_agent,
-            "Wechatpay-Serial": self._config.public_key_id,
-        }
-        if payload is not None:
-            headers["Content-Type"] = "application/json"
-        client = self._pool.next() if self._pool is not None else self._injected
-        assert client is not None  # one of the two is always set
-        request = client.build_request(
-            method,
-            self._base + path,
-            params=params,
-            content=body if payload is not None else None,
-            headers=headers,
-            timeout=self._config.timeout,
-        )
-        # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
-        request.headers["Authorization"] = await asyncio.to_thread(
-            self._authorization, request, body
+        body = _dump(payload) if payload is not None else None
+        client = self._client()
+        request = await self._signed_request(
+            client, method, self._base + path, params=params, body=body
         )
         try:
             response = await client.send(request)
@@ -400,6 +449,36 @@ class WechatPayChannel:
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"微信支付：网络错误（{type(exc).__name__}）") from None
         return self._checked(response)
+
+    def _client(self) -> httpx.AsyncClient:
+        client = self._pool.next() if self._pool is not None else self._injected
+        assert client is not None  # one of the two is always set
+        return client
+
+    async def _signed_request(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> httpx.Request:
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": self._user_agent,
+            "Wechatpay-Serial": self._config.public_key_id,
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        request = client.build_request(
+            method, url, params=params, content=body, headers=headers, timeout=self._config.timeout
+        )
+        # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
+        request.headers["Authorization"] = await asyncio.to_thread(
+            self._authorization, request, body or b""
+        )
+        return request
 
     def _authorization(self, request: httpx.Request, body: bytes) -> str:
         # Sign the path and query exactly as httpx will put them on the wire (prefix included).

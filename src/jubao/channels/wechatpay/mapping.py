@@ -90,6 +90,7 @@ ERROR_KINDS: Mapping[str, ChannelErrorKind] = {
     "TRADE_ERROR": ChannelErrorKind.DECLINED,
     "BUYER_MISMATCH": ChannelErrorKind.DECLINED,
     "NO_AUTH": ChannelErrorKind.UNSUPPORTED,
+    "NO_STATEMENT_EXIST": ChannelErrorKind.NOT_FOUND,
 }
 
 

@@ -11,7 +11,7 @@ from jubao.channels.simulator.rules import parse_json_object, require_query
 if TYPE_CHECKING:
     from jubao.channels.simulator.simulator import Simulator
 
-__all__ = ["Answer", "Call", "Handler"]
+__all__ = ["Answer", "Call", "Download", "DownloadHandler", "Handler"]
 
 Answer = tuple[int, dict[str, Any] | None]
 """HTTP status and JSON body (``None``: empty body, e.g. 204)."""
@@ -25,6 +25,9 @@ class Call:
     path: Mapping[str, str]
     """The route's path parameters."""
     query: Mapping[str, str]
+    root_url: str = ""
+    """The simulator's root as the client reached it (``http://host/sim/wechatpay``): links the
+    simulator hands out (a bill's ``download_url``) start with it."""
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object, or 400 PARAM_ERROR."""
@@ -36,3 +39,14 @@ class Call:
 
 
 Handler = Callable[["Simulator", Call], Answer]
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file WeChat serves as it is: no JSON, no signature headers (the bill's hash vouches)."""
+
+    content: bytes
+    media_type: str
+
+
+DownloadHandler = Callable[["Simulator", Call], Download]

@@ -16,12 +16,18 @@ from jubao.channels.simulator.auth import authenticate
 from jubao.channels.simulator.errors import ApiError
 from jubao.channels.simulator.ids import new_request_id
 from jubao.channels.simulator.signing import wechatpay_headers
-from jubao.channels.simulator.v3.call import Call, Handler
+from jubao.channels.simulator.v3.call import Call, DownloadHandler, Handler
 
 if TYPE_CHECKING:
     from jubao.channels.simulator.simulator import Simulator
 
-__all__ = ["signed_url", "signed_urls", "v3_endpoint", "wechat_response"]
+__all__ = [
+    "signed_url",
+    "signed_urls",
+    "v3_download_endpoint",
+    "v3_endpoint",
+    "wechat_response",
+]
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
 
@@ -70,29 +76,63 @@ def wechat_response(
     return Response(body, status_code=status, headers=headers)
 
 
+async def _authenticated_call(sim: Simulator, request: Request) -> Call:
+    """Latency, an injected fault, then the signature check: what every v3 request goes through
+    before its operation runs (raises ``ApiError``)."""
+    if sim.controls.latency_ms > 0:
+        await asyncio.sleep(sim.controls.latency_ms / 1000)
+    fault = sim.controls.take_fault()
+    if fault is not None:
+        raise fault
+    body = await request.body()
+    merchant = authenticate(
+        header=request.headers.get("authorization"),
+        method=request.method,
+        urls=signed_urls(request.scope),
+        body=body,
+        now=sim.now(),
+        lookup=sim.merchant,
+    )
+    return Call(
+        merchant.sp_mchid, body, request.path_params, request.query_params, _root_url(request)
+    )
+
+
+def _root_url(request: Request) -> str:
+    """The URL of the simulator's root: the request's URL without the route's own path."""
+    url = str(request.url.replace(query=None, fragment=None))
+    route_path = request.scope.get("path", "")
+    root = request.scope.get("root_path", "")
+    if root and route_path.startswith(root):
+        route_path = route_path[len(root) :]
+    return url[: -len(route_path)] if route_path and url.endswith(route_path) else url
+
+
 def v3_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         sim: Simulator = request.app.state.simulator
         try:
-            if sim.controls.latency_ms > 0:
-                await asyncio.sleep(sim.controls.latency_ms / 1000)
-            fault = sim.controls.take_fault()
-            if fault is not None:
-                raise fault
-            body = await request.body()
-            merchant = authenticate(
-                header=request.headers.get("authorization"),
-                method=request.method,
-                urls=signed_urls(request.scope),
-                body=body,
-                now=sim.now(),
-                lookup=sim.merchant,
-            )
-            call = Call(merchant.sp_mchid, body, request.path_params, request.query_params)
+            call = await _authenticated_call(sim, request)
             status, payload = handler(sim, call)
         except ApiError as error:
             return wechat_response(sim, error.status, error.body(), error.internal)
         # Only the RSA signature leaves the loop (it releases the GIL); state changed above.
         return await asyncio.to_thread(wechat_response, sim, status, payload)
+
+    return endpoint
+
+
+def v3_download_endpoint(handler: DownloadHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A signed request whose success is a file answered unsigned (``/v3/billdownload/file``);
+    errors are WeChat's usual JSON."""
+
+    async def endpoint(request: Request) -> Response:
+        sim: Simulator = request.app.state.simulator
+        try:
+            download = handler(sim, await _authenticated_call(sim, request))
+        except ApiError as error:
+            return wechat_response(sim, error.status, error.body(), error.internal)
+        headers = {"Request-ID": new_request_id(0)}
+        return Response(download.content, media_type=download.media_type, headers=headers)
 
     return endpoint

@@ -8,9 +8,17 @@ from dataclasses import dataclass
 
 from starlette.routing import Route
 
-from jubao.channels.simulator.v3 import codepay, jsapi, native, refunds, reverse, transactions
+from jubao.channels.simulator.v3 import (
+    bills,
+    codepay,
+    jsapi,
+    native,
+    refunds,
+    reverse,
+    transactions,
+)
 from jubao.channels.simulator.v3.call import Handler
-from jubao.channels.simulator.v3.endpoint import v3_endpoint
+from jubao.channels.simulator.v3.endpoint import v3_download_endpoint, v3_endpoint
 
 __all__ = ["OPERATIONS", "Operation", "v3_routes"]
 
@@ -40,8 +48,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", f"{PARTNER}/out-trade-no/{{out_trade_no}}/close", transactions.handle_close),
     Operation("POST", REFUNDS, refunds.handle_create_refund),
     Operation("GET", f"{REFUNDS}/{{out_refund_no}}", refunds.handle_query_refund),
+    Operation("GET", "/v3/bill/tradebill", bills.handle_tradebill),
 )
 
 
 def v3_routes() -> list[Route]:
-    return [Route(op.path, v3_endpoint(op.handler), methods=[op.method]) for op in OPERATIONS]
+    routes = [Route(op.path, v3_endpoint(op.handler), methods=[op.method]) for op in OPERATIONS]
+    # The bill's bytes are answered as they are, unsigned: their SHA-1 came signed beforehand.
+    download = v3_download_endpoint(bills.handle_download)
+    return [*routes, Route(bills.DOWNLOAD_PATH, download, methods=["GET"])]
