@@ -142,10 +142,12 @@ async def test_a_lost_payment_is_found_and_repaired_once(sandbox: RunningSandbox
         order = await sandbox.runtime.db.read(lambda: payment_repo.find_order_by_sn(lost))
         assert order is not None and order.state == OrderState.USERPAYING
 
-        first = await reconcile(sandbox, "--channel", "alipay")
+        first = await reconcile(sandbox)  # every channel
+        assert [run["channel"] for run in first["runs"]] == ["wechatpay", "alipay"], first
+        assert [run["statement_lines"] for run in first["runs"]] == [1, 4], first
         assert first["counts"]["CHANNEL_ONLY"] == 1 and first["repaired"] == 1, first
-        # the QR payment, the code payment and its refund match
-        assert first["counts"]["MATCHED"] == 3, first
+        # Alipay's QR payment, code payment and its refund match; WeChat's payment matches
+        assert first["counts"]["MATCHED"] == 4, first
         assert all(
             n == 0 for kind, n in first["counts"].items() if kind not in ("MATCHED", "CHANNEL_ONLY")
         ), first
@@ -167,9 +169,12 @@ async def test_a_lost_payment_is_found_and_repaired_once(sandbox: RunningSandbox
         assert notified()[0].data["trade_state"] == "SUCCESS"
         events = await sandbox.runtime.db.read(lambda: events_of(lost))
 
-        second = await reconcile(sandbox, "--channel", "alipay")
+        second = await reconcile(sandbox)
         assert second["counts"]["CHANNEL_ONLY"] == 0 and second["repaired"] == 0, second
-        assert second["counts"]["MATCHED"] == 4 and second["differences"] == [], second
+        assert second["counts"]["MATCHED"] == 5 and second["differences"] == [], second
+        wechat_only = await reconcile(sandbox, "--channel", "wechatpay")
+        assert [run["channel"] for run in wechat_only["runs"]] == ["wechatpay"]
+        assert wechat_only["counts"]["MATCHED"] == 1, wechat_only
         await asyncio.sleep(0.5)  # a second notification would have been sent by now
         assert len(notified()) == 1
         assert await sandbox.runtime.db.read(lambda: notifications_of(lost)) == 1
