@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,9 @@ def events_of(order_sn: str) -> Tx[int]:
     return int(row["n"]) if row else 0
 
 
-async def reconcile(sandbox: RunningSandbox, *args: str) -> dict[str, Any]:
+async def reconcile_text(sandbox: RunningSandbox, *args: str) -> str:
+    """``jubao reconcile --date <today> ARGS`` as an operator types it, against the sandbox's
+    database and channels (the simulators' settings in DATA_DIR/channel.env)."""
     data_dir = sandbox.settings.data_dir
     result = await jubao_async(
         *("--data-dir", str(data_dir)),
@@ -98,11 +101,14 @@ async def reconcile(sandbox: RunningSandbox, *args: str) -> dict[str, Any]:
         *("--env-file", str(data_dir / "channel.env")),
         "reconcile",
         *("--date", days.today(system_clock()).isoformat()),
-        "--json",
         *args,
     )
     assert result.exit_code == 0, result.output
-    report: dict[str, Any] = json.loads(result.output)
+    return result.output
+
+
+async def reconcile(sandbox: RunningSandbox, *args: str) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(await reconcile_text(sandbox, "--json", *args))
     return report
 
 
@@ -175,6 +181,10 @@ async def test_a_lost_payment_is_found_and_repaired_once(sandbox: RunningSandbox
         wechat_only = await reconcile(sandbox, "--channel", "wechatpay")
         assert [run["channel"] for run in wechat_only["runs"]] == ["wechatpay"]
         assert wechat_only["counts"]["MATCHED"] == 1, wechat_only
+        text = await reconcile_text(sandbox, "--channel", "alipay")
+        assert "alipay: run" in text and "DONE" in text and "statement lines 4" in text
+        assert re.search(r"paid at the channel only\s+0\n", text), text
+        assert re.search(r"matched\s+4\n", text), text
         await asyncio.sleep(0.5)  # a second notification would have been sent by now
         assert len(notified()) == 1
         assert await sandbox.runtime.db.read(lambda: notifications_of(lost)) == 1
