@@ -124,6 +124,14 @@ async def test_a_statement_that_cannot_be_had_fails_the_run(world: World) -> Non
     assert outcome.differences == [] and outcome.run.finished_at is not None
 
 
+async def test_an_unexpected_failure_is_recorded_and_raised(world: World) -> None:
+    world.channel.failure = RuntimeError("a bug")
+    with pytest.raises(RuntimeError):
+        await world.reconciler().run(TODAY, ChannelName.WECHATPAY)
+    [run] = await world.runtime.db.read(repo.list_runs)
+    assert run.status == RunStatus.FAILED and run.error == "UNEXPECTED: RuntimeError"
+
+
 async def test_the_morning_run_is_claimed_once_per_day_and_channel(world: World) -> None:
     start, _ = days.window(TODAY)
     morning = start + 10 * 3_600_000 + 60_000  # 10:01 China time

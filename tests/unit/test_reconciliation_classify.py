@@ -183,9 +183,15 @@ def test_trades_jubao_never_created_are_not_jubao() -> None:
 
 
 def test_a_reversed_payment_code_matches_the_channel_returning_it_in_full() -> None:
-    revoked = order("A", state=OrderState.REVOKED)
-    found = classify([paid("A"), refunded("A", "", 100)], books([revoked]))
-    assert found.differences == () and found.counts[DifferenceKind.MATCHED] == 2
+    known_paid = order("A", state=OrderState.REVOKED)
+    never_known_paid = order("B", state=OrderState.REVOKED, paid_at=None)  # nothing to repair
+    lines = [paid("A"), refunded("A", "", 100), paid("B"), refunded("B", "", 100)]
+    found = classify(lines, books([known_paid, never_known_paid]))
+    assert found.differences == () and found.counts[DifferenceKind.MATCHED] == 4
+    # a partial return of a reversed order is a refund jubao does not know
+    assert kinds([paid("A"), refunded("A", "", 60)], books([known_paid])) == [
+        (DifferenceKind.REFUND_CHANNEL_ONLY, "A", "")
+    ]
 
 
 def test_the_day_is_china_time() -> None:

@@ -114,9 +114,9 @@ def _payment_line(line: StatementLine, books: Books) -> Difference | None:
     state = f"jubao 订单状态 {order.state.value}"
     if order.total_fen != line.total_fen:
         return _of_line(DifferenceKind.AMOUNT_DIFFERS, line, state, order.total_fen)
-    if order.paid_at is None:
+    if order.paid_at is None and order.state != OrderState.REVOKED:
         return _of_line(DifferenceKind.CHANNEL_ONLY, line, state, order.total_fen)
-    return None
+    return None  # paid in both books (a reversed payment code: paid, then returned in full)
 
 
 def _refund_line(line: StatementLine, books: Books) -> Difference | None:

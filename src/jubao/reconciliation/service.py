@@ -87,6 +87,10 @@ class Reconciler:
             error = f"{exc.sub_code}: {exc.message}"
             failed = await self._db.write(partial(repo.fail_run, run.run_id, error, self._clock()))
             return RunOutcome(failed, [])
+        except Exception as exc:  # not left RUNNING for ever; the caller sees it too
+            error = f"UNEXPECTED: {type(exc).__name__}"
+            await self._db.write(partial(repo.fail_run, run.run_id, error, self._clock()))
+            raise
         merchant_ids = frozenset(binding.merchant_id for binding in bindings)
         books = await self._db.read(
             partial(
