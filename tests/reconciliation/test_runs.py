@@ -21,9 +21,10 @@ from jubao.reconciliation import repository as repo
 from jubao.reconciliation.classify import DifferenceKind
 from jubao.reconciliation.records import RunStatus
 from jubao.reconciliation.service import RETRY_MS, Reconciler
-from jubao.runtime import Runtime, build_runtime
+from jubao.runtime import Runtime, build_runtime, schedule_reconciliation
 from tests.console.support import FakeChannel
 from tests.notify.support import Shop, fast_settings, open_shop
+from tests.support.waiting import eventually
 
 TODAY = days.today(system_clock())
 
@@ -155,3 +156,28 @@ async def test_the_morning_run_is_claimed_once_per_day_and_channel(world: World)
     assert run.status == RunStatus.DONE and run.day == yesterday and run.started_by == "worker"
     assert await world.reconciler(later + RETRY_MS * 2).run_due(10) == []
     assert [day for day, _ in world.channel.asked] == [yesterday, yesterday]
+
+
+async def test_the_worker_schedule_runs_yesterday_once(database_url: str) -> None:
+    """What `jubao worker` adds (``schedule_reconciliation``), started as the worker starts it:
+    with the hour at 0 yesterday is due at once, and the next checks find it done."""
+    channel = StatementChannel()
+    settings = fast_settings(
+        database_url=database_url, reconciliation_hour=0, reconciliation_check_seconds=0.05
+    )
+    runtime = await build_runtime(settings, channel, maintenance=False)
+    try:
+        await open_shop(runtime.db)
+        schedule_reconciliation(runtime)
+        await runtime.start()
+
+        async def ran() -> bool:
+            return bool(await runtime.db.read(repo.list_runs))
+
+        await eventually(ran)
+        await asyncio.sleep(0.3)  # several more checks
+        [run] = await runtime.db.read(repo.list_runs)
+    finally:
+        await runtime.stop()
+    assert run.day == TODAY - timedelta(days=1) and run.started_by == "worker"
+    assert run.status == RunStatus.DONE and len(channel.asked) == 1
