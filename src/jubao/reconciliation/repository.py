@@ -209,10 +209,15 @@ def differences(
     day: date | None = None,
     channel: ChannelName | None = None,
     unresolved_only: bool = False,
+    found_by: int | None = None,
     limit: int = 1000,
 ) -> Tx[list[DifferenceRecord]]:
+    """Differences, newest day first; ``found_by``: those a run found (last saw)."""
     clauses: list[str] = []
     params: list[object] = []
+    if found_by is not None:
+        clauses.append("last_run_id = ?")
+        params.append(found_by)
     if day is not None:
         clauses.append("day = ?")
         params.append(day.isoformat())

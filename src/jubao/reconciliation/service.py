@@ -107,8 +107,9 @@ class Reconciler:
         finished = await self._db.write(
             partial(repo.finish_run, run, len(lines), found, repairs, self._clock())
         )
-        differences = await self._db.read(partial(repo.differences, day=day, channel=name))
-        mine = [d for d in differences if d.last_run_id == finished.run_id]
+        mine = await self._db.read(
+            partial(repo.differences, found_by=finished.run_id, limit=100_000)
+        )
         log.info(
             "reconciliation of %s %s: %d lines, %d matched, %d differences, %d repaired",
             name.value,
