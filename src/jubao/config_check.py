@@ -89,8 +89,12 @@ def warnings_for(settings: Settings, environ: Mapping[str, str] | None = None) -
         for name in sorted(source)
         if name.upper().startswith("JUBAO_") and name.upper() not in known
     ]
-    missing = [env_var(name) for name in CHANNEL_FIELDS if not getattr(settings, name)]
-    wechat_wanted = len(missing) < len(CHANNEL_FIELDS) or not settings.alipay_app_id
+    # Certificate mode downloads WeChat's certificates: it needs no public key.
+    needed = (
+        CHANNEL_FIELDS[:5] if settings.wechat_platform_mode == "certificate" else CHANNEL_FIELDS
+    )
+    missing = [env_var(name) for name in needed if not getattr(settings, name)]
+    wechat_wanted = len(missing) < len(needed) or not settings.alipay_app_id
     if missing and wechat_wanted:  # Alipay alone is a complete configuration
         notes.append(f"jubao serve / worker need WeChat Pay settings: {', '.join(missing)} unset")
     alipay = [env_var(name) for name in ALIPAY_FIELDS if not getattr(settings, name)]

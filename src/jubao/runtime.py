@@ -142,30 +142,29 @@ def require_sealed_secrets(settings: Settings) -> None:
         )
 
 
+def wechat_required_fields(settings: Settings) -> tuple[str, ...]:
+    """The WeChat settings ``serve`` and ``worker`` need: the public key and its id only in
+    public-key mode (certificate mode downloads the platform certificates)."""
+    if settings.wechat_platform_mode == "certificate":
+        return _WECHAT_FIELDS[:5]
+    return _WECHAT_FIELDS
+
+
 def production_channel(settings: Settings) -> Channel:
     """The WeChat Pay channel configured from settings (keys read from files)."""
-    missing = [
-        name
-        for name in (
-            "sp_mchid",
-            "sp_appid",
-            "sp_serial_no",
-            "sp_private_key_file",
-            "apiv3_key",
-            "wechat_public_key_file",
-            "wechat_public_key_id",
-        )
-        if not getattr(settings, name)
-    ]
+    missing = [name for name in wechat_required_fields(settings) if not getattr(settings, name)]
     if missing:
         names = ", ".join(f"JUBAO_{name.upper()}" for name in missing)
         raise SystemExit(f"missing WeChat Pay settings: {names}")
+    if bool(settings.wechat_public_key_file) != bool(settings.wechat_public_key_id):
+        raise SystemExit("JUBAO_WECHAT_PUBLIC_KEY_FILE and JUBAO_WECHAT_PUBLIC_KEY_ID go together")
     try:
         key_pem = private_key_pem(
             Path(settings.sp_private_key_file), settings.sp_private_key_passphrase
         )
     except SealingError as exc:
         raise SystemExit(exc.detail) from None
+    public_key = settings.wechat_public_key_file
     return WechatPayChannel(
         WechatPayConfig(
             base_url=settings.wechat_base_url,
@@ -174,9 +173,10 @@ def production_channel(settings: Settings) -> Channel:
             private_key_pem=key_pem,
             serial_no=settings.sp_serial_no,
             apiv3_key=settings.apiv3_key,
-            platform_public_key_pem=Path(settings.wechat_public_key_file).read_bytes(),
+            platform_public_key_pem=Path(public_key).read_bytes() if public_key else None,
             public_key_id=settings.wechat_public_key_id,
             timeout=settings.wechat_timeout_seconds,
+            platform_mode=settings.wechat_platform_mode,
         )
     )
 

@@ -193,8 +193,13 @@ def _simulator(
                     sub_merchants={},
                 )
             ],
-            # The sandbox publishes a day's trade bill at once (WeChat: the next morning).
-            **{"bill_ready_hour": None, **(overrides or {})},
+            # The sandbox publishes a day's trade bill at once (WeChat: the next morning), and
+            # signs as the deployment verifies (JUBAO_WECHAT_PLATFORM_MODE).
+            **{
+                "bill_ready_hour": None,
+                "platform_mode": settings.wechat_platform_mode,
+                **(overrides or {}),
+            },
         )
     )
 
@@ -234,6 +239,16 @@ class SubMerchantBindings:
         return answer_again_after_learning(app, _names_unknown_merchant, self.sync)
 
 
+def _platform_keys(simulator: Simulator) -> dict[str, Any]:
+    """How the sandbox's channel verifies its simulator: the mode the simulator signs in."""
+    if simulator.config.platform_mode == "certificate":
+        return {"platform_mode": "certificate"}
+    return {
+        "platform_public_key_pem": simulator.platform_public_key_pem,
+        "public_key_id": simulator.public_key_id,
+    }
+
+
 def _names_unknown_merchant(status: int, body: bytes) -> bool:
     return status in (400, 404) and b'"MCH_NOT_EXISTS"' in body
 
@@ -246,6 +261,7 @@ def write_channel_env(
     keys = (data_dir / "keys").resolve()
     public_key_file = keys / "wechatpay_public_key.pem"
     write_secret_file(public_key_file, simulator.platform_public_key_pem)
+    certificate_mode = simulator.config.platform_mode == "certificate"
     env = {
         "JUBAO_WECHAT_BASE_URL": base_url,
         "JUBAO_SP_MCHID": credentials.sp_mchid,
@@ -253,8 +269,10 @@ def write_channel_env(
         "JUBAO_SP_SERIAL_NO": credentials.serial_no,
         "JUBAO_SP_PRIVATE_KEY_FILE": str(keys / "sp_private_key.pem"),
         "JUBAO_APIV3_KEY": credentials.apiv3_key,
-        "JUBAO_WECHAT_PUBLIC_KEY_FILE": str(public_key_file),
-        "JUBAO_WECHAT_PUBLIC_KEY_ID": simulator.public_key_id,
+        # Certificate mode: no public key, the certificates come from /v3/certificates.
+        "JUBAO_WECHAT_PUBLIC_KEY_FILE": "" if certificate_mode else str(public_key_file),
+        "JUBAO_WECHAT_PUBLIC_KEY_ID": "" if certificate_mode else simulator.public_key_id,
+        "JUBAO_WECHAT_PLATFORM_MODE": simulator.config.platform_mode,
     }
     return update_channel_env(data_dir, env)
 
@@ -350,9 +368,8 @@ async def build_sandbox(
             private_key_pem=credentials.private_key_pem,
             serial_no=credentials.serial_no,
             apiv3_key=credentials.apiv3_key,
-            platform_public_key_pem=simulator.platform_public_key_pem,
-            public_key_id=simulator.public_key_id,
             timeout=settings.wechat_timeout_seconds,
+            **_platform_keys(simulator),
         )
     )
     alipay_credentials = load_or_create_alipay_credentials(settings.data_dir / "keys")

@@ -54,8 +54,14 @@ class _Transport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, tamper: Tamper | None) -> None:
         self._inner = inner
         self.tamper = tamper
+        self.sent: list[httpx.Request] = []
+
+    def count(self, path_suffix: str) -> int:
+        """How many requests went to a path ending so (e.g. ``/v3/certificates``)."""
+        return sum(1 for request in self.sent if request.url.path.endswith(path_suffix))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
         response = await self._inner.handle_async_request(request)
         if self.tamper is None:
             return response
@@ -98,6 +104,13 @@ class Simulated:
         instruction = await self.channel.create_payment(request)
         assert isinstance(instruction, QrContent)
         self.sim.scan_and_pay(instruction.code)
+
+    async def pay_and_notify(self, out_trade_no: str, total_fen: int) -> httpx.Request:
+        """Pay; returns the TRANSACTION.SUCCESS notification WeChat sent about it."""
+        before = len(self.receiver.received)
+        await self.pay(out_trade_no, total_fen)
+        await self.receiver.wait_for(before + 1)
+        return self.receiver.received[before]
 
     async def refund(self, out_trade_no: str, out_refund_no: str, refund: int, total: int) -> None:
         await self.channel.refund(

@@ -8,8 +8,10 @@ from datetime import datetime, time, timedelta
 import httpx
 import pytest
 
+from jubao.channels.base import ImmediateOutcome, TradeStatus
 from jubao.channels.simulator.ids import CHINA
 from jubao.errors import ChannelError
+from jubao.kinds import Scene
 from tests.channels.simulated import BINDING, OTHER_BINDING, simulated
 from tests.simulator.support import OTHER_SUB_MCHID, SUB_MCHID
 
@@ -58,6 +60,26 @@ async def test_the_days_lines_match_the_trades_to_the_fen() -> None:
         other = await world.channel.fetch_statement(day, OTHER_BINDING)
         assert [(line.out_trade_no, line.merchant_id) for line in other] == [
             ("JB-STATEMENT-3", OTHER_SUB_MCHID)
+        ]
+
+
+async def test_a_reversed_code_payment_is_a_payment_and_its_refund() -> None:
+    async with simulated(bill_ready_hour=None) as world:
+        request = world.payment(
+            "JB-STATEMENT-8",
+            250,
+            scene=Scene.BARCODE,
+            payer_id=None,
+            auth_code="134567890123450000",
+        )
+        paid = await world.channel.create_payment(request)
+        assert isinstance(paid, ImmediateOutcome) and paid.transaction.status is TradeStatus.PAID
+        await world.channel.cancel(BINDING, "JB-STATEMENT-8")
+        day = world.clock().astimezone(CHINA).date()
+        lines = await world.channel.fetch_statement(day)
+        assert [(line.total_fen, line.refund_fen, line.out_refund_no) for line in lines] == [
+            (250, 0, None),
+            (0, 250, "REVERSE-JB-STATEMENT-8"),
         ]
 
 

@@ -157,6 +157,7 @@ class Merchant:
         signed_path: str | None = None,
         signed_body: bytes | None = None,
         authorization: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         raw = (
             body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
@@ -181,6 +182,7 @@ class Merchant:
                 "Authorization": header,
                 "Content-Type": "application/json",
                 "Accept": "application/json",
+                **(headers or {}),
             },
         )
 

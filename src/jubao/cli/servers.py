@@ -31,16 +31,34 @@ def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> An
     return uvicorn.Server(config).serve()
 
 
+_PLATFORM_MODE = click.option(
+    "--wechat-platform-mode",
+    type=click.Choice(["public_key", "certificate"]),
+    default=None,
+    help="how the WeChat simulator signs and the channel verifies: the WeChat Pay public key, "
+    "or platform certificates from /v3/certificates (JUBAO_WECHAT_PLATFORM_MODE)",
+)
+
+
+def _mode(chosen: str | None) -> dict[str, str]:
+    return {"wechat_platform_mode": chosen} if chosen else {}
+
+
 @click.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
+@_PLATFORM_MODE
 @click.pass_context
-def sandbox(ctx: click.Context, host: str | None, port: int | None) -> None:
+def sandbox(
+    ctx: click.Context, host: str | None, port: int | None, wechat_platform_mode: str | None
+) -> None:
     """Gateway + WeChat Pay and Alipay simulators + demo merchant in one process
     (default 127.0.0.1:8600)."""
     from jubao.sandbox import build_sandbox
 
-    configured = settings(ctx, host=host, port=port, notify_allow_private=True)
+    configured = settings(
+        ctx, host=host, port=port, notify_allow_private=True, **_mode(wechat_platform_mode)
+    )
 
     async def serve() -> None:
         app, _runtime, _simulator, info = await build_sandbox(configured)
@@ -60,8 +78,11 @@ def sandbox(ctx: click.Context, host: str | None, port: int | None) -> None:
     show_default=True,
     help="which channel's simulator to serve",
 )
+@_PLATFORM_MODE
 @click.pass_context
-def simulator(ctx: click.Context, host: str | None, port: int, channel: str) -> None:
+def simulator(
+    ctx: click.Context, host: str | None, port: int, channel: str, wechat_platform_mode: str | None
+) -> None:
     """A channel's simulator alone (WeChat Pay, or Alipay with --channel alipay), as upstream
     for `jubao serve` / `jubao worker`.
 
@@ -69,7 +90,7 @@ def simulator(ctx: click.Context, host: str | None, port: int, channel: str) -> 
     """
     from jubao.sandbox import build_standalone_simulator
 
-    configured = settings(ctx, host=host, port=port)
+    configured = settings(ctx, host=host, port=port, **_mode(wechat_platform_mode))
 
     async def serve() -> None:
         app = await build_standalone_simulator(configured, channel=channel)

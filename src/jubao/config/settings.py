@@ -36,6 +36,15 @@ def _log_level(value: Any) -> Any:
     return level
 
 
+def _platform_mode(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    chosen = value.strip().lower().replace("-", "_")
+    if chosen not in ("public_key", "certificate"):
+        raise ValueError(f"unknown WeChat platform mode {value!r}")
+    return chosen
+
+
 def _log_format(value: Any) -> Any:
     if not isinstance(value, str):
         return value
@@ -126,6 +135,9 @@ MasterKeys = Annotated[
 ]
 LogFormat = Annotated[str, BeforeValidator(_log_format), Field(description="text or json")]
 Host = Annotated[str, Field(min_length=1, description="a host name or IP address")]
+PlatformMode = Annotated[
+    str, BeforeValidator(_platform_mode), Field(description="public_key or certificate")
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +185,10 @@ class Settings:
     apiv3_key: str = field(default="", repr=False)
     wechat_public_key_file: KeyFile = ""
     wechat_public_key_id: str = ""
+    # how WeChat's answers and notifications are verified: the "WeChat Pay public key" (the two
+    # settings above) or platform certificates downloaded from /v3/certificates (merchants
+    # onboarded before the public key); docs/wechatpay-channel.md
+    wechat_platform_mode: PlatformMode = "public_key"
     # official-account web OAuth (openapi.payment.auth.auth): WeChat's two endpoints (the sandbox
     # points them at its simulator) and the service provider's official account's AppSecret
     wechat_oauth_authorize_url: Url = "https://open.weixin.qq.com/connect/oauth2/authorize"

@@ -8,12 +8,16 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-__all__ = ["DEFAULT_NOTIFY_SCHEDULE", "SimulatorConfig", "SpMerchant"]
+__all__ = ["DEFAULT_NOTIFY_SCHEDULE", "PLATFORM_MODES", "SimulatorConfig", "SpMerchant"]
 
 # WeChat's documented retry intervals (seconds) after a failed notification delivery.
 DEFAULT_NOTIFY_SCHEDULE: tuple[float, ...] = (
     15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
 )  # fmt: skip
+
+
+PLATFORM_MODES = ("public_key", "certificate")
+"""How WeChat signs: "WeChat Pay public key" mode (``PUB_KEY_ID_…``) or platform certificates."""
 
 
 @dataclass(frozen=True)
@@ -72,3 +76,13 @@ class SimulatorConfig:
     """Start bills with a UTF-8 BOM (some real bills do; parsers must cope)."""
     bill_crlf: bool = False
     """End bill lines with ``\\r\\n`` (some real bills do)."""
+    platform_mode: str = "public_key"
+    """How notifications (and answers to requests that name no ``Wechatpay-Serial``) are signed:
+    ``public_key`` (``Wechatpay-Serial: PUB_KEY_ID_…``) or ``certificate`` (the serial of the
+    platform certificate in effect). Answers follow the serial a request names."""
+    platform_certificate_days: float = 1825.0
+    """Validity of the platform certificates the simulator issues (WeChat's: five years)."""
+
+    def __post_init__(self) -> None:
+        if self.platform_mode not in PLATFORM_MODES:
+            raise ValueError(f"platform_mode must be one of {', '.join(PLATFORM_MODES)}")

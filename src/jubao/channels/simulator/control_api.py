@@ -152,6 +152,20 @@ async def _keys(sim: Simulator, request: Request, data: dict[str, Any]) -> Any:
     }
 
 
+async def _platform_certificates(sim: Simulator, request: Request, data: dict[str, Any]) -> Any:
+    if request.method == "POST":
+        effective_in = data.get("effective_in_seconds", 0)
+        days = data.get("days")
+        if not isinstance(effective_in, int | float) or isinstance(effective_in, bool):
+            raise ValueError("effective_in_seconds must be a number")
+        if days is not None and (not isinstance(days, int | float) or isinstance(days, bool)):
+            raise ValueError("days must be a number")
+        if effective_in < 0 or (days is not None and days <= 0):
+            raise ValueError("effective_in_seconds must be 0 or more and days more than 0")
+        return sim.rotate_platform_certificate(float(effective_in), days)
+    return {"mode": sim.config.platform_mode, "certificates": sim.platform_certificates()}
+
+
 def control_routes() -> list[Route]:
     transactions = "/control/transactions/{out_trade_no}"
     return [
@@ -170,4 +184,9 @@ def control_routes() -> list[Route]:
         Route("/control/sub-merchants", _control(_sub_merchants), methods=["GET", "POST"]),
         Route("/control/signtest", _control(_signtest), methods=["POST"]),
         Route("/control/keys", _control(_keys), methods=["GET"]),
+        Route(
+            "/control/platform-certificates",
+            _control(_platform_certificates),
+            methods=["GET", "POST"],
+        ),
     ]

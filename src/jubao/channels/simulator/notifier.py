@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jubao.channels.simulator.keys import PlatformKey
 from jubao.channels.simulator.models import Notification
 from jubao.channels.simulator.signing import random_alnum, wechatpay_headers
 
@@ -25,7 +25,7 @@ class Notifier:
     def __init__(
         self,
         *,
-        platform: PlatformKey,
+        signer: Callable[[], tuple[rsa.RSAPrivateKey, str]],
         schedule: Sequence[float],
         time_scale: float,
         timeout: float,
@@ -33,7 +33,7 @@ class Notifier:
         persist: Callable[[Notification], None],
         client: Callable[[], Awaitable[httpx.AsyncClient]],
     ) -> None:
-        self._platform = platform
+        self._signer = signer
         self._schedule = tuple(schedule)
         self._time_scale = time_scale
         self._timeout = timeout
@@ -82,9 +82,8 @@ class Notifier:
         return await self._post(url, body, headers)
 
     def _headers(self, body: bytes) -> dict[str, str]:
-        headers = wechatpay_headers(
-            self._platform.private_key, self._platform.key_id, int(self._now()), body
-        )
+        key, serial = self._signer()  # the mode's key: the public key or a certificate's
+        headers = wechatpay_headers(key, serial, int(self._now()), body)
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = "Mozilla/4.0 (jubao WeChat Pay simulator)"
         return headers

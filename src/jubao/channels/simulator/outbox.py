@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jubao.channels.simulator import ids
 from jubao.channels.simulator.background import Background
 from jubao.channels.simulator.config import SimulatorConfig, SpMerchant
-from jubao.channels.simulator.keys import PlatformKey
 from jubao.channels.simulator.models import Notification
 from jubao.channels.simulator.notifier import Notifier
 from jubao.channels.simulator.signing import encrypt_resource
@@ -27,7 +27,7 @@ class Outbox:
         self,
         *,
         config: SimulatorConfig,
-        platform: PlatformKey,
+        signer: Callable[[], tuple[rsa.RSAPrivateKey, str]],
         state: State,
         background: Background,
         now: Callable[[], float],
@@ -42,7 +42,7 @@ class Outbox:
         self._client = http_client
         self._owns_client = False
         self._sender = Notifier(
-            platform=platform,
+            signer=signer,
             schedule=config.notify_schedule,
             time_scale=config.time_scale,
             timeout=config.notify_timeout,

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jubao.channels.simulator import ids, payer
 from jubao.channels.simulator.background import Background
+from jubao.channels.simulator.certificates import PlatformCertificate, PlatformCertificates
 from jubao.channels.simulator.config import SimulatorConfig, SpMerchant
 from jubao.channels.simulator.controls import Behaviour, Controls
 from jubao.channels.simulator.keys import load_or_create_platform_key
@@ -40,6 +41,9 @@ class Simulator:
         self.config = config
         self._clock = config.clock or (lambda: datetime.now(UTC))
         self._platform = load_or_create_platform_key(config.data_dir)
+        self.certificates = PlatformCertificates(
+            config.data_dir, self.now, config.platform_certificate_days
+        )
         self.state = State(config.merchants, config.data_dir, self.now)
         self.controls = Controls(config.latency_ms)
         self.background = Background()
@@ -51,7 +55,7 @@ class Simulator:
         """Official-account OAuth codes issued by the authorize page (in memory: 5 minutes)."""
         self.outbox = Outbox(
             config=config,
-            platform=self._platform,
+            signer=self.notification_signer,
             state=self.state,
             background=self.background,
             now=self.now,
@@ -73,6 +77,38 @@ class Simulator:
     def platform_private_key(self) -> rsa.RSAPrivateKey:
         """Signs answers and notifications; stays inside the simulator."""
         return self._platform.private_key
+
+    def notification_signer(self) -> tuple[rsa.RSAPrivateKey, str]:
+        """The key and ``Wechatpay-Serial`` of the configured mode (``platform_mode``)."""
+        if self.config.platform_mode == "certificate":
+            current = self.certificates.signing()
+            return current.private_key, current.serial_no
+        return self._platform.private_key, self._platform.key_id
+
+    def answer_signer(
+        self, request_serial: str | None, certificate_signed: bool = False
+    ) -> tuple[rsa.RSAPrivateKey, str]:
+        """What signs an answer: the mode a client declares with ``Wechatpay-Serial`` (the public
+        key's id, or a platform certificate's serial: then the certificate in effect, which
+        tells a client holding an old one to download again), else the configured mode
+        (``certificate_signed``: a certificate; ``/v3/certificates`` in either mode)."""
+        if request_serial == self._platform.key_id:
+            return self._platform.private_key, self._platform.key_id
+        if certificate_signed or (request_serial and self.certificates.knows(request_serial)):
+            current = self.certificates.signing()
+            return current.private_key, current.serial_no
+        return self.notification_signer()
+
+    def rotate_platform_certificate(
+        self, effective_in: float = 0.0, days: float | None = None
+    ) -> dict[str, Any]:
+        """Issues a new platform certificate: listed at once, signing from ``effective_in``
+        seconds from now (WeChat publishes a new certificate before it uses it)."""
+        return _certificate_view(self.certificates.issue(effective_in=effective_in, days=days))
+
+    def platform_certificates(self) -> list[dict[str, Any]]:
+        """The certificates ``/v3/certificates`` lists now, as plain PEM."""
+        return [_certificate_view(item) for item in self.certificates.listed()]
 
     def now(self) -> float:
         return self._clock().timestamp()
@@ -222,3 +258,12 @@ class Simulator:
     async def send_signtest(self, url: str, sp_mchid: str | None = None) -> dict[str, Any]:
         """Sends one ``WECHATPAY/SIGNTEST/`` probe; a correct receiver answers 4xx/5xx."""
         return await self.outbox.signtest(url, sp_mchid)
+
+
+def _certificate_view(item: PlatformCertificate) -> dict[str, Any]:
+    return {
+        "serial_no": item.serial_no,
+        "effective_time": ids.rfc3339(item.not_before),
+        "expire_time": ids.rfc3339(item.not_after),
+        "certificate_pem": item.pem.decode("ascii"),
+    }

@@ -39,8 +39,10 @@ from jubao.channels.base import (
     WalletPackage,
 )
 from jubao.channels.wechatpay import aesgcm, mapping, signing, tradebill
+from jubao.channels.wechatpay.certificates import CERTIFICATES_PATH
 from jubao.channels.wechatpay.config import WechatPayConfig
-from jubao.channels.wechatpay.keys import load_private_key, load_public_key
+from jubao.channels.wechatpay.keys import load_private_key
+from jubao.channels.wechatpay.platform import PlatformKeys
 from jubao.errors import (
     ChannelError,
     ChannelErrorKind,
@@ -124,7 +126,6 @@ class WechatPayChannel:
         self._config = config
         # Parsed once: an RSA key load costs more than the signature itself.
         self._private_key = load_private_key(config.private_key_pem)
-        self._platform_key = load_public_key(config.platform_public_key_pem)
         self._apiv3_key = config.apiv3_key.encode("ascii")
         self._base = config.base_url.rstrip("/")
         self._clock = clock or _utc_now
@@ -137,6 +138,7 @@ class WechatPayChannel:
             else None
         )
         self._user_agent = f"jubao/{__version__}"
+        self._keys = PlatformKeys(config, self._clock, self._fetch_certificates)
 
     # ---- Channel --------------------------------------------------------------------------------
 
@@ -350,21 +352,18 @@ class WechatPayChannel:
         self, headers: Mapping[str, str], body: bytes
     ) -> TransactionEvent | RefundEvent:
         try:
-            signing.verify_signed_headers(
-                headers,
-                body,
-                public_key=self._platform_key,
-                public_key_id=self._config.public_key_id,
-                now=self._now(),
-                window_seconds=self._config.notify_window_seconds,
-            )
+            self._keys.verify(headers, body)
             return self._decode_notification(body)
+        except signing.UnknownSerial as exc:
+            self._keys.unknown_serial_seen()  # certificate mode: WeChat may have rotated
+            raise ChannelNotificationRejected(f"微信支付通知被拒绝：{exc}") from None
         except ValueError as exc:  # every failure below is a ValueError subclass, JSON's included
             raise ChannelNotificationRejected(f"微信支付通知被拒绝：{exc}") from None
         except RecursionError:  # json.loads of a signed body nested thousands deep: not a 500
             raise ChannelNotificationRejected("微信支付通知被拒绝：JSON 嵌套过深") from None
 
     async def aclose(self) -> None:
+        self._keys.aclose()
         if self._pool is not None:
             await self._pool.aclose()
 
@@ -415,6 +414,10 @@ class WechatPayChannel:
     def _now(self) -> int:
         return int(self._clock().timestamp())
 
+    async def _fetch_certificates(self) -> httpx.Response:
+        # Verified by PlatformKeys with the certificates it carries (nothing else could).
+        return await self._call("GET", CERTIFICATES_PATH, verified=False)
+
     async def _json(
         self,
         method: str,
@@ -436,7 +439,12 @@ class WechatPayChannel:
         *,
         params: Mapping[str, str] | None = None,
         payload: Mapping[str, Any] | None = None,
+        verified: bool = True,
     ) -> httpx.Response:
+        """One signed request; a 2xx answer is returned once its signature verifies (not
+        ``verified``: the caller checks it, as for the certificates that verify themselves)."""
+        if verified:
+            await self._keys.refresh_if_due()
         body = _dump(payload) if payload is not None else None
         client = self._client()
         request = await self._signed_request(
@@ -448,7 +456,10 @@ class WechatPayChannel:
             raise ChannelUnavailable("微信支付：请求超时") from None
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"微信支付：网络错误（{type(exc).__name__}）") from None
-        return self._checked(response)
+        self._checked(response)
+        if verified and response.is_success:
+            await self._verify_answer(response)
+        return response
 
     def _client(self) -> httpx.AsyncClient:
         client = self._pool.next() if self._pool is not None else self._injected
@@ -464,11 +475,10 @@ class WechatPayChannel:
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
     ) -> httpx.Request:
-        headers = {
-            "Accept": "application/json",
-            "User-Agent": self._user_agent,
-            "Wechatpay-Serial": self._config.public_key_id,
-        }
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+        serial = self._keys.request_serial()
+        if serial is not None:
+            headers["Wechatpay-Serial"] = serial
         if body is not None:
             headers["Content-Type"] = "application/json"
         request = client.build_request(
@@ -494,12 +504,12 @@ class WechatPayChannel:
             signature=signing.sign(self._private_key, message),
         )
 
-    def _checked(self, response: httpx.Response) -> httpx.Response:
+    def _checked(self, response: httpx.Response) -> None:
+        """Raise for anything but a 2xx (whose signature is checked apart)."""
         status = response.status_code
         request_id = response.headers.get("Request-ID", "-")
         if 200 <= status < 300:
-            self._verify_answer(response, request_id)
-            return response
+            return
         if status == 429:
             # Rate limiting is transient and nothing was done: "try later", never a final refusal
             # (a ChannelError would, for instance, fail a refund for good).
@@ -509,16 +519,10 @@ class WechatPayChannel:
         log.warning("wechatpay answered HTTP %s (Request-ID %s)", status, request_id)
         raise ChannelUnavailable(f"微信支付：系统繁忙（HTTP {status}），请稍后重试")
 
-    def _verify_answer(self, response: httpx.Response, request_id: str) -> None:
+    async def _verify_answer(self, response: httpx.Response) -> None:
+        request_id = response.headers.get("Request-ID", "-")
         try:
-            signing.verify_signed_headers(
-                response.headers,
-                response.content,
-                public_key=self._platform_key,
-                public_key_id=self._config.public_key_id,
-                now=self._now(),
-                window_seconds=self._config.notify_window_seconds,
-            )
+            await self._keys.verify_answer(response)
         except signing.VerificationFailed as exc:
             log.warning("wechatpay answer rejected (Request-ID %s): %s", request_id, exc)
             raise ChannelUnavailable("微信支付：应答签名验证失败") from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -25,6 +25,7 @@ __all__ = [
     "AUTH_SCHEME",
     "SIGNTEST_PREFIX",
     "SignedHeaders",
+    "UnknownSerial",
     "VerificationFailed",
     "authorization_header",
     "new_nonce",
@@ -34,6 +35,7 @@ __all__ = [
     "sign",
     "verify",
     "verify_signed_headers",
+    "verify_signed_headers_by",
 ]
 
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
@@ -42,6 +44,10 @@ SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
 
 class VerificationFailed(ValueError):
     """A response or notification signature cannot be trusted; the text says why (for logs)."""
+
+
+class UnknownSerial(VerificationFailed):
+    """``Wechatpay-Serial`` names no key we hold (certificate mode: download them again)."""
 
 
 def new_nonce(length: int = 32) -> str:
@@ -108,19 +114,40 @@ def verify_signed_headers(
     now: int,
     window_seconds: int,
 ) -> None:
-    """Check a response or notification; raise ``VerificationFailed`` unless it is WeChat's."""
+    """Check a response or notification against one key ("WeChat Pay public key" mode)."""
+    verify_signed_headers_by(
+        headers,
+        body,
+        key_for=lambda serial: public_key if serial == public_key_id else None,
+        now=now,
+        window_seconds=window_seconds,
+    )
+
+
+def verify_signed_headers_by(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    key_for: Callable[[str], rsa.RSAPublicKey | None],
+    now: int,
+    window_seconds: int,
+) -> None:
+    """Check a response or notification with the key ``Wechatpay-Serial`` names; raise
+    ``VerificationFailed`` (``UnknownSerial`` when ``key_for`` knows no such key) unless it is
+    WeChat's."""
     signed = SignedHeaders(headers)
     # WeChat probes merchants with deliberately bad signatures; never even try to verify them.
     if signed.signature.startswith(SIGNTEST_PREFIX):
         raise VerificationFailed("signature probe (WECHATPAY/SIGNTEST/)")
     if not (signed.timestamp and signed.nonce and signed.signature and signed.serial):
         raise VerificationFailed("missing Wechatpay-Timestamp/Nonce/Signature/Serial header")
-    if signed.serial != public_key_id:
-        raise VerificationFailed(f"unknown Wechatpay-Serial {signed.serial!r}")
     if not (signed.timestamp.isascii() and signed.timestamp.isdigit()):
         raise VerificationFailed("Wechatpay-Timestamp is not a number of seconds")
     if abs(now - int(signed.timestamp)) >= window_seconds:
         raise VerificationFailed(f"Wechatpay-Timestamp {signed.timestamp} outside the window")
+    public_key = key_for(signed.serial)
+    if public_key is None:
+        raise UnknownSerial(f"unknown Wechatpay-Serial {signed.serial[:64]!r}")
     message = response_message(signed.timestamp, signed.nonce, body)
     if not verify(public_key, message, signed.signature):
         raise VerificationFailed("Wechatpay-Signature does not verify")

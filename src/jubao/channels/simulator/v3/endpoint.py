@@ -66,11 +66,18 @@ def _json(payload: Any) -> bytes:
 
 
 def wechat_response(
-    sim: Simulator, status: int, payload: dict[str, Any] | None, internal: int = 0
+    sim: Simulator,
+    status: int,
+    payload: dict[str, Any] | None,
+    internal: int = 0,
+    request_serial: str | None = None,
+    certificate_signed: bool = False,
 ) -> Response:
-    """Every answer is signed like WeChat's (clients verify 2xx; signing errors costs nothing)."""
+    """Every answer is signed like WeChat's (clients verify 2xx; signing errors costs nothing),
+    with the key of the mode the request's ``Wechatpay-Serial`` names (``sim.answer_signer``)."""
     body = b"" if payload is None else _json(payload)
-    headers = wechatpay_headers(sim.platform_private_key, sim.public_key_id, int(sim.now()), body)
+    key, serial = sim.answer_signer(request_serial, certificate_signed)
+    headers = wechatpay_headers(key, serial, int(sim.now()), body)
     headers["Request-ID"] = new_request_id(internal)
     headers["Content-Type"] = "application/json"
     return Response(body, status_code=status, headers=headers)
@@ -108,16 +115,23 @@ def _root_url(request: Request) -> str:
     return url[: -len(route_path)] if route_path and url.endswith(route_path) else url
 
 
-def v3_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def v3_endpoint(
+    handler: Handler, certificate_signed: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         sim: Simulator = request.app.state.simulator
+        serial = request.headers.get("wechatpay-serial")
         try:
             call = await _authenticated_call(sim, request)
             status, payload = handler(sim, call)
         except ApiError as error:
-            return wechat_response(sim, error.status, error.body(), error.internal)
+            return wechat_response(
+                sim, error.status, error.body(), error.internal, serial, certificate_signed
+            )
         # Only the RSA signature leaves the loop (it releases the GIL); state changed above.
-        return await asyncio.to_thread(wechat_response, sim, status, payload)
+        return await asyncio.to_thread(
+            wechat_response, sim, status, payload, 0, serial, certificate_signed
+        )
 
     return endpoint
 
@@ -128,10 +142,11 @@ def v3_download_endpoint(handler: DownloadHandler) -> Callable[[Request], Awaita
 
     async def endpoint(request: Request) -> Response:
         sim: Simulator = request.app.state.simulator
+        serial = request.headers.get("wechatpay-serial")
         try:
             download = handler(sim, await _authenticated_call(sim, request))
         except ApiError as error:
-            return wechat_response(sim, error.status, error.body(), error.internal)
+            return wechat_response(sim, error.status, error.body(), error.internal, serial)
         headers = {"Request-ID": new_request_id(0)}
         return Response(download.content, media_type=download.media_type, headers=headers)
 

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from jubao.channels.simulator.v3 import (
     bills,
+    certificates,
     codepay,
     jsapi,
     native,
@@ -32,6 +33,9 @@ class Operation:
     path: str
     """Starlette path template, relative to the simulator's root."""
     handler: Handler
+    certificate_signed: bool = False
+    """Answered with a platform certificate unless the request names the public key: whoever
+    asks for the certificates verifies with them (``/v3/certificates`` in either mode)."""
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -49,11 +53,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", REFUNDS, refunds.handle_create_refund),
     Operation("GET", f"{REFUNDS}/{{out_refund_no}}", refunds.handle_query_refund),
     Operation("GET", "/v3/bill/tradebill", bills.handle_tradebill),
+    Operation("GET", "/v3/certificates", certificates.handle_certificates, True),
 )
 
 
 def v3_routes() -> list[Route]:
-    routes = [Route(op.path, v3_endpoint(op.handler), methods=[op.method]) for op in OPERATIONS]
+    routes = [
+        Route(op.path, v3_endpoint(op.handler, op.certificate_signed), methods=[op.method])
+        for op in OPERATIONS
+    ]
     # The bill's bytes are answered as they are, unsigned: their SHA-1 came signed beforehand.
     download = v3_download_endpoint(bills.handle_download)
     return [*routes, Route(bills.DOWNLOAD_PATH, download, methods=["GET"])]
