@@ -19,6 +19,7 @@ from jubao.kinds import ChannelName
 from jubao.payments import repository as payment_repo
 from jubao.payments.states import OrderState
 from jubao.reconciliation import days
+from jubao.web.console.reconciliation import csv_cell
 from tests.console.support import ConsoleWorld, build_world, client_for, hidden, log_in
 from tests.console.test_console_pages import create_order
 from tests.notify.support import notifications_of
@@ -128,3 +129,14 @@ async def test_a_bad_date_is_refused_in_words(
             data={"csrf": hidden(page.text, "csrf"), "date": bad},
         )
         assert answer.status_code == 422 and "今天或之前的日期" in answer.text
+
+
+def test_csv_cells_are_never_formulas() -> None:
+    assert [csv_cell(text) for text in ("=1+1", "+86", "-2", "@SUM(A1)", "4200000001", "")] == [
+        "'=1+1",
+        "'+86",
+        "'-2",
+        "'@SUM(A1)",
+        "4200000001",
+        "",
+    ]

@@ -23,7 +23,7 @@ from jubao.web.console.common import Ctx, Renderer, redirect
 if TYPE_CHECKING:
     from jubao.runtime import Runtime
 
-__all__ = ["ReconciliationPages"]
+__all__ = ["ReconciliationPages", "csv_cell"]
 
 _NOTICES = {"ran", "resolved", "failed"}
 _MAX_ID = 2**63 - 1
@@ -47,7 +47,7 @@ def _channel(text: str | None) -> ChannelName | None:
         return None
 
 
-def _cell(text: str) -> str:
+def csv_cell(text: str) -> str:
     """A text cell a spreadsheet will not run as a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -106,14 +106,14 @@ class ReconciliationPages:
                     d.day.isoformat(),
                     d.channel.value,
                     d.kind.value,
-                    _cell(d.order_sn),
-                    _cell(d.refund_sn),
+                    csv_cell(d.order_sn),
+                    csv_cell(d.refund_sn),
                     _yuan(d.channel_fen),
                     _yuan(d.jubao_fen),
-                    _cell(d.transaction_id),
-                    _cell(d.detail),
+                    csv_cell(d.transaction_id),
+                    csv_cell(d.detail),
                     "1" if d.resolved else "0",
-                    _cell(d.resolution),
+                    csv_cell(d.resolution),
                 ]
             )
         return Response(
