@@ -15,6 +15,8 @@ from jubao.channels.base import ChannelBinding, StatementLine
 from jubao.clock import system_clock
 from jubao.errors import ChannelUnavailable
 from jubao.kinds import ChannelName
+from jubao.observe.heartbeat import notification_health
+from jubao.observe.metrics import exposition
 from jubao.payments import repository as payment_repo
 from jubao.reconciliation import days
 from jubao.reconciliation import repository as repo
@@ -94,11 +96,14 @@ async def test_a_rerun_resolves_what_it_no_longer_finds(world: World) -> None:
     ]
     assert world.channel.asked == [(TODAY, "1900000109")]  # the bound merchant's statement
     assert await world.runtime.db.read(repo.open_difference_count) == 1
+    scraped = exposition(await notification_health(world.runtime.db)).decode()
+    assert "jubao_reconciliation_open_differences 1.0" in scraped  # what the alert watches
 
     world.channel.lines = [StatementLine(order_sn, "4200000001", 500, merchant_id="1900000109")]
     second = await reconciler.run(TODAY, ChannelName.WECHATPAY)
     assert second.run.counts[DifferenceKind.MATCHED] == 1 and second.differences == []
     assert await world.runtime.db.read(repo.open_difference_count) == 0
+    assert (await notification_health(world.runtime.db)).open_differences == 0
     [kept] = await world.runtime.db.read(lambda: repo.differences(day=TODAY))
     assert kept.resolved and str(second.run.run_id) in kept.resolution
     runs = await world.runtime.db.read(repo.list_runs)
