@@ -20,6 +20,7 @@ from jubao.merchants.directory import MerchantDirectory
 from jubao.notify.dispatcher import Dispatcher
 from jubao.observe.heartbeat import heartbeat_task
 from jubao.payments.service import PaymentService
+from jubao.reconciliation.service import Reconciler
 from jubao.security.idempotency import RequestLedger
 from jubao.security.keys import (
     load_or_create_master_key,
@@ -39,6 +40,7 @@ __all__ = [
     "production_channel",
     "production_channels",
     "require_sealed_secrets",
+    "schedule_reconciliation",
     "with_master_key",
 ]
 
@@ -52,6 +54,7 @@ class Runtime:
     merchants: MerchantDirectory
     payments: PaymentService
     channels: ChannelRegistry
+    reconciler: Reconciler
     background: list[Periodic] = field(default_factory=list)
     dispatcher: Dispatcher | None = None  # merchant notifications, where this process sends them
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -90,6 +93,19 @@ def attach_dispatcher(runtime: Runtime) -> Dispatcher:
     # /readyz, /metrics and the console tell a missing dispatcher by its heartbeat
     runtime.background.append(heartbeat_task(runtime.db))
     return dispatcher
+
+
+def schedule_reconciliation(runtime: Runtime) -> None:
+    """The worker's morning reconciliation of yesterday (docs/reconciliation.md): checked every
+    few minutes, run once per day and channel across every worker sharing the database."""
+    hour = runtime.settings.reconciliation_hour
+    runtime.background.append(
+        Periodic(
+            "reconciliation",
+            runtime.settings.reconciliation_check_seconds,
+            lambda: runtime.reconciler.run_due(hour),
+        )
+    )
 
 
 def master_key_file(data_dir: Path) -> Path:
@@ -220,7 +236,8 @@ async def build_runtime(
     warn_if_unsealed(settings)
     merchants = MerchantDirectory(db, sealer=sealer_for(settings))
     payments = PaymentService(db, registry, merchants, settings)
-    runtime = Runtime(settings, db, merchants, payments, registry)
+    reconciler = Reconciler(db, registry, merchants, payments)
+    runtime = Runtime(settings, db, merchants, payments, registry, reconciler)
     if maintenance:
 
         async def maintain() -> None:

@@ -95,7 +95,7 @@ def sandbox_alipay_simulator(
             app_public_key=credentials.app_public_key,
             alipay_private_key=credentials.alipay_private_key,
             isv_pid=credentials.isv_pid,
-            **(overrides or {}),
+            **{"same_day_bills": True, **(overrides or {})},  # today reconciles at once
         )
     )
 

@@ -58,6 +58,7 @@ class FakeChannel:
         self._ids = itertools.count(1)
         self.prepaid: dict[str, str] = {}  # prepay_id -> out_trade_no
         self.amounts: dict[str, int] = {}  # out_trade_no -> total_fen
+        self.statement: list[StatementLine] = []  # what fetch_statement answers
 
     def supports(self, scene: Scene) -> bool:
         return scene == Scene.MINA
@@ -95,8 +96,10 @@ class FakeChannel:
     ) -> ChannelRefund:
         return ChannelRefund(out_refund_no, RefundStatus.SUCCESS)
 
-    async def fetch_statement(self, day: date) -> list[StatementLine]:
-        return []
+    async def fetch_statement(
+        self, day: date, binding: ChannelBinding | None = None
+    ) -> list[StatementLine]:
+        return list(self.statement)
 
     def parse_notification(
         self, headers: Mapping[str, str], body: bytes

@@ -27,6 +27,8 @@ PAGES = [
     "/console/merchants",
     "/console/orders/1",
     "/console/pay/1",
+    "/console/reconciliation",
+    "/console/reconciliation.csv",
 ]
 POSTS = [
     "/console/logout",
@@ -36,6 +38,8 @@ POSTS = [
     "/console/orders/1/refund",
     "/console/orders/1/notifications/1/resend",
     "/console/pay/1",
+    "/console/reconciliation/run",
+    "/console/reconciliation/differences/1/resolve",
 ]
 
 

@@ -15,7 +15,9 @@ async def test_attach_is_idempotent_and_hooks_start_and_stop(tmp_path: Path) -> 
     db = await open_database(f"sqlite:///{tmp_path}/db.sqlite3")
     try:
         no_service: Any = None  # the dispatcher needs only the settings and the database
-        runtime = Runtime(fast_settings(), db, MerchantDirectory(db), no_service, no_service)
+        runtime = Runtime(
+            fast_settings(), db, MerchantDirectory(db), no_service, no_service, no_service
+        )
         assert runtime.dispatcher is None
         dispatcher = attach_dispatcher(runtime)
         assert attach_dispatcher(runtime) is dispatcher

@@ -5,8 +5,9 @@ those inside functions) has the shape docs/architecture.md describes:
   left out of this rule, since they never run (an annotation may name a type from above);
 - the composition sits on top, in this order: ``__main__``, ``cli``, ``sandbox``, ``web``,
   ``runtime``; each imports only what is below it, and no other package imports any of them;
-- ``payments`` knows channels only through ``channels.base`` (the contract) and
-  ``channels.registry`` (channels by name), never a concrete channel.
+- ``payments`` and ``reconciliation`` know channels only through ``channels.base`` (the contract)
+  and ``channels.registry`` (channels by name), never a concrete channel; ``reconciliation`` sits
+  above ``payments`` (and ``merchants``, ``notify``, ``storage``), which never import it.
 
 The last two rules count every import, ``TYPE_CHECKING`` ones included, directly or through
 other modules. The ``*_is_caught`` tests add a forbidden import to a copy of the real graph and
@@ -24,6 +25,8 @@ PACKAGE = "jubao"
 COMPOSITION = ("jubao.__main__", "jubao.cli", "jubao.sandbox", "jubao.web", "jubao.runtime")
 # channel-neutral: the contract and the registry of channels by name
 CHANNEL_NEUTRAL = {"jubao.channels.base", "jubao.channels.registry"}
+# the packages that speak to channels through the contract only
+CHANNEL_NEUTRAL_USERS = ("jubao.payments", "jubao.reconciliation")
 
 
 @cache
@@ -61,12 +64,16 @@ def forbidden(every: grimp.ImportGraph) -> list[str]:
         for importer in [*COMPOSITION[index + 1 :], *below]:
             refuse(importer, upper, f"{importer} must not import {upper} (it sits above)")
     concrete = sorted(every.find_children("jubao.channels") - CHANNEL_NEUTRAL)
-    for channel in concrete:
-        refuse(
-            "jubao.payments",
-            channel,
-            "payments must know channels through channels.base and .registry",
-        )
+    for neutral in CHANNEL_NEUTRAL_USERS:
+        for channel in concrete:
+            refuse(
+                neutral,
+                channel,
+                f"{neutral.removeprefix('jubao.')} must know channels through channels.base "
+                "and .registry",
+            )
+    for lower in ("jubao.payments", "jubao.merchants", "jubao.notify", "jubao.storage"):
+        refuse(lower, "jubao.reconciliation", f"{lower} must not import jubao.reconciliation")
     return found
 
 
@@ -109,6 +116,16 @@ def test_a_cycle_is_caught() -> None:
             "jubao.payments.views",
             "jubao.channels.simulator",
             "payments must know channels through channels.base and .registry",
+        ),
+        (
+            "jubao.reconciliation.service",
+            "jubao.channels.alipay.client",
+            "reconciliation must know channels through channels.base and .registry",
+        ),
+        (
+            "jubao.payments.service",
+            "jubao.reconciliation.classify",
+            "jubao.payments must not import jubao.reconciliation",
         ),
     ],
 )

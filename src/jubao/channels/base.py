@@ -243,8 +243,12 @@ class Channel(Protocol):
         self, binding: ChannelBinding, out_trade_no: str, out_refund_no: str
     ) -> ChannelRefund: ...
 
-    async def fetch_statement(self, day: date) -> list[StatementLine]:
-        """The channel's statement of trades and refunds for a (China-time) day."""
+    async def fetch_statement(
+        self, day: date, binding: ChannelBinding | None = None
+    ) -> list[StatementLine]:
+        """The channel's statement of trades and refunds for a (China-time) day: one merchant's
+        with ``binding`` (Alipay keeps a bill per merchant, WeChat filters by ``sub_mchid``), the
+        provider's own without. Reconciliation asks once per bound merchant."""
         ...
 
     def parse_notification(

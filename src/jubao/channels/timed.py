@@ -121,9 +121,11 @@ class TimedChannel:
         with _timed(self.name, "query_refund"):
             return await self.inner.query_refund(binding, out_trade_no, out_refund_no)
 
-    async def fetch_statement(self, day: date) -> list[StatementLine]:
+    async def fetch_statement(
+        self, day: date, binding: ChannelBinding | None = None
+    ) -> list[StatementLine]:
         with _timed(self.name, "fetch_statement"):
-            return await self.inner.fetch_statement(day)
+            return await self.inner.fetch_statement(day, binding)
 
     def parse_notification(
         self, headers: Mapping[str, str], body: bytes

@@ -9,6 +9,7 @@ from jubao.cli.common import JubaoGroup, accept_global_options, chosen_settings
 from jubao.cli.merchants import app, cashier, merchant, store
 from jubao.cli.notify import notify
 from jubao.cli.payer import pay
+from jubao.cli.reconcile import reconcile
 from jubao.cli.secrets import secrets
 from jubao.cli.servers import migrate, sandbox, serve, simulator, worker
 from jubao.config_check import config
@@ -28,6 +29,6 @@ def main(ctx: click.Context) -> None:
 
 for _command in (sandbox, simulator, serve, worker, migrate, merchant, app, store, cashier, pay):
     main.add_command(_command)
-for _command in (notify, secrets, config):
+for _command in (notify, secrets, config, reconcile):
     main.add_command(_command)
 accept_global_options(main)

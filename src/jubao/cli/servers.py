@@ -12,7 +12,12 @@ import click
 
 from jubao.cli.common import chosen_options, opened, run_async, settings
 from jubao.config import Settings, env_var
-from jubao.runtime import build_runtime, production_channels, require_sealed_secrets
+from jubao.runtime import (
+    build_runtime,
+    production_channels,
+    require_sealed_secrets,
+    schedule_reconciliation,
+)
 
 __all__ = ["migrate", "sandbox", "serve", "simulator", "worker"]
 
@@ -184,18 +189,22 @@ def _export(ctx: click.Context, options: dict[str, Any], workers: int) -> None:
 @click.command()
 @click.pass_context
 def worker(ctx: click.Context) -> None:
-    """Background work without HTTP: notification delivery and payment maintenance
-    (expiry, reconciliation) until SIGTERM or SIGINT."""
+    """Background work without HTTP: notification delivery, payment maintenance (expiry,
+    pending orders) and each morning's reconciliation of yesterday's channel statements, until
+    SIGTERM or SIGINT."""
     configured = _production_settings(ctx)
 
     async def run() -> None:
         runtime = await build_runtime(configured, *production_channels(configured))
+        schedule_reconciliation(runtime)  # yesterday's statements, each morning, once
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await runtime.start()
-        click.echo("jubao worker running (notifications, maintenance); SIGTERM to stop")
+        click.echo(
+            "jubao worker running (notifications, maintenance, reconciliation); SIGTERM to stop"
+        )
         try:
             await stop.wait()
         finally:

@@ -106,6 +106,7 @@ Seconds = Annotated[
 SecondsOrOff = Annotated[
     float, Field(ge=0, allow_inf_nan=False, description="a number of seconds, 0 or more")
 ]
+Hour = Annotated[int, Field(ge=0, le=23, description="an hour of the day, 0 to 23")]
 Rate = Annotated[float, Field(ge=0, allow_inf_nan=False, description="a number, 0 or more")]
 Flag = Annotated[bool, Field(description="true or false (also 1/0, yes/no, on/off)")]
 LogLevel = Annotated[
@@ -161,6 +162,10 @@ class Settings:
     refund_reconcile_after_seconds: SecondsOrOff = 30.0
     pending_reconcile_seconds: SecondsOrOff = 120.0  # background check of quiet unpaid orders
     maintenance_interval_seconds: Seconds = 5.0
+    # `jubao worker` reconciles yesterday's channel statements once this China-time hour has
+    # come (WeChat publishes its trade bill after 10:00, Alipay its bill in the morning)
+    reconciliation_hour: Hour = 10
+    reconciliation_check_seconds: Seconds = 300.0
     # payment codes: how long the gateway waits for the payer to confirm before it reverses, and
     # how often it asks the channel meanwhile
     barcode_pay_timeout_seconds: Seconds = 60.0

@@ -54,6 +54,7 @@ class NotificationHealth:
     due: int  # pending and due now: someone should be sending them
     oldest_pending_seconds: float  # 0 without pending notifications
     heartbeat_age_seconds: float | None  # None: no dispatcher ever beat
+    open_differences: int = 0  # reconciliation differences nobody resolved yet
 
 
 def _health(now: int) -> Tx[NotificationHealth]:
@@ -67,6 +68,9 @@ def _health(now: int) -> Tx[NotificationHealth]:
         now,
     )
     beat = yield fetch_one("SELECT MAX(beat_at) AS beat_at FROM heartbeats")
+    differences = yield fetch_one(
+        "SELECT COUNT(*) AS n FROM reconciliation_differences WHERE resolved = 0"
+    )
     row = counts.first or {}
     oldest = row.get("oldest")
     last = (beat.first or {}).get("beat_at")
@@ -76,6 +80,7 @@ def _health(now: int) -> Tx[NotificationHealth]:
         due=int(row.get("due") or 0),
         oldest_pending_seconds=max(now - int(oldest), 0) / 1000 if oldest is not None else 0.0,
         heartbeat_age_seconds=max(now - int(last), 0) / 1000 if last is not None else None,
+        open_differences=int((differences.first or {}).get("n") or 0),
     )
 
 

@@ -105,6 +105,11 @@ def _database_gauges(health: NotificationHealth) -> Iterable[GaugeMetricFamily]:
         "Seconds since a notification dispatcher (jubao worker) last beat (+Inf: never)",
         float("inf") if age is None else age,
     )
+    yield GaugeMetricFamily(
+        "jubao_reconciliation_open_differences",
+        "Differences between the channels' statements and jubao's books nobody resolved yet",
+        health.open_differences,
+    )
 
 
 class _Snapshot(Collector):

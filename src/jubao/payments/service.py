@@ -447,6 +447,16 @@ class PaymentService:
         except ChannelNotificationRejected:  # logged and recorded in the timeline already
             return order
 
+    async def apply_statement_payment(
+        self, channel: ChannelName, transaction: ChannelTransaction
+    ) -> OrderRecord | None:
+        """A payment the channel's statement shows and jubao never learned of, applied exactly
+        as a late notification: the order becomes paid once, its events and the merchant's
+        notification commit together (source ``statement`` on the timeline). Raises
+        ``ChannelNotificationRejected`` when it does not match the order, as a notification
+        would."""
+        return await self._apply_transaction(channel, transaction, source="statement")
+
     async def _apply_transaction(
         self,
         channel: ChannelName,

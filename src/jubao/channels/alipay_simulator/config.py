@@ -49,3 +49,6 @@ class AlipaySimulatorConfig:
     refund_notifications: bool = False
     """Alipay sends refund notices only when the merchant asks for them; off by default."""
     clock: Callable[[], datetime] | None = None
+    same_day_bills: bool = False
+    """Serve a day's bill at once (the sandbox, so that today can be reconciled); Alipay itself
+    makes it on the next day and answers ``BILL_NOT_EXIST`` before."""

@@ -335,7 +335,7 @@ def bill_url(sim: AlipaySimulator, call: Call, biz: dict[str, Any]) -> Answer:
     except ValueError:
         raise invalid_parameter("bill_date 格式应为 yyyy-MM-dd") from None
     today = datetime.fromtimestamp(sim.now(), CHINA).date()
-    if day >= today:
+    if day > today or (day == today and not sim.config.same_day_bills):
         raise business("BILL_NOT_EXIST", "账单不存在（当日及以后的账单次日生成）")
     token = secrets.token_urlsafe(16)
     sim.bill_tokens[token] = (sim.now() + BILL_URL_SECONDS, call.seller.pid, day.isoformat())

@@ -16,6 +16,7 @@ from jubao.money import MoneyError, parse_yuan
 from jubao.notify.resend import resend_notification
 from jubao.observe.heartbeat import notification_health, worker_missing
 from jubao.protocol.methods import OrderRef, RefundRequest
+from jubao.reconciliation import repository as recon_repo
 from jubao.web.console import queries
 from jubao.web.console.chart import bar_chart
 from jubao.web.console.common import Ctx, Renderer, redirect
@@ -64,6 +65,7 @@ class OrderPages:
             nav="dashboard",
             stats=stats,
             worker_missing=worker_missing(health),  # notifications due, no dispatcher beating
+            open_differences=await self.db.read(recon_repo.open_difference_count),
             chart=bar_chart(stats.daily_paid_fen),
         )
 

@@ -1,5 +1,5 @@
-"""``console_routes(runtime)``: the web console under ``/console``. Handlers live in
-``login``, ``orders``, ``merchants`` and ``payer``; this module only wires them."""
+"""``console_routes(runtime)``: the web console under ``/console``. Handlers live in ``login``,
+``orders``, ``merchants``, ``reconciliation`` and ``payer``; this module only wires them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from jubao.web.console.login import LoginPages
 from jubao.web.console.merchants import MerchantPages
 from jubao.web.console.orders import OrderPages
 from jubao.web.console.payer import PayerPages
+from jubao.web.console.reconciliation import ReconciliationPages
 
 if TYPE_CHECKING:
     from jubao.runtime import Runtime
@@ -41,6 +42,7 @@ def console_routes(
     orders = OrderPages(runtime, renderer, clock)
     merchants = MerchantPages(runtime.db, runtime.merchants, renderer)
     payer = PayerPages(runtime.db, renderer, payer_url, runtime.settings.admin_token)
+    reconciliation = ReconciliationPages(runtime, renderer, clock)
     get, post = ["GET"], ["POST"]
     routes: list[BaseRoute] = [
         Route("/login", login.show, methods=get),
@@ -63,6 +65,14 @@ def console_routes(
         Route("/apps/{app_id}/rotate", guard(merchants.rotate_secret), methods=post),
         Route("/stores", guard(merchants.create_store), methods=post),
         Route("/cashiers", guard(merchants.create_cashier), methods=post),
+        Route("/reconciliation", guard(reconciliation.show), methods=get),
+        Route("/reconciliation.csv", guard(reconciliation.export), methods=get),
+        Route("/reconciliation/run", guard(reconciliation.run), methods=post),
+        Route(
+            "/reconciliation/differences/{difference_id:int}/resolve",
+            guard(reconciliation.resolve),
+            methods=post,
+        ),
         Route("/pay/{order_sn}", guard(payer.show), methods=get),
         Route("/pay/{order_sn}", guard(payer.pay), methods=post),
         Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
