@@ -175,7 +175,7 @@ async def test_the_statement_queries_use_the_merchant_indexes(database_url: str)
     queries = {
         "orders_merchant_paid": first_query(statements.bill_lines(1, bill)),
         "orders_merchant_created": first_query(statements.reconciliation_lines(1, day)),
-        "refunds_finished": first_query(statements.refund_summary(1, bill)),
+        "refunds_status_finished": first_query(statements.refund_summary(1, bill)),
     }
     database = await open_database(database_url)
     try:

@@ -4,4 +4,4 @@
 -- scan all of the merchant's orders (or every refund).
 CREATE INDEX orders_merchant_paid ON orders (merchant_id, paid_at);
 CREATE INDEX orders_merchant_created ON orders (merchant_id, created_at);
-CREATE INDEX refunds_finished ON refunds (status, finished_at);
+CREATE INDEX refunds_status_finished ON refunds (status, finished_at);
