@@ -7,6 +7,7 @@ take the ``Sealer``; the associated data binds each sealed secret to its ``app_i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from jubao.kinds import ChannelName
@@ -35,6 +36,7 @@ __all__ = [
     "list_stores",
     "list_vendors",
     "reseal_app_secrets",
+    "reseal_vendor_secrets",
     "secret_aad",
     "secret_key_ids",
     "set_callbacks",
@@ -233,38 +235,62 @@ def set_strict_nonce(app_id: str, on: bool) -> Tx[bool]:
 
 
 def secret_key_ids() -> Tx[list[str]]:
-    """The key id of every stored app secret (the values themselves never leave here)."""
+    """The key id of every stored app and vendor secret (the values never leave here)."""
 
     rows = (yield fetch_all("SELECT app_secret FROM apps")).rows
-    return [key_id_of(row["app_secret"]) for row in rows]
+    vendors = (yield fetch_all("SELECT vendor_secret FROM vendors")).rows
+    return [key_id_of(row["app_secret"]) for row in rows] + [
+        key_id_of(row["vendor_secret"]) for row in vendors
+    ]
 
 
 def reseal_app_secrets(after: str, limit: int, sealer: Sealer) -> Tx[tuple[str | None, int]]:
     """Re-seal, under the current key, up to ``limit`` apps with ``app_id > after`` whose secret
     is plaintext or under an older key. Returns the last app_id looked at (``None`` at the end)
     and how many values changed. Compare-and-set: a secret rotated meanwhile is left alone."""
+    return (yield from _reseal("apps", "app_id", "app_secret", secret_aad, after, limit, sealer))
+
+
+def reseal_vendor_secrets(after: str, limit: int, sealer: Sealer) -> Tx[tuple[str | None, int]]:
+    """The same for vendor secrets."""
+    return (
+        yield from _reseal(
+            "vendors", "vendor_sn", "vendor_secret", vendor_aad, after, limit, sealer
+        )
+    )
+
+
+def _reseal(
+    table: str,
+    key: str,
+    column: str,
+    aad_of: Callable[[str], bytes],
+    after: str,
+    limit: int,
+    sealer: Sealer,
+) -> Tx[tuple[str | None, int]]:
     rows = (
         yield fetch_all(
-            "SELECT app_id, app_secret FROM apps WHERE app_id > ? ORDER BY app_id LIMIT ?",
+            f"SELECT {key}, {column} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT ?",
             after,
             limit,
         )
     ).rows
     changed = 0
     for row in rows:
-        stored = row["app_secret"]
+        stored = row[column]
         if not sealer.needs_reseal(stored):
             continue
-        aad = secret_aad(row["app_id"])
+        aad = aad_of(row[key])
         resealed = sealer.seal(sealer.open(stored, aad), aad)
         result = yield execute(
-            "UPDATE apps SET app_secret = ? WHERE app_id = ? AND app_secret = ?",
+            f"UPDATE {table} SET {column} = ? WHERE {key} = ? AND {column} = ?",
             resealed,
-            row["app_id"],
+            row[key],
             stored,
         )
         changed += result.rowcount
-    return (rows[-1]["app_id"] if rows else None), changed
+    return (rows[-1][key] if rows else None), changed
 
 
 def insert_store(merchant_id: int, name: str, now: int) -> Tx[Store]:
