@@ -11,11 +11,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from tests.notify.support import running_receiver, wait_until
 from tests.support.sandbox import RunningSandbox, running_sandbox
 
+from jubao.payments import repository as payment_repo
 from jubao.protocol import envelope as env
 from jubao.protocol import signing
+from jubao.sandbox_payer import pay_order
 
 QUERY = "fbpay.order.query"
 PAY = "fbpay.order.pay"
@@ -248,3 +252,212 @@ async def test_bad_envelopes_are_9996_never_500(sandbox: RunningSandbox) -> None
     assert unknown_method["sub_code"] == "METHOD_NOT_SUPPORTED"
     other_path = await sandbox.http.post("/gateway/agent/x", content=b"{}")
     assert other_path.status_code == 200 and other_path.json()["result_code"] == 400
+
+
+# ---- JSAPI, close, refunds, callbacks and 2.0 notifications -----------------------------------
+
+
+async def play_payer(sandbox: RunningSandbox, order_sn: str) -> None:
+    order = await sandbox.runtime.db.read(lambda: payment_repo.find_order_by_sn(order_sn))
+    assert order is not None
+    async with httpx.AsyncClient(timeout=10) as client:
+        paid = await pay_order(client, sandbox.info["simulators_url"], order)
+    assert paid.status_code == 200, paid.text
+
+
+def jsapi_biz(sandbox: RunningSandbox, sn: str, pay_type: str, **biz: Any) -> dict[str, Any]:
+    user_id = (
+        sandbox.info["sub_open_id"] if pay_type == "wxpay" else sandbox.alipay_info["buyer_id"]
+    )
+    return {
+        "merchant_order_sn": sn,
+        "pay_type": pay_type,
+        "user_id": user_id,
+        "total_amount": "0.88",
+        "store_id": sandbox.info["store_id"],
+        "body": "2.0 商品",
+        "attach": "a&b=c",
+        **biz,
+    }
+
+
+async def test_jsapi_create_close_and_refund_for_both_channels(sandbox: RunningSandbox) -> None:
+    wx = await sandbox.agent(CREATE, jsapi_biz(sandbox, "V2-JS-WX", "wxpay"))
+    assert wx["result_code"] == 200, wx
+    package = wx["data"]["sign_package"]
+    assert set(package) >= {"appId", "timeStamp", "nonceStr", "package", "signType", "paySign"}
+    assert package["package"] == f"prepay_id={wx['data']['prepay_id']}"
+    assert (
+        wx["data"]["pay_type"] == "wxpay" and wx["data"]["user_id"] == sandbox.info["sub_open_id"]
+    )
+    again = await sandbox.agent(CREATE, jsapi_biz(sandbox, "V2-JS-WX", "wxpay"))
+    assert again["data"] == wx["data"]  # an identical retry answers the same package
+    conflict = await sandbox.agent(CREATE, jsapi_biz(sandbox, "V2-JS-WX", "wxpay", body="别的"))
+    assert conflict["result_code"] == 2 and conflict["sub_code"] == "ORDER_SN_CONFLICT"
+
+    ali = await sandbox.agent(CREATE, jsapi_biz(sandbox, "V2-JS-ALI", "alipay"))
+    assert ali["result_code"] == 200, ali
+    assert "sign_package" not in ali["data"] and ali["data"]["prepay_id"]
+    trade = sandbox.alipay.ledger.by_trade_no(ali["data"]["prepay_id"])
+    assert trade is not None and trade.out_trade_no == ali["data"]["order_sn"]
+
+    # close the Alipay one, pay the WeChat one
+    closed = await sandbox.agent(CLOSE, {"merchant_order_sn": "V2-JS-ALI"})
+    assert closed["result_code"] == 200, closed
+    assert closed["data"]["order_status"] == "CLOSED"
+    await play_payer(sandbox, wx["data"]["order_sn"])
+
+    async def paid() -> bool:
+        answer = await sandbox.agent(QUERY, {"order_sn": wx["data"]["order_sn"]})
+        return bool(answer["data"]["order_status"] == "SUCCESS")
+
+    await wait_until(paid, within=15, step=0.1)
+    queried = await sandbox.agent(QUERY, {"order_sn": wx["data"]["order_sn"]})
+    assert queried["data"]["finish_time"] and queried["data"]["channel_order_sn"]
+    not_closable = await sandbox.agent(CLOSE, {"order_sn": wx["data"]["order_sn"]})
+    assert not_closable["result_code"] == 400 and not_closable["sub_code"] == "ORDER_PAID"
+
+    refund = await sandbox.agent(
+        REFUND,
+        {"order_sn": wx["data"]["order_sn"], "merchant_refund_sn": "R-1", "refund_amount": "0.30"},
+    )
+    assert refund["result_code"] == 200, refund
+    assert yuan(refund["data"]["refund_amount"]) == Decimal("0.30")
+    assert refund["data"]["refund_status"] in ("REFUND_PROCESSING", "REFUND_SUCCESS")
+
+    async def refund_done() -> bool:
+        answer = await sandbox.agent(REFUND_QUERY, {"refund_sn": refund["data"]["refund_sn"]})
+        return bool(answer["data"]["refund_status"] == "REFUND_SUCCESS")
+
+    await wait_until(refund_done, within=15, step=0.2)
+    by_merchant_sn = await sandbox.agent(REFUND_QUERY, {"merchant_refund_sn": "R-1"})
+    by_sn = await sandbox.agent(REFUND_QUERY, {"refund_sn": refund["data"]["refund_sn"]})
+    assert by_merchant_sn["result_code"] == 200 == by_sn["result_code"], by_sn
+    assert by_sn["data"]["merchant_refund_sn"] == "R-1"
+    assert len(by_sn["data"]["finish_time"]) == 14
+    assert by_merchant_sn["data"]["refund_sn"] == by_sn["data"]["refund_sn"]
+    too_much = await sandbox.agent(
+        REFUND, {"order_sn": wx["data"]["order_sn"], "refund_amount": "0.59"}
+    )
+    assert too_much["result_code"] == 400 and too_much["sub_code"] == "REFUND_EXCEEDS"
+    no_amount = await sandbox.agent(REFUND, {"order_sn": wx["data"]["order_sn"]})
+    assert no_amount["result_code"] == 9996 and "refund_amount" in no_amount["result_message"]
+    unknown = await sandbox.agent(REFUND_QUERY, {"merchant_refund_sn": "nope"})
+    assert unknown["sub_code"] == "REFUND_NOT_FOUND"
+    # the refund through the other generation
+    v1 = await sandbox.call(
+        "openapi.payment.order.refund.query",
+        {"order_sn": wx["data"]["order_sn"], "merchant_refund_sn": "R-1"},
+    )
+    assert v1["data"]["refund_status"] == "REFUND_SUCCESS"
+
+
+def signed_by(form: dict[str, str], secret: str) -> bool:
+    """The reference's recipe (8.3), independent of jubao's code."""
+    base = "&".join(f"{k}={form[k]}" for k in sorted(form) if k != "sign") + secret
+    return hashlib.md5(base.encode()).hexdigest().upper() == form["sign"]
+
+
+async def test_2_0_notifications_signed_by_whoever_created_the_order(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with (
+        running_receiver() as receiver,
+        running_sandbox(
+            tmp_path / "data",
+            database_url=database_url,
+            notify_schedule=(0.05, 0.05, 0.05),
+            maintenance_interval_seconds=0.05,
+        ) as sandbox,
+    ):
+        info = sandbox.info
+        config = await sandbox.agent(
+            CALLBACK_CONFIG,
+            {
+                "callback_url": f"{receiver.url}/notify/pay",
+                "refund_callback_url": f"{receiver.url}/notify/refund",
+            },
+        )
+        assert config["result_code"] == 200, config
+        assert config["data"]["bind_status"] == 1
+        assert config["data"]["merchant_id"] == info["merchant_id"]
+        assert config["data"]["agent_id"] == info["vendor_sn"]
+
+        # the vendor's order: to the configured pay callback, signed with the vendor secret
+        by_vendor = await pay_by_code(sandbox, "V2-N-VENDOR", amount="1.01", attach="附加")
+        assert by_vendor["result_code"] == 200, by_vendor
+        # the app's 2.0 order with its own notify_url: signed with the app secret
+        by_app = await sandbox.agent_as(
+            info["app_id"],
+            info["app_secret"],
+            PAY,
+            {
+                "merchant_order_sn": "V2-N-APP",
+                "auth_code": ALIPAY_CODE,
+                "total_amount": "0.02",
+                "store_id": info["store_id"],
+                "notify_url": f"{receiver.url}/notify/own",
+            },
+        )
+        assert by_app["result_code"] == 200, by_app
+
+        async def arrived() -> bool:
+            return {hit.path for hit in receiver.hits} >= {"/notify/pay", "/notify/own"}
+
+        await wait_until(arrived, within=10)
+        hits = {hit.path: hit for hit in receiver.hits}
+        vendor_form, app_form = hits["/notify/pay"].form, hits["/notify/own"].form
+        assert signed_by(vendor_form, info["vendor_secret"])
+        assert not signed_by(vendor_form, info["app_secret"])
+        assert signed_by(app_form, info["app_secret"])
+        assert vendor_form["result_code"] == "200" and vendor_form["result_message"] == "成功"
+        data = json.loads(vendor_form["data"])
+        assert data["merchant_order_sn"] == "V2-N-VENDOR"
+        assert data["order_status"] == "SUCCESS" and data["pay_type"] == "wxpay"
+        assert data["uid"] == info["merchant_id"] and data["attach"] == "附加"
+        assert yuan(data["total_amount"]) == Decimal("1.01")
+        assert data["ins_order_sn"] == data["order_sn"] and len(data["finish_time"]) == 14
+        assert "trade_state" not in data and "total_fee" not in data  # 2.0, not 1.0
+
+        # a refund of the vendor's order: to the refund callback, vendor-signed, 2.0 layout
+        refund = await sandbox.agent(
+            REFUND, {"merchant_order_sn": "V2-N-VENDOR", "refund_amount": "0.01"}
+        )
+        assert refund["result_code"] == 200, refund
+
+        async def refunded() -> bool:
+            return any(hit.path == "/notify/refund" for hit in receiver.hits)
+
+        await wait_until(refunded, within=10)
+        refund_form = next(hit.form for hit in receiver.hits if hit.path == "/notify/refund")
+        assert signed_by(refund_form, info["vendor_secret"])
+        refund_data = json.loads(refund_form["data"])
+        assert refund_data["refund_sn"] == refund["data"]["refund_sn"]
+        assert refund_data["refund_status"] == "REFUND_SUCCESS"
+        assert yuan(refund_data["refund_amount"]) == Decimal("0.01")
+        assert yuan(refund_data["refund_fee"]) == Decimal("0.01")
+
+        # a 1.0 order of the same merchant is notified as before: 1.0 layout, app secret
+        swiped = await sandbox.call(
+            "openapi.payment.order.swipe",
+            {
+                "merchant_order_sn": "V1-N",
+                "auth_code": "134567890123470000",  # codes are single-use
+                "total_fee": "0.03",
+                "store_id": info["store_id"],
+                "call_back_url": f"{receiver.url}/notify/v1",
+            },
+        )
+        assert swiped["result_code"] == 200, swiped
+
+        async def v1_arrived() -> bool:
+            return any(hit.path == "/notify/v1" for hit in receiver.hits)
+
+        await wait_until(v1_arrived, within=10)
+        v1_form = next(hit.form for hit in receiver.hits if hit.path == "/notify/v1")
+        assert signed_by(v1_form, info["app_secret"])
+        assert json.loads(v1_form["data"])["trade_state"] == "SUCCESS"
+        # no 1.0 refund opt-in, and only the one refund went to /refund
+        assert sum(hit.path == "/notify/refund" for hit in receiver.hits) >= 1
+        expected = {"/notify/pay", "/notify/own", "/notify/refund", "/notify/v1"}
+        assert {hit.path for hit in receiver.hits} <= expected

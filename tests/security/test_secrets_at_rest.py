@@ -148,9 +148,7 @@ def test_secrets_cli_status_and_rotate(tmp_path: Path, database_url: str) -> Non
     async def vendor_under_new_key() -> str | None:
         db = await open_database(database_url)
         try:
-            found = await MerchantDirectory(db, sealer=Sealer.from_config(K2)).vendor(
-                vendor_sns[0]
-            )
+            found = await MerchantDirectory(db, sealer=Sealer.from_config(K2)).vendor(vendor_sns[0])
             return found.vendor_secret if found else None
         finally:
             await db.close()

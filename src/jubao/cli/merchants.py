@@ -45,9 +45,7 @@ async def merchant_create(
         merchants = directory(db, configured)
         if vendor_sn is not None and await merchants.vendor(vendor_sn) is None:
             raise click.BadParameter(f"no vendor {vendor_sn}", param_hint="--vendor")
-        created = await merchants.create_merchant(
-            name, sub_mchid, sub_appid, vendor_sn=vendor_sn
-        )
+        created = await merchants.create_merchant(name, sub_mchid, sub_appid, vendor_sn=vendor_sn)
         new_app = await merchants.create_app(created.merchant_id, callback_url)
     click.echo(f"merchant_id {created.merchant_id}")
     if vendor_sn is not None:

@@ -44,9 +44,7 @@ async def vendor_list(ctx: click.Context, as_json: bool) -> None:
         {"vendor_sn": v.vendor_sn, "name": v.name, "merchants": count, "created_at": v.created_at}
         for v, count in vendors
     ]
-    echo_rows(
-        as_json, rows, lambda r: f"{r['vendor_sn']}\t{r['name']}\tmerchants={r['merchants']}"
-    )
+    echo_rows(as_json, rows, lambda r: f"{r['vendor_sn']}\t{r['name']}\tmerchants={r['merchants']}")
 
 
 @vendor.command("rotate-secret")
