@@ -28,4 +28,5 @@ class CreateOrder:
     call_back_url: str | None = None
     body: str | None = None
     attach: str | None = None
+    return_url: str | None = None  # a page scene (H5): where the payer's browser returns
     api: ApiVersion = ApiVersion.V1  # the generation asking: its notifications take its layout
