@@ -617,3 +617,15 @@ async def test_a_sandbox_made_before_2_0_gains_its_demo_vendor(tmp_path: Path) -
         assert saved["vendor_secret"] == info["vendor_secret"]
         answer = await again.agent(QUERY, {"merchant_order_sn": "none"})
         assert answer["sub_code"] == "ORDER_NOT_FOUND", answer  # the vendor acts for it
+
+
+async def test_a_vendor_has_its_own_rate_budget(tmp_path: Path) -> None:
+    async with running_sandbox(
+        tmp_path / "data", rate_limit_per_second=0.01, rate_limit_burst=2
+    ) as sandbox:
+        answers = [await sandbox.agent(QUERY, {"merchant_order_sn": "x"}) for _ in range(3)]
+        assert [a["sub_code"] for a in answers] == ["ORDER_NOT_FOUND"] * 2 + ["RATE_LIMITED"]
+        assert answers[2]["result_code"] == 400
+        # the merchant's app is not charged for its vendor's requests
+        own = await sandbox.call("openapi.payment.order.query", {"merchant_order_sn": "x"})
+        assert own["sub_code"] == "ORDER_NOT_FOUND", own
