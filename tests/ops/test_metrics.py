@@ -125,7 +125,7 @@ async def test_payments_notifications_and_channel_errors_move(tmp_path: Path) ->
             - value(before, "jubao_order_events_total", event="PAID")
             == 1
         )
-        # counters are per process: other tests in it (Alipay's declines) counted before this one
+        # what this test moved (the counters are per process: other tests' errors stay out)
         earlier = samples(before)
         errors = {
             labels: sample - earlier.get((name, labels), 0.0)

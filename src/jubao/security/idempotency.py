@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from jubao.clock import Clock, system_clock
 from jubao.errors import BusinessRuleError, ChannelUnavailable, JubaoError, StorageError
-from jubao.protocol import jsonwire, methods
+from jubao.protocol import fbpay, jsonwire, methods
 from jubao.protocol.envelope import Data
 from jubao.storage.database import Database
 from jubao.storage.sql import Tx, execute, fetch_one
@@ -60,13 +60,17 @@ READ_ONLY_METHODS = frozenset(
         methods.CASHIER_QUERY,
         methods.STORE_CATEGORY,
     }
+    | {fbpay.QUERY, fbpay.REFUND_QUERY}
 )
 # Order-creating methods whose own key already answers an identical request with its first answer:
 # the order is unique per merchant_order_sn and its stored payment instruction is what every
 # retry answers (payments.service.create). The ledger would add two writes to every order for
 # nothing (mina on PostgreSQL lost about a third of its throughput to them, docs/benchmarks.md).
 # A payment code (swipe) stays in the ledger: its answer reports the order's state at the time.
-REPLAYED_BY_THEIR_ORDER = frozenset({methods.MINA, methods.H5PAY, methods.SCAN, methods.ALIPAY_H5})
+REPLAYED_BY_THEIR_ORDER = frozenset(
+    {methods.MINA, methods.H5PAY, methods.SCAN, methods.ALIPAY_H5}
+    | {fbpay.CREATE, fbpay.WAP_CREATE}
+)
 # Failures the protocol calls transient ("retry the same request"): the retry must run again.
 _TRANSIENT = (ChannelUnavailable, StorageError)
 _POLL_FIRST, _POLL_MAX = 0.02, 0.25  # seconds between looks at a pending first answer
