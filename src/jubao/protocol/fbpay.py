@@ -93,6 +93,9 @@ RESULT_CODES: dict[str, int] = {
             "BODY_TOO_LARGE",
             "AUTH_CODE_TYPE_MISMATCH",
             "METHOD_NOT_SUPPORTED",
+            "INVALID_TIME",
+            "INVALID_TIME_RANGE",
+            "TIME_RANGE_TOO_LONG",
         ),
         INVALID_PARAMETER_CODE,
     ),
@@ -138,6 +141,7 @@ RESULT_CODES: dict[str, int] = {
             "SYSTEM_ERROR",
             "CONFIG_ERROR",
             "NOTIFICATION_REJECTED",
+            "CATEGORY_NOT_FOUND",
             # answered before any endpoint, by web/fastpath.py, as under /gateway
             "INVALID_PATH",
             "INVALID_HTTP_METHOD",
