@@ -28,3 +28,6 @@ class CreateOrder:
     call_back_url: str | None = None
     body: str | None = None
     attach: str | None = None
+    # a cashier code (``payments.cashier_codes``) reserves the order's number and sets its expiry
+    order_sn: str | None = None
+    expire_at: int | None = None  # epoch ms; default: now + ``order_expire_seconds``

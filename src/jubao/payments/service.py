@@ -113,6 +113,10 @@ class PaymentService:
     def merchants(self) -> MerchantDirectory:
         return self._merchants
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     # ---- create ---------------------------------------------------------------------------
 
     async def create(self, app: App, request: CreateOrder) -> OrderRecord:
@@ -175,9 +179,10 @@ class PaymentService:
         self, app: App, request: CreateOrder, binding: ChannelBinding
     ) -> tuple[OrderRecord, bool]:
         now = self._clock()
-        for _ in range(8):
+        expire_at = request.expire_at or now + self._settings.order_expire_seconds * 1000
+        for _ in range(8 if request.order_sn is None else 1):
             new = repo.NewOrder(
-                order_sn=new_serial(now),
+                order_sn=request.order_sn or new_serial(now),
                 merchant_id=app.merchant.merchant_id,
                 app_id=app.app_id,
                 merchant_order_sn=request.merchant_order_sn,
@@ -193,7 +198,7 @@ class PaymentService:
                 body=request.body,
                 attach=request.attach,
                 call_back_url=request.call_back_url,
-                expire_at=now + self._settings.order_expire_seconds * 1000,
+                expire_at=expire_at,
             )
             outcome = await self._db.write(partial(repo.insert_order, new, now))
             if outcome is not None:

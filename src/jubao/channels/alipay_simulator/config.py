@@ -49,3 +49,6 @@ class AlipaySimulatorConfig:
     refund_notifications: bool = False
     """Alipay sends refund notices only when the merchant asks for them; off by default."""
     clock: Callable[[], datetime] | None = None
+    authorising_buyer: str = "test-buyer"
+    """Who consents on the user-authorisation page and pays through the JS bridge: a test
+    buyer's name or a 2088… user id."""
