@@ -182,7 +182,7 @@ class CashierPage:
             return await self._notice(
                 code, "商户未开通支付宝", "Alipay is not available at this merchant", 409
             )
-        state = self._state.seal({"c": code.token})
+        state = self._state.stamp(code.token)
         return _redirect(authorisation.payer_authorize_url(f"{here}/alipay", state))
 
     async def _official_account(self, code: CashierCodeRecord) -> str | None:
@@ -194,9 +194,9 @@ class CashierPage:
         """Alipay returns the buyer here: exchange the code, open the order, show the page."""
         token = request.path_params["token"]
         code = await self._codes.find(token)
-        state = self._state.open(request.query_params.get("state", ""))
+        state = request.query_params.get("state", "")
         auth_code = request.query_params.get("auth_code", "")
-        if code is None or state is None or state.get("c") != token or not auth_code:
+        if code is None or not self._state.stamped(token, state) or not auth_code:
             return await self._notice(
                 code, "支付宝授权无效或已过期，请重新扫码",
                 "The Alipay authorisation is invalid or expired: scan the code again", 400,
