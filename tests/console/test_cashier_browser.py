@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -100,10 +101,10 @@ def alipay_bridge(sandbox: RunningSandbox) -> str:
     return f"{sandbox.alipay_info['simulator_url']}/alipay-jsbridge.js"
 
 
-async def query(sandbox: RunningSandbox, sn: str) -> dict[str, str]:
+async def query(sandbox: RunningSandbox, sn: str) -> dict[str, Any]:
     answer = await sandbox.call("openapi.payment.order.query", {"merchant_order_sn": sn})
     assert answer["result_code"] == 200, answer
-    data: dict[str, str] = answer["data"]
+    data: dict[str, Any] = answer["data"]
     return data
 
 

@@ -49,7 +49,7 @@ class WalletChannel(FakeChannel):
 
     def __init__(self, name: ChannelName) -> None:
         super().__init__()
-        self.name = name  # type: ignore[misc]
+        self.name = name
         self.requests: list[PaymentRequest] = []
 
     def supports(self, scene: Scene) -> bool:
@@ -116,7 +116,7 @@ def _orders(merchant_order_sn: str) -> Tx[list[str]]:
 async def test_a_code_replays_and_conflicts_like_an_order(world: World) -> None:
     code = await world.codes.create(world.app, world.request("c-1"))
     assert len(code.token) >= 24 and code.order_id is None
-    assert code.credential == world.app.app_id
+    assert (code.app_id, code.vendor_sn) == (world.app.app_id, None)
     assert code.expire_at - code.created_at == 600_000  # expired_time defaults to 600 s
     again = await world.codes.create(world.app, world.request("c-1"))
     assert again == code

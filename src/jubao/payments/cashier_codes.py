@@ -22,8 +22,8 @@ from functools import partial
 from jubao.clock import Clock, system_clock
 from jubao.errors import BusinessRuleError, InvalidParameter, StorageError
 from jubao.ids import new_serial
-from jubao.kinds import ChannelName, Scene
-from jubao.merchants.models import App
+from jubao.kinds import ApiVersion, ChannelName, Scene
+from jubao.merchants.models import App, Caller, VendorAct
 from jubao.money import Fen
 from jubao.payments import cashier_repository as codes_repo
 from jubao.payments import repository as repo
@@ -32,6 +32,7 @@ from jubao.payments.records import OrderRecord
 from jubao.payments.requests import CreateOrder
 from jubao.payments.service import PaymentService
 from jubao.payments.states import OrderState
+from jubao.protocol.fbpay_qrcode import DEFAULT_EXPIRED_TIME, MAX_EXPIRED_TIME, MIN_EXPIRED_TIME
 from jubao.storage.database import Database
 
 __all__ = [
@@ -45,9 +46,9 @@ __all__ = [
     "cashier_codes_for",
 ]
 
-DEFAULT_EXPIRE_SECONDS = 600  # Fubei's expired_time default (.NET SDK)
-MIN_EXPIRE_SECONDS = 60
-MAX_EXPIRE_SECONDS = 86_400
+DEFAULT_EXPIRE_SECONDS = DEFAULT_EXPIRED_TIME  # Fubei's expired_time default (.NET SDK)
+MIN_EXPIRE_SECONDS = MIN_EXPIRED_TIME
+MAX_EXPIRE_SECONDS = MAX_EXPIRED_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +103,14 @@ class CashierCodes:
     def payments(self) -> PaymentService:
         return self._payments
 
-    async def create(
-        self, app: App, request: CashierCodeRequest, *, credential: str | None = None
-    ) -> CashierCodeRecord:
-        """A new code, or the same code again for an identical request. ``credential``: who
-        asks (a vendor_sn at service-provider level); the app's own id by default."""
+    async def create(self, caller: Caller, request: CashierCodeRequest) -> CashierCodeRecord:
+        """A new code, or the same code again for an identical request. The code's order will be
+        created in the caller's name (an app, or a vendor acting for the merchant)."""
         if not MIN_EXPIRE_SECONDS <= request.expire_seconds <= MAX_EXPIRE_SECONDS:
             raise InvalidParameter(
                 f"参数 expired_time 必须在 {MIN_EXPIRE_SECONDS} 到 {MAX_EXPIRE_SECONDS} 秒之间"
             )
-        merchant_id = app.merchant.merchant_id
+        merchant_id = caller.merchant.merchant_id
         await self._check_store_and_cashier(merchant_id, request)
         fingerprint = request.fingerprint()
         existing = await self._db.read(
@@ -124,8 +123,8 @@ class CashierCodes:
             new = codes_repo.NewCashierCode(
                 token=secrets.token_urlsafe(18),
                 merchant_id=merchant_id,
-                credential=credential or app.app_id,
-                app_id=app.app_id,
+                app_id=caller.app_id if isinstance(caller, App) else None,
+                vendor_sn=caller.vendor.vendor_sn if isinstance(caller, VendorAct) else None,
                 merchant_order_sn=request.merchant_order_sn,
                 fingerprint=fingerprint,
                 order_sn=new_serial(now),
@@ -205,9 +204,7 @@ class CashierCodes:
             return await self._linked(code, found)
         if found is not None and found.payer_id:
             payer_id = found.payer_id  # the order's payer, whoever reloads the page
-        app = await self._payments.merchants.app(code.app_id)
-        if app is None or app.merchant.merchant_id != code.merchant_id:
-            raise _rule("APP_NOT_FOUND", "创建二维码的应用已不存在")
+        caller = await self._caller(code)
         request = CreateOrder(
             channel=channel,
             scene=Scene.JSAPI,
@@ -222,9 +219,10 @@ class CashierCodes:
             attach=code.attach,
             order_sn=code.order_sn,
             expire_at=code.expire_at,
+            api=ApiVersion.V2,
         )
         try:
-            order = await self._payments.create(app, request)
+            order = await self._payments.create(caller, request)
         except BusinessRuleError as exc:
             # another wallet opened it first: answer its order (the page says which wallet)
             raced = await self.order_of(code) if exc.sub_code == "ORDER_SN_CONFLICT" else None
@@ -232,6 +230,20 @@ class CashierCodes:
                 raise
             order = raced
         return await self._linked(code, order)
+
+    async def _caller(self, code: CashierCodeRecord) -> Caller:
+        """Whoever created the code, as they stand now (a secret rotated since signs)."""
+        merchants = self._payments.merchants
+        if code.app_id is not None:
+            app = await merchants.app(code.app_id)
+            if app is not None and app.merchant.merchant_id == code.merchant_id:
+                return app
+        elif code.vendor_sn is not None:
+            vendor = await merchants.vendor(code.vendor_sn)
+            merchant = await merchants.vendor_merchant(vendor, code.merchant_id) if vendor else None
+            if vendor is not None and merchant is not None:
+                return VendorAct(vendor, merchant)
+        raise _rule("APP_NOT_FOUND", "创建二维码的应用或服务商已不存在")
 
     async def _linked(self, code: CashierCodeRecord, order: OrderRecord) -> OrderRecord:
         if code.order_id is None:

@@ -23,8 +23,8 @@ __all__ = [
 class NewCashierCode:
     token: str
     merchant_id: int
-    credential: str
-    app_id: str
+    app_id: str | None
+    vendor_sn: str | None
     merchant_order_sn: str
     fingerprint: str
     order_sn: str
@@ -43,8 +43,9 @@ class CashierCodeRecord:
     code_id: int
     token: str
     merchant_id: int
-    credential: str  # whoever created it: an app_id, or a vendor_sn at service-provider level
-    app_id: str  # the merchant's app the order is created under
+    # whoever created it, and so creates the order: the merchant's app, or a vendor acting for it
+    app_id: str | None
+    vendor_sn: str | None
     merchant_order_sn: str
     fingerprint: str
     order_sn: str  # reserved for the order the first wallet opens
@@ -65,8 +66,8 @@ class CashierCodeRecord:
             code_id=int(row["code_id"]),
             token=row["token"],
             merchant_id=int(row["merchant_id"]),
-            credential=row["credential"],
             app_id=row["app_id"],
+            vendor_sn=row["vendor_sn"],
             merchant_order_sn=row["merchant_order_sn"],
             fingerprint=row["fingerprint"],
             order_sn=row["order_sn"],
@@ -87,15 +88,15 @@ def insert_code(code: NewCashierCode, now: int) -> Tx[tuple[CashierCodeRecord, b
     """Insert, or return the merchant's existing code with this merchant_order_sn. ``None``: the
     drawn token or order_sn is taken (by another code): draw again."""
     inserted = yield fetch_one(
-        "INSERT INTO cashier_codes (token, merchant_id, credential, app_id, merchant_order_sn, "
+        "INSERT INTO cashier_codes (token, merchant_id, app_id, vendor_sn, merchant_order_sn, "
         "fingerprint, order_sn, total_fen, store_id, cashier_id, channel, body, attach, "
         "notify_url, expire_at, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING RETURNING *",
         code.token,
         code.merchant_id,
-        code.credential,
         code.app_id,
+        code.vendor_sn,
         code.merchant_order_sn,
         code.fingerprint,
         code.order_sn,

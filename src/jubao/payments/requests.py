@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jubao.kinds import ChannelName, Scene
+from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.money import Fen
 
 __all__ = ["CreateOrder"]
@@ -28,6 +28,7 @@ class CreateOrder:
     call_back_url: str | None = None
     body: str | None = None
     attach: str | None = None
+    api: ApiVersion = ApiVersion.V1  # the generation asking: its notifications take its layout
     # a cashier code (``payments.cashier_codes``) reserves the order's number and sets its expiry
     order_sn: str | None = None
     expire_at: int | None = None  # epoch ms; default: now + ``order_expire_seconds``
