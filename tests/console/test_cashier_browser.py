@@ -7,6 +7,8 @@ reload shows the same order; a paid or expired code is refused."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -127,16 +129,23 @@ async def test_wechat_pays_through_the_oauth_round_trip_and_the_merchant_is_told
     browser: Browser, sandbox: RunningSandbox
 ) -> None:
     async with merchant_receiver() as receiver:
-        code = await new_code(sandbox, "qr-wx-1", notify_url=receiver.url)
+        # the vendor makes the code for its merchant (Open API 2.0, service-provider level)
+        made = await sandbox.agent(
+            "fbpay.fixed.qrcode.create",
+            {"merchant_order_sn": "qr-wx-1", "total_amount": "12.88", "body": "拿铁",
+             "store_id": sandbox.info["store_id"], "notify_url": receiver.url},
+        )  # fmt: skip
+        assert made["result_code"] == 200, made
+        url = made["data"]["qrcode_url"]
+        assert url.startswith(f"{sandbox.settings.resolved_public_url}/qr/")
+        assert made["data"]["merchant_order_sn"] == "qr-wx-1"
+        code = await code_of(sandbox, url)
         context = await wallet(browser, WECHAT_UA, wechat_bridge(sandbox))
         page = await context.new_page()
         visited: list[str] = []
         page.on("request", lambda request: visited.append(request.url))
-        await page.goto(code_url(sandbox, code))
-        await page.wait_for_function(
-            PAID_SHOWN,
-            timeout=15_000,
-        )
+        await page.goto(url)
+        await page.wait_for_function(PAID_SHOWN, timeout=15_000)
         # the round trip: jubao's OAuth hop, the simulator's authorize page, back with wx=...
         assert any("/oauth/wechat?t=" in url for url in visited)
         assert any("/connect/oauth2/authorize" in url for url in visited)
@@ -152,15 +161,33 @@ async def test_wechat_pays_through_the_oauth_round_trip_and_the_merchant_is_told
         assert order["order_sn"] == code.order_sn
         assert order["user_id"] == sandbox.info["sub_open_id"]
         assert order["type"] == 1
+        queried = await sandbox.agent("fbpay.order.query", {"merchant_order_sn": "qr-wx-1"})
+        assert queried["data"]["order_status"] == "SUCCESS", queried
+        assert queried["data"]["pay_type"] == "wxpay"
+        # the merchant is told in 2.0's layout, signed with the vendor's secret (its creator)
         await wait_for(lambda: _received(receiver.received), bool)
-        notified = [n for n in receiver.received if code.order_sn in n.get("data", "")]
-        assert notified, receiver.received
+        notice = receiver.received[0]
+        assert json.loads(notice["data"])["order_sn"] == code.order_sn
+        assert json.loads(notice["data"])["order_status"] == "SUCCESS"
+        assert signed_by(notice, sandbox.info["vendor_secret"])
         # paid: the code refuses to start again, in any browser
-        again = await page.goto(code_url(sandbox, code))
+        again = await page.goto(url)
         assert again is not None and again.status == 409
         assert (await status_text(page)).startswith("该二维码已支付")
         assert "This code has been paid" in await status_text(page)
         await context.close()
+
+
+def signed_by(form: dict[str, str], secret: str) -> bool:
+    """Fubei's notification signature (reference 8.3), computed here independently."""
+    base = "&".join(f"{k}={form[k]}" for k in sorted(form) if k != "sign") + secret
+    return hashlib.md5(base.encode()).hexdigest().upper() == form["sign"]
+
+
+async def code_of(sandbox: RunningSandbox, url: str) -> CashierCodeRecord:
+    found = await cashier_codes_for(sandbox.runtime.payments).find(url.rsplit("/", 1)[1])
+    assert found is not None
+    return found
 
 
 async def _received(received: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -170,7 +197,21 @@ async def _received(received: list[dict[str, str]]) -> list[dict[str, str]]:
 async def test_alipay_pays_through_user_authorisation(
     browser: Browser, sandbox: RunningSandbox
 ) -> None:
-    code = await new_code(sandbox, "qr-ali-1")
+    # the merchant's own app makes a 定额码 (Open API 2.0, merchant level)
+    made = await sandbox.agent_as(
+        sandbox.info["app_id"], sandbox.info["app_secret"], "fbpay.order.qrcode",
+        {"merchant_order_sn": "qr-ali-1", "total_amount": "12.88",
+         "store_id": sandbox.info["store_id"], "cashier_id": sandbox.info["cashier_id"]},
+    )  # fmt: skip
+    assert made["result_code"] == 200, made
+    data = made["data"]
+    assert data["qr_code"] == data["qrcode_url"]
+    assert data["trade_no"] == data["order_sn"]
+    assert (data["store_id"], data["cashier_id"]) == (
+        sandbox.info["store_id"], sandbox.info["cashier_id"],
+    )  # fmt: skip
+    code = await code_of(sandbox, data["qrcode_url"])
+    assert code.order_sn == data["order_sn"]
     context = await wallet(browser, ALIPAY_UA, alipay_bridge(sandbox))
     page = await context.new_page()
     visited: list[str] = []
@@ -184,6 +225,7 @@ async def test_alipay_pays_through_user_authorisation(
         lambda: query(sandbox, "qr-ali-1"), lambda d: d["trade_state"] == "SUCCESS"
     )
     assert order["trade_state"] == "SUCCESS"
+    assert order["order_sn"] == data["order_sn"] and order["cashier_id"] == code.cashier_id
     assert order["type"] == 2
     assert order["user_id"] == sandbox.alipay_info["buyer_id"]
     # now WeChat scans the same code: paid, refused
