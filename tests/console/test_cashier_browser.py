@@ -307,3 +307,36 @@ async def test_an_expired_code_is_refused(browser: Browser, sandbox: RunningSand
         assert await page.text_content("#amount") == "12.88"
         await context.close()
     assert await orders_named(sandbox, "qr-expired-1") == 0
+
+
+async def test_the_consoles_sandbox_payer_opens_a_code_as_each_wallet(
+    browser: Browser, sandbox: RunningSandbox
+) -> None:
+    wechat_code = await new_code(sandbox, "qr-console-wx")
+    alipay_code = await new_code(sandbox, "qr-console-ali")
+    context = await browser.new_context(locale="zh-CN")
+    page = await context.new_page()
+    await page.goto(f"{sandbox.url}/console/orders")
+    await page.fill("input[name=token]", ADMIN_TOKEN)
+    await page.click("button[type=submit]")
+    await page.click("#open-code")
+    for code, button, kind in (
+        (wechat_code, "#open-wechat", 1),
+        (alipay_code, "#open-alipay", 2),
+    ):
+        await page.goto(f"{sandbox.url}/console/pay-code")
+        await page.fill("#code-url", code_url(sandbox, code))
+        await page.click(button)
+        await page.wait_for_url(f"**/console/pay/{code.order_sn}?outcome=*", timeout=15_000)
+        assert await page.text_content("#pay-result") == "✓ 支付成功"
+        order = await query(sandbox, code.merchant_order_sn)
+        assert order["trade_state"] == "SUCCESS" and order["type"] == kind
+    # a paid code: the page refuses, and the console says why
+    await page.goto(f"{sandbox.url}/console/pay-code")
+    await page.fill("#code-url", code_url(sandbox, wechat_code))
+    await page.click("#open-alipay")
+    assert "该二维码已支付" in (await page.text_content("#pay-result") or "")
+    await page.fill("#code-url", f"{sandbox.url}/qr/unknown")
+    await page.click("#open-wechat")
+    assert await page.text_content("#pay-result") == "不是本网关的聚合码地址"
+    await context.close()

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from jubao.clock import Clock, system_clock
+from jubao.payments.cashier_codes import cashier_codes_for
 from jubao.security.admin_token import shared_throttle
 from jubao.web.console.auth import ConsoleAuth
 from jubao.web.console.common import PREFIX, Guard, Renderer
@@ -40,7 +41,13 @@ def console_routes(
     login = LoginPages(auth, renderer, max_body, shared_throttle(runtime.db))
     orders = OrderPages(runtime, renderer, clock)
     merchants = MerchantPages(runtime.db, runtime.merchants, renderer)
-    payer = PayerPages(runtime.db, renderer, payer_url, runtime.settings.admin_token)
+    payer = PayerPages(
+        runtime.db,
+        renderer,
+        payer_url,
+        runtime.settings.admin_token,
+        cashier_codes_for(runtime.payments),
+    )
     get, post = ["GET"], ["POST"]
     routes: list[BaseRoute] = [
         Route("/login", login.show, methods=get),
@@ -63,6 +70,8 @@ def console_routes(
         Route("/apps/{app_id}/rotate", guard(merchants.rotate_secret), methods=post),
         Route("/stores", guard(merchants.create_store), methods=post),
         Route("/cashiers", guard(merchants.create_cashier), methods=post),
+        Route("/pay-code", guard(payer.show_code), methods=get),
+        Route("/pay-code", guard(payer.open_code), methods=post),
         Route("/pay/{order_sn}", guard(payer.show), methods=get),
         Route("/pay/{order_sn}", guard(payer.pay), methods=post),
         Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
