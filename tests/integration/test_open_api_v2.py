@@ -461,3 +461,65 @@ async def test_2_0_notifications_signed_by_whoever_created_the_order(
         assert sum(hit.path == "/notify/refund" for hit in receiver.hits) >= 1
         expected = {"/notify/pay", "/notify/own", "/notify/refund", "/notify/v1"}
         assert {hit.path for hit in receiver.hits} <= expected
+
+
+async def test_wap_create_opens_alipays_cashier_page_and_pays(sandbox: RunningSandbox) -> None:
+    biz = {
+        "merchant_order_sn": "V2-WAP-1",
+        "total_amount": "6.60",
+        "store_id": sandbox.info["store_id"],
+        "body": "手机网站",
+        "return_url": "https://merchant.example/back",
+    }
+    created = await sandbox.agent(WAP, biz)
+    assert created["result_code"] == 200, created
+    url = created["data"]["html"]
+    assert url.startswith(sandbox.alipay_info["gateway_url"] + "?")
+    assert "method=alipay.trade.wap.pay" in url
+    again = await sandbox.agent(WAP, biz)
+    assert again["data"]["html"] == url  # an identical retry answers the same page
+
+    async with httpx.AsyncClient(timeout=10) as browser:
+        page = await browser.get(url)
+        assert page.status_code == 200, page.text
+        assert "支付宝收银台" in page.text and ">6.60<" in page.text
+        tampered = await browser.get(
+            url.replace("total_amount%22%3A%226.60", "total_amount%22%3A%220.01")
+        )
+        assert tampered.status_code == 400  # the signature covers the amount
+        paid = await browser.post(
+            url.split("gateway.do")[0] + "payer/wap-page-pay",
+            data={
+                "seller_id": sandbox.alipay_info["pid"],
+                "out_trade_no": created["data"]["order_sn"],
+                "return_url": "https://merchant.example/back",
+            },
+        )
+        assert paid.status_code == 200 and 'data-status="TRADE_SUCCESS"' in paid.text, paid.text
+        assert 'href="https://merchant.example/back"' in paid.text
+
+    async def settled() -> bool:
+        answer = await sandbox.agent(QUERY, {"merchant_order_sn": "V2-WAP-1"})
+        return bool(answer["data"]["order_status"] == "SUCCESS")
+
+    await wait_until(settled, within=15, step=0.1)
+    queried = await sandbox.agent(QUERY, {"merchant_order_sn": "V2-WAP-1"})
+    assert queried["data"]["pay_type"] == "alipay" and queried["data"]["channel_order_sn"]
+    v1 = await sandbox.call("openapi.payment.order.query", {"merchant_order_sn": "V2-WAP-1"})
+    assert v1["data"]["trade_state"] == "SUCCESS" and v1["data"]["type"] == 2
+
+
+async def test_wap_by_the_sandbox_payer(sandbox: RunningSandbox) -> None:
+    created = await sandbox.agent(
+        WAP,
+        {"merchant_order_sn": "V2-WAP-2", "total_amount": "0.10"},  # the default store
+    )
+    assert created["result_code"] == 200, created
+    assert created["data"]["store_id"] == sandbox.info["store_id"]
+    await play_payer(sandbox, created["data"]["order_sn"])
+
+    async def settled() -> bool:
+        answer = await sandbox.agent(QUERY, {"order_sn": created["data"]["order_sn"]})
+        return bool(answer["data"]["order_status"] == "SUCCESS")
+
+    await wait_until(settled, within=15, step=0.1)

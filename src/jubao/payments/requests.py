@@ -28,6 +28,7 @@ class CreateOrder:
     call_back_url: str | None = None
     body: str | None = None
     attach: str | None = None
+    return_url: str | None = None  # a page scene (H5): where the payer's browser returns
     api: ApiVersion = ApiVersion.V1  # the generation asking: its notifications take its layout
     # a cashier code (``payments.cashier_codes``) reserves the order's number and sets its expiry
     order_sn: str | None = None

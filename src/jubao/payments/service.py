@@ -152,7 +152,7 @@ class PaymentService:
             raise _rule("ORDER_CLOSED", "订单已关闭，请使用新的商户订单号下单")
         if order.state == OrderState.SUCCESS:
             raise _rule("ORDER_PAID", "订单已支付")
-        return await self._instruct_once(order, binding, request.auth_code)
+        return await self._instruct_once(order, binding, request.auth_code, request.return_url)
 
     async def _check_store_and_cashier(self, caller: Caller, request: CreateOrder) -> None:
         store = await self._merchants.store(request.store_id)
@@ -208,7 +208,11 @@ class PaymentService:
         raise StorageError("订单号生成冲突，请重试")
 
     async def _instruct_once(
-        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+        self,
+        order: OrderRecord,
+        binding: ChannelBinding,
+        auth_code: str | None,
+        return_url: str | None = None,
     ) -> OrderRecord:
         """One channel request per order at a time in this process; across processes the
         compare-and-set in ``store_instruction`` keeps the first answer and every caller
@@ -219,7 +223,7 @@ class PaymentService:
         future: asyncio.Future[OrderRecord] = asyncio.get_running_loop().create_future()
         self._instructing[order.order_id] = future
         try:
-            stored = await self._instruct_or_adopt(order, binding, auth_code)
+            stored = await self._instruct_or_adopt(order, binding, auth_code, return_url)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
@@ -231,12 +235,16 @@ class PaymentService:
             del self._instructing[order.order_id]
 
     async def _instruct_or_adopt(
-        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+        self,
+        order: OrderRecord,
+        binding: ChannelBinding,
+        auth_code: str | None,
+        return_url: str | None,
     ) -> OrderRecord:
         """Another gateway instance may be creating the same trade right now: the channel then
         refuses ours as a duplicate, and the answer to give is the one that instance stores."""
         try:
-            return await self._instruct(order, binding, auth_code)
+            return await self._instruct(order, binding, auth_code, return_url)
         except ChannelError as exc:
             if exc.kind != ChannelErrorKind.DUPLICATE:
                 raise
@@ -248,7 +256,11 @@ class PaymentService:
             raise
 
     async def _instruct(
-        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+        self,
+        order: OrderRecord,
+        binding: ChannelBinding,
+        auth_code: str | None,
+        return_url: str | None,
     ) -> OrderRecord:
         description = (order.body or f"订单 {order.merchant_order_sn}")[:127]
         request = PaymentRequest(
@@ -263,6 +275,7 @@ class PaymentService:
             auth_code=auth_code,
             attach=order.attach,
             store_ref=str(order.store_id),
+            return_url=return_url,
         )
         try:
             instruction = await self._channel(order.channel).create_payment(request)

@@ -78,8 +78,9 @@ async def _create(service: PaymentService, caller: Caller, biz: dict[str, Any]) 
 async def _wap(service: PaymentService, caller: Caller, biz: dict[str, Any]) -> dict[str, Any]:
     request = fbpay.parse_wap(biz)
     create = await create_order(
-        service, caller, request.order, ChannelName.ALIPAY, Scene.H5, request.return_url or ""
-    )
+        service, caller, request.order, ChannelName.ALIPAY, Scene.H5, request.return_url or "",
+        return_url=request.return_url,
+    )  # fmt: skip
     return views_v2.wap_answer(await service.create(caller, create))
 
 

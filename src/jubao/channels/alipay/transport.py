@@ -71,7 +71,7 @@ class Transport:
         biz: Mapping[str, Any] | None,
         binding: ChannelBinding | None,
         notify_url: str | None,
-        app_params: Mapping[str, str],
+        app_params: Mapping[str, str] | None = None,
     ) -> tuple[dict[str, str], dict[str, str]]:
         query = {
             "app_id": self._config.app_id,
@@ -86,7 +86,7 @@ class Transport:
             query["notify_url"] = notify_url
         # Serialised once: these exact characters are both signed and sent. A method with its
         # own top-level parameters (alipay.system.oauth.token: grant_type, code) has no biz.
-        body = dict(app_params)
+        body = dict(app_params or {})
         if biz is not None:
             body["biz_content"] = json.dumps(biz, ensure_ascii=False, separators=(",", ":"))
         if binding is not None and binding.auth_token:
@@ -109,7 +109,7 @@ class Transport:
         top-level parameters, sent in the body beside ``biz_content`` (or instead of it).
         ``codeless``: the method answers success without a ``code`` (alipay.system.oauth.token);
         its failures still come with one."""
-        query, body = self._params(method, biz, binding, notify_url, app_params or {})
+        query, body = self._params(method, biz, binding, notify_url, app_params)
         # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
         query["sign"] = await asyncio.to_thread(
             signing.sign, self._app_key, signing.request_content({**query, **body})
@@ -134,6 +134,24 @@ class Transport:
         if code == mapping.SUCCESS or (waiting_ok and code == mapping.WAITING):
             return code, doc
         raise mapping.answer_error(doc)
+
+    def page_url(
+        self,
+        method: str,
+        biz: Mapping[str, Any],
+        *,
+        binding: ChannelBinding | None,
+        notify_url: str | None,
+        return_url: str | None,
+    ) -> str:
+        """A page request (``alipay.trade.wap.pay``): nothing is sent from here; the payer's
+        browser opens this signed ``gateway.do`` address (GET, every parameter in the query)."""
+        query, body = self._params(method, biz, binding, notify_url)
+        if return_url:
+            query["return_url"] = return_url
+        params = {**query, **body}
+        params["sign"] = signing.sign(self._app_key, signing.request_content(params))
+        return f"{self._config.gateway_url}?{urlencode(params)}"
 
     def _verified(self, method: str, response: httpx.Response) -> dict[str, Any]:
         trace = response.headers.get("trace_id", "-")
