@@ -117,3 +117,31 @@ async def test_the_page_refuses_unknown_codes_and_stale_alipay_returns(
     # a forged wx identity is not trusted: back to the OAuth round trip
     wechat = await page(sandbox, f"{url}?wx=eyJpIjoieCJ9.forged", WECHAT_UA)
     assert wechat.status_code == 302 and "/oauth/wechat?t=" in wechat.headers["location"]
+
+
+async def test_the_wechat_round_trip_returns_a_sealed_identity_to_the_page(
+    sandbox: RunningSandbox,
+) -> None:
+    """Following WeChat's redirects by hand: the page sends the browser through jubao's OAuth hop
+    and the simulator's authorise page (both official accounts), and gets the openids back sealed
+    in ``wx``; the sealed identity opens the page's order and is no round-trip token."""
+    made = await sandbox.agent(FIXED, biz(sandbox, "fx-3"))
+    url = made["data"]["qrcode_url"]
+    hops = [url]
+    async with httpx.AsyncClient(headers={"User-Agent": WECHAT_UA}) as http:
+        answer = await http.get(url)
+        while answer.status_code == 302:
+            hops.append(answer.headers["location"])
+            answer = await http.get(hops[-1])
+        assert answer.status_code == 200, answer.text
+        assert sum("/connect/oauth2/authorize" in hop for hop in hops) == 2  # sp, then sub
+        back = hops[-1]
+        assert back.startswith(f"{url}?wx=")
+        assert sandbox.info["sub_open_id"] not in back  # sealed, not in the clear
+        assert "正在打开微信支付" in answer.text and "getBrandWCPayRequest" in answer.text
+        order = await sandbox.agent("fbpay.order.query", {"merchant_order_sn": "fx-3"})
+        assert order["data"]["user_id"] == sandbox.info["sub_open_id"], order
+        assert order["data"]["order_status"] == "USERPAYING"
+        sealed = back.split("?wx=", 1)[1]
+        misused = await http.get(f"{sandbox.url}/oauth/wechat", params={"t": sealed})
+        assert misused.status_code == 400
