@@ -145,3 +145,26 @@ async def test_the_wechat_round_trip_returns_a_sealed_identity_to_the_page(
         sealed = back.split("?wx=", 1)[1]
         misused = await http.get(f"{sandbox.url}/oauth/wechat", params={"t": sealed})
         assert misused.status_code == 400
+
+
+async def test_alipays_return_opens_the_order_once_and_a_reload_goes_to_the_page(
+    sandbox: RunningSandbox,
+) -> None:
+    made = await sandbox.agent(FIXED, biz(sandbox, "fx-4"))
+    url = made["data"]["qrcode_url"]
+    hops = [url]
+    async with httpx.AsyncClient(headers={"User-Agent": ALIPAY_UA}) as http:
+        answer = await http.get(url)
+        while answer.status_code == 302:
+            hops.append(answer.headers["location"])
+            answer = await http.get(hops[-1])
+        assert answer.status_code == 200, answer.text
+        back = next(hop for hop in hops if f"{url}/alipay?" in hop)
+        assert "auth_code=" in back and hops[-1] == url
+        assert "正在打开支付宝" in answer.text and "tradePay" in answer.text
+        order = await sandbox.agent("fbpay.order.query", {"merchant_order_sn": "fx-4"})
+        assert order["data"]["user_id"] == sandbox.alipay_info["buyer_id"], order
+        assert order["data"]["pay_type"] == "alipay"
+        # the return reloaded (its auth_code spent): straight to the page, no second exchange
+        again = await http.get(back)
+        assert again.status_code == 302 and again.headers["location"] == url

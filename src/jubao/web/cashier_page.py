@@ -142,7 +142,9 @@ class CashierPage:
         try:
             order = await self._codes.open(code, wallet, payer)
         except JubaoError as exc:
-            return await self._notice(
+            # paid or closed meanwhile: say that, not a failure
+            refused = await self._refusal(code, await self._codes.order_of(code))
+            return refused or await self._notice(
                 code, f"暂时无法发起支付：{exc.message}", "The payment cannot start now", 502
             )
         if order.channel != wallet:  # the other wallet won a race to open it
@@ -166,7 +168,7 @@ class CashierPage:
         self, request: Request, code: CashierCodeRecord, wallet: ChannelName
     ) -> str | Response:
         """The payer's id in ``wallet``, or the redirect that goes to find it."""
-        here = f"{self._settings.resolved_public_url}/qr/{quote(code.token)}"
+        here = self._page_url(code.token)
         if wallet == ChannelName.WECHATPAY:
             identity = self._wechat.identity(request.query_params.get("wx", ""))
             if identity is not None and identity.sub_open_id:
@@ -185,6 +187,9 @@ class CashierPage:
         state = self._state.stamp(code.token)
         return _redirect(authorisation.payer_authorize_url(f"{here}/alipay", state))
 
+    def _page_url(self, token: str) -> str:
+        return f"{self._settings.resolved_public_url}/qr/{quote(token)}"
+
     async def _official_account(self, code: CashierCodeRecord) -> str | None:
         merchant = await self._merchants.merchant(code.merchant_id)
         wechat = merchant.channel(ChannelName.WECHATPAY) if merchant else None
@@ -202,9 +207,12 @@ class CashierPage:
                 "The Alipay authorisation is invalid or expired: scan the code again", 400,
             )  # fmt: skip
         authorisation = _payer_authorisation(self._channels.get(ChannelName.ALIPAY))
-        refused = await self._refusal(code, await self._codes.order_of(code))
-        if refused is not None or authorisation is None:
-            return refused or _redirect(f"/qr/{quote(token)}")
+        order = await self._codes.order_of(code)
+        refused = await self._refusal(code, order)
+        if refused is not None:
+            return refused
+        if order is not None or authorisation is None:  # opened already (a reload): the page
+            return _redirect(self._page_url(token))
         try:
             buyer_id = await authorisation.payer_id_from_code(auth_code[:128])
             await self._codes.open(code, ChannelName.ALIPAY, buyer_id)
@@ -213,7 +221,7 @@ class CashierPage:
                 code, f"暂时无法发起支付：{exc.message}", "The payment cannot start now", 502
             )
         # the page itself, without the single-use auth_code in its address
-        return _redirect(f"/qr/{quote(token)}")
+        return _redirect(self._page_url(token))
 
     # ---- rendering ---------------------------------------------------------------------------
 
