@@ -13,6 +13,7 @@ import pytest
 
 from jubao.observe.heartbeat import notification_health, worker_missing
 from jubao.runtime import attach_dispatcher
+from jubao.storage.migrations import load_migrations
 from jubao.storage.sql import Tx, execute
 from tests.console.support import (
     PAYER_PATH,
@@ -82,7 +83,8 @@ async def test_not_ready_with_an_unknown_schema(
     await world.runtime.db.write(future)
     answer = await client.get("/readyz")
     assert answer.status_code == 503
-    assert answer.json()["problems"] == ["database schema at version 99, expected 5"]
+    latest = load_migrations()[-1].version  # the newest migration this code ships
+    assert answer.json()["problems"] == [f"database schema at version 99, expected {latest}"]
 
 
 async def _paid_order(world: ConsoleWorld, client: httpx.AsyncClient) -> None:
