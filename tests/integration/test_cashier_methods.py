@@ -168,3 +168,24 @@ async def test_alipays_return_opens_the_order_once_and_a_reload_goes_to_the_page
         # the return reloaded (its auth_code spent): straight to the page, no second exchange
         again = await http.get(back)
         assert again.status_code == 302 and again.headers["location"] == url
+
+
+async def test_hostile_addresses_never_break_the_page(sandbox: RunningSandbox) -> None:
+    made = await sandbox.agent(FIXED, biz(sandbox, "fx-5"))
+    url = made["data"]["qrcode_url"]
+    hostile = [
+        f"{sandbox.url}/qr/{'x' * 500}",
+        f"{sandbox.url}/qr/%E2%98%83",
+        f"{sandbox.url}/qr/%00",
+        f"{url}?wx=%E2%98%83.%E2%98%83",
+        f"{url}?wx={'a' * 5000}.b",
+        f"{url}/alipay?state=%E2%98%83.%E2%98%83&auth_code=x",
+        f"{url}/alipay?state=1.{'a' * 32}&auth_code={'c' * 5000}",
+        f"{url}/alipay",
+        f"{sandbox.url}/oauth/wechat?t=%E2%98%83.%E2%98%83",
+        f"{sandbox.url}/oauth/wechat/back?t=%E2%98%83.x&hop=sp&code=c",
+    ]
+    for user_agent in (WECHAT_UA, ALIPAY_UA):
+        for address in hostile:
+            answer = await page(sandbox, address, user_agent)
+            assert answer.status_code < 500, (address, answer.status_code, answer.text[:200])

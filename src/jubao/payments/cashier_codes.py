@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import re
 import secrets
 import weakref
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ __all__ = [
     "cashier_codes_for",
 ]
 
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 DEFAULT_EXPIRE_SECONDS = DEFAULT_EXPIRED_TIME  # Fubei's expired_time default (.NET SDK)
 MIN_EXPIRE_SECONDS = MIN_EXPIRED_TIME
 MAX_EXPIRE_SECONDS = MAX_EXPIRED_TIME
@@ -176,7 +178,7 @@ class CashierCodes:
                 )
 
     async def find(self, token: str) -> CashierCodeRecord | None:
-        if not token or len(token) > 64:
+        if not _TOKEN.fullmatch(token):  # what token_urlsafe makes; nothing else reaches SQL
             return None
         return await self._db.read(partial(codes_repo.find_code_by_token, token))
 

@@ -25,6 +25,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _same(expected: str, presented: str) -> bool:
+    # bytes: compare_digest refuses str with non-ASCII characters (a hostile token may have them)
+    return hmac.compare_digest(expected.encode("utf-8"), presented.encode("utf-8", "replace"))
+
+
 class Sealer:
     """``purpose`` keeps one page's tokens from ever opening as another's (each gets its own key,
     derived from the master key; without one, random per instance)."""
@@ -43,7 +48,7 @@ class Sealer:
         body, _, mac = token.partition(".")
         if not body or not mac or len(token) > 4096:
             return None
-        if not hmac.compare_digest(self._mac(body), mac):
+        if not _same(self._mac(body), mac):
             return None
         try:
             state = json.loads(_unb64(body))
@@ -63,7 +68,7 @@ class Sealer:
         expires, _, mac = stamp.partition(".")
         if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
             return False
-        good = hmac.compare_digest(self._mac(f"{expires}.{subject}")[:32], mac)
+        good = _same(self._mac(f"{expires}.{subject}")[:32], mac)
         return good and int(expires) >= time.time()
 
     def _mac(self, body: str) -> str:
