@@ -596,3 +596,24 @@ async def test_hostile_business_fields_never_fail_the_gateway(sandbox: RunningSa
                 assert answer["sub_code"] not in ("SYSTEM_ERROR", ""), (method, name, value)
                 assert answer["result_message"], answer
             turn += 3
+
+
+async def test_a_sandbox_made_before_2_0_gains_its_demo_vendor(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with running_sandbox(data_dir) as first:
+        merchant_id = first.info["merchant_id"]
+        await first.runtime.merchants.assign_vendor(merchant_id, None)
+    info_file = data_dir / "sandbox.json"
+    old = json.loads(info_file.read_text("utf-8"))
+    for key in ("vendor_sn", "vendor_secret", "gateway_agent_url"):
+        old.pop(key)
+    info_file.write_text(json.dumps(old), "utf-8")
+
+    async with running_sandbox(data_dir) as again:
+        info = again.info
+        assert info["app_id"] == old["app_id"] and info["merchant_id"] == merchant_id
+        assert info["vendor_sn"] and info["gateway_agent_url"].endswith("/gateway/agent")
+        saved = json.loads(info_file.read_text("utf-8"))
+        assert saved["vendor_secret"] == info["vendor_secret"]
+        answer = await again.agent(QUERY, {"merchant_order_sn": "none"})
+        assert answer["sub_code"] == "ORDER_NOT_FOUND", answer  # the vendor acts for it
