@@ -211,6 +211,7 @@ def alipay_channel(settings: Settings) -> AlipayChannel | None:
                 alipay_public_key=Path(settings.alipay_public_key_file).read_text("ascii"),
                 timeout=settings.alipay_timeout_seconds,
                 sys_service_provider_id=settings.alipay_sys_service_provider_id or None,
+                oauth_authorize_url=settings.alipay_oauth_authorize_url,
             )
         )
     except (OSError, UnicodeDecodeError, ValueError) as exc:

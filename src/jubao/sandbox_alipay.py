@@ -95,9 +95,18 @@ def sandbox_alipay_simulator(
             app_public_key=credentials.app_public_key,
             alipay_private_key=credentials.alipay_private_key,
             isv_pid=credentials.isv_pid,
-            **{"same_day_bills": True, **(overrides or {})},  # today reconciles at once
+            **{
+                "same_day_bills": True,  # today reconciles at once
+                "authorising_buyer": DEMO_BUYER_ID,
+                **(overrides or {}),
+            },
         )
     )
+
+
+def authorize_url(gateway_url: str) -> str:
+    """The simulator's user-authorisation page, beside its ``gateway.do``."""
+    return gateway_url.removesuffix("/gateway.do") + "/oauth2/publicAppAuthorize.htm"
 
 
 def sandbox_alipay_channel(
@@ -110,6 +119,7 @@ def sandbox_alipay_channel(
             app_private_key=credentials.app_private_key,
             alipay_public_key=credentials.alipay_public_key,
             timeout=settings.alipay_timeout_seconds,
+            oauth_authorize_url=authorize_url(gateway_url),
         )
     )
 
@@ -157,6 +167,7 @@ def alipay_channel_env(
     write_secret_file(public_file, public_key_pem(credentials.alipay_public_key))
     return {
         "JUBAO_ALIPAY_GATEWAY_URL": gateway_url,
+        "JUBAO_ALIPAY_OAUTH_AUTHORIZE_URL": authorize_url(gateway_url),
         "JUBAO_ALIPAY_APP_ID": credentials.app_id,
         "JUBAO_ALIPAY_PRIVATE_KEY_FILE": str(private_file),
         "JUBAO_ALIPAY_PUBLIC_KEY_FILE": str(public_file),

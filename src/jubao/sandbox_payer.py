@@ -13,6 +13,11 @@ WeChat (``…/sim/wechatpay``), by what the order handed the payer:
 
 Alipay (``…/sim/alipay``): a QR code is scanned and paid (``/payer/scan``), a JSAPI trade
 (``Alipay.H5``) is paid as ``my.tradePay`` would (``/payer/trade-pay``).
+
+A cashier code (聚合码, ``/qr/<token>``) has no order until a wallet opens its page:
+``open_as_wallet`` opens it as WeChat's or Alipay's in-app browser would (the wallet's
+User-Agent, following the OAuth or user-authorisation redirects through the simulators), which
+creates the order; ``pay_order`` then pays it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,20 @@ from jubao.payments import instructions
 from jubao.payments.records import OrderRecord
 from jubao.payments.states import OrderState
 
-__all__ = ["PayerRefusal", "pay_order", "payable"]
+__all__ = ["WALLET_USER_AGENTS", "PayerRefusal", "open_as_wallet", "pay_order", "payable"]
+
+# What each wallet's in-app browser says it is (the cashier page reads MicroMessenger and
+# AlipayClient).
+WALLET_USER_AGENTS = {
+    ChannelName.WECHATPAY: (
+        "Mozilla/5.0 (Linux; Android 14; jubao sandbox) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) NetType/WIFI Language/zh_CN"
+    ),
+    ChannelName.ALIPAY: (
+        "Mozilla/5.0 (Linux; Android 14; jubao sandbox) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Mobile Safari/537.36 AliApp(AP/10.5.36.8100) AlipayClient/10.5.36.8100 Language/zh-Hans"
+    ),
+}
 
 _PAYABLE_CHANNELS = (ChannelName.WECHATPAY, ChannelName.ALIPAY)
 
@@ -94,3 +112,15 @@ async def _pay_alipay(
         return await client.post(f"{simulator_url}/payer/wap-pay", json=wap)
     # an Alipay payment code confirms by itself (1111) or never (4444): nothing to enter
     raise PayerRefusal(f"order {order.order_sn}: the sandbox payer cannot pay this scene yet")
+
+
+async def open_as_wallet(
+    client: httpx.AsyncClient, page_url: str, wallet: ChannelName
+) -> httpx.Response:
+    """Open a cashier page as ``wallet``'s in-app browser: its User-Agent, every redirect
+    followed (jubao's OAuth hop, the simulator's authorise page, back to the page). The page's
+    answer: 200 once the order is made and waits for its payer."""
+    if wallet not in WALLET_USER_AGENTS:
+        raise PayerRefusal(f"no sandbox wallet for {wallet.value}")
+    headers = {"User-Agent": WALLET_USER_AGENTS[wallet]}
+    return await client.get(page_url, headers=headers, follow_redirects=True)

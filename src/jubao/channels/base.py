@@ -21,7 +21,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from jubao.kinds import ChannelName, Scene
 
@@ -33,6 +33,7 @@ __all__ = [
     "ChannelTransaction",
     "ImmediateOutcome",
     "NotificationAnswer",
+    "PayerAuthorisation",
     "PaymentInstruction",
     "PaymentRequest",
     "QrContent",
@@ -264,3 +265,15 @@ class Channel(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class PayerAuthorisation(Protocol):
+    """A channel whose wallet can name its user to a web page opened inside it (Alipay's user
+    authorisation, ``auth_base``): the page sends the browser to ``authorize_url`` and, when the
+    wallet returns it with a one-time code, exchanges the code for the payer's id. Raises
+    ``ChannelError`` for a refused code, ``ChannelUnavailable`` for an unknown outcome."""
+
+    def payer_authorize_url(self, redirect_uri: str, state: str) -> str: ...
+
+    async def payer_id_from_code(self, code: str) -> str: ...

@@ -201,6 +201,8 @@ class Settings:
     alipay_public_key_file: KeyFile = ""  # Alipay's public key (PEM or bare base64)
     alipay_timeout_seconds: Seconds = 10.0
     alipay_sys_service_provider_id: str = ""  # the ISV's own PID (rebate tagging), optional
+    # Alipay's user-authorisation page (the cashier page's buyer id; the sandbox: its simulator)
+    alipay_oauth_authorize_url: Url = "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm"
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"  # json: one JSON object per line, for log collectors
     # `jubao serve`: processes, and whether to trust a reverse proxy's forwarded headers

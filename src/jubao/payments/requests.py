@@ -30,3 +30,6 @@ class CreateOrder:
     attach: str | None = None
     return_url: str | None = None  # a page scene (H5): where the payer's browser returns
     api: ApiVersion = ApiVersion.V1  # the generation asking: its notifications take its layout
+    # a cashier code (``payments.cashier_codes``) reserves the order's number and sets its expiry
+    order_sn: str | None = None
+    expire_at: int | None = None  # epoch ms; default: now + ``order_expire_seconds``

@@ -180,9 +180,10 @@ class PaymentService:
         self, caller: Caller, request: CreateOrder, binding: ChannelBinding
     ) -> tuple[OrderRecord, bool]:
         now = self._clock()
-        for _ in range(8):
+        expire_at = request.expire_at or now + self._settings.order_expire_seconds * 1000
+        for _ in range(8 if request.order_sn is None else 1):
             new = repo.NewOrder(
-                order_sn=new_serial(now),
+                order_sn=request.order_sn or new_serial(now),
                 merchant_id=caller.merchant.merchant_id,
                 app_id=caller.app_id if isinstance(caller, App) else "",
                 merchant_order_sn=request.merchant_order_sn,
@@ -198,7 +199,7 @@ class PaymentService:
                 body=request.body,
                 attach=request.attach,
                 call_back_url=request.call_back_url,
-                expire_at=now + self._settings.order_expire_seconds * 1000,
+                expire_at=expire_at,
                 api_version=request.api,
                 vendor_sn=None if isinstance(caller, App) else caller.vendor.vendor_sn,
             )

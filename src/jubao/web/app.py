@@ -9,8 +9,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from jubao.payments.cashier_codes import cashier_codes_for
 from jubao.runtime import Runtime
 from jubao.web.admin import admin_routes
+from jubao.web.cashier_page import CashierPage
 from jubao.web.channel_callback import ChannelCallback
 from jubao.web.console import console_routes
 from jubao.web.fastpath import GatewayFastPath
@@ -47,6 +49,7 @@ def create_app(
         *health_routes(runtime),
         *official_account_for(runtime.payments).routes(),
         *paypage_routes(runtime.db),
+        *CashierPage(cashier_codes_for(runtime.payments), runtime.channels).routes(),
         *admin_routes(runtime, on_resend=runtime.poke_dispatcher),
         *console_routes(runtime, payer_url=payer_url),
         *extra_routes,

@@ -15,8 +15,9 @@ from jubao.merchants.models import Caller
 from jubao.payments import views_v2
 from jubao.payments.requests import CreateOrder
 from jubao.payments.service import PaymentService
-from jubao.protocol import fbpay
+from jubao.protocol import fbpay, fbpay_qrcode
 from jubao.protocol.methods import SceneOrder
+from jubao.web import methods_cashier
 
 __all__ = ["HANDLERS", "Handler", "create_order"]
 
@@ -124,4 +125,6 @@ HANDLERS: dict[str, Handler] = {
     fbpay.REFUND_QUERY: _refund_query,
     fbpay.WAP_CREATE: _wap,
     fbpay.CALLBACK_CONFIG: _callback_config,
+    fbpay_qrcode.FIXED_QRCODE_CREATE: methods_cashier.fixed_qrcode_create,
+    fbpay_qrcode.ORDER_QRCODE: methods_cashier.order_qrcode,
 }

@@ -12,17 +12,15 @@ TOKEN is an HMAC-signed, expiring description of the round trip (the merchant's 
 merchant's official account, the open_id found so far), so no state is kept between hops and any
 gateway process can answer any hop. WeChat's base URLs are settings (the sandbox points them at
 its simulator).
+
+jubao's own pages use the same round trip (``round_trip_url``): they get the two openids back
+sealed in one ``wx`` parameter (``identity`` opens it), so a page can trust them.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import secrets
-import time
 import weakref
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -37,28 +35,29 @@ from jubao.kinds import ChannelName
 from jubao.merchants.directory import MerchantDirectory
 from jubao.merchants.models import App
 from jubao.payments.service import PaymentService
+from jubao.web.sealed import Sealer
 
-__all__ = ["OfficialAccountAuth", "official_account_for"]
+__all__ = ["OfficialAccountAuth", "WechatIdentity", "official_account_for"]
 
 TOKEN_TTL_SECONDS = 600
 MAX_URL = 256
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+@dataclass(frozen=True, slots=True)
+class WechatIdentity:
+    """The payer, as the round trip found them: under the provider's official account, and under
+    the merchant's (empty when the merchant has none bound)."""
 
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    open_id: str
+    sub_open_id: str
 
 
 class OfficialAccountAuth:
     def __init__(self, settings: Settings, merchants: MerchantDirectory) -> None:
         self._settings = settings
         self._merchants = merchants
-        seed = settings.master_key.encode() if settings.master_key else secrets.token_bytes(32)
-        # a key of its own, derived so that a token never doubles as anything else
-        self._key = hmac.new(seed, b"jubao official-account oauth state", hashlib.sha256).digest()
+        # a key of its own, so that a token never doubles as anything else
+        self._sealer = Sealer(settings, "jubao official-account oauth state", TOKEN_TTL_SECONDS)
 
     # ---- the method --------------------------------------------------------------------------
 
@@ -80,8 +79,23 @@ class OfficialAccountAuth:
             )
         wechat = app.merchant.channel(ChannelName.WECHATPAY)
         sub_appid = wechat.jsapi_app_id if wechat else None
-        token = self._seal({"u": url, "s": sub_appid or "", "o": ""})
-        return {"authUrl": f"{self._settings.resolved_public_url}/oauth/wechat?t={token}"}
+        return {"authUrl": self.round_trip_url(url, sub_appid)}
+
+    # ---- for jubao's own pages ---------------------------------------------------------------
+
+    def round_trip_url(self, url: str, sub_appid: str | None, *, sealed: bool = False) -> str:
+        """Where to send the browser so that it comes back to ``url`` with the payer's openids:
+        as ``open_id`` and ``sub_open_id`` (a merchant's page), or ``sealed`` in one ``wx``
+        parameter that ``identity`` opens (jubao's own pages, which must trust them)."""
+        token = self._seal({"u": url, "s": sub_appid or "", "o": "", "r": int(sealed)})
+        return f"{self._settings.resolved_public_url}/oauth/wechat?t={token}"
+
+    def identity(self, sealed: str) -> WechatIdentity | None:
+        """The openids a sealed round trip returned, unless tampered with or expired."""
+        state = self._sealer.open(sealed)
+        if state is None or not isinstance(state.get("i"), str):
+            return None
+        return WechatIdentity(state["i"], str(state.get("j", "")))
 
     # ---- the browser's hops ------------------------------------------------------------------
 
@@ -111,7 +125,10 @@ class OfficialAccountAuth:
             sub_open_id = openid
         url = state["u"]
         joiner = "&" if urlsplit(url).query else "?"
-        back = urlencode({"open_id": state["o"], "sub_open_id": sub_open_id})
+        if state.get("r"):
+            back = urlencode({"wx": self._seal({"i": state["o"], "j": sub_open_id})})
+        else:
+            back = urlencode({"open_id": state["o"], "sub_open_id": sub_open_id})
         return RedirectResponse(f"{url.split('#', 1)[0]}{joiner}{back}", status_code=302)
 
     def routes(self) -> list[Route]:
@@ -155,26 +172,12 @@ class OfficialAccountAuth:
         return openid if isinstance(openid, str) and openid else None
 
     def _seal(self, state: dict[str, Any]) -> str:
-        body = _b64(
-            json.dumps({**state, "e": int(time.time()) + TOKEN_TTL_SECONDS}).encode("utf-8")
-        )
-        mac = _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
-        return f"{body}.{mac}"
+        return self._sealer.seal(state)
 
     def _open(self, token: str) -> dict[str, Any] | None:
-        body, _, mac = token.partition(".")
-        if not body or not mac:
-            return None
-        expected = _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, mac):
-            return None
-        try:
-            state = json.loads(_unb64(body))
-        except ValueError:
-            return None
-        if not isinstance(state, dict) or int(state.get("e", 0)) < time.time():
-            return None
-        return state
+        """A round trip's state (an identity token does not open as one)."""
+        state = self._sealer.open(token)
+        return state if state is not None and isinstance(state.get("u"), str) else None
 
 
 _BY_SERVICE: weakref.WeakKeyDictionary[PaymentService, OfficialAccountAuth] = (

@@ -7,11 +7,16 @@ simulator). See ``docs/alipay-channel.md``.
 """
 
 from jubao.channels.alipay.client import AlipayChannel
-from jubao.channels.alipay.config import DEFAULT_GATEWAY_URL, AlipayConfig
+from jubao.channels.alipay.config import (
+    DEFAULT_GATEWAY_URL,
+    DEFAULT_OAUTH_AUTHORIZE_URL,
+    AlipayConfig,
+)
 from jubao.channels.alipay.keys import load_private_key, load_public_key
 
 __all__ = [
     "DEFAULT_GATEWAY_URL",
+    "DEFAULT_OAUTH_AUTHORIZE_URL",
     "AlipayChannel",
     "AlipayConfig",
     "load_private_key",

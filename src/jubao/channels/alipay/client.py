@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 
@@ -248,6 +249,37 @@ class AlipayChannel:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    # ---- user authorisation (PayerAuthorisation) ------------------------------------------------
+
+    def payer_authorize_url(self, redirect_uri: str, state: str) -> str:
+        """Alipay's silent user authorisation (``auth_base``) for the ISV's app: Alipay returns
+        the browser to ``redirect_uri`` with ``auth_code`` and ``state``."""
+        query = urlencode(
+            {
+                "app_id": self._config.app_id,
+                "scope": "auth_base",
+                "redirect_uri": redirect_uri,
+                "state": state,
+            }
+        )
+        return f"{self._config.oauth_authorize_url}?{query}"
+
+    async def payer_id_from_code(self, code: str) -> str:
+        """``alipay.system.oauth.token`` (grant_type authorization_code): the buyer's user id
+        (2088…, else the OpenID newer apps get). A used, expired or unknown code raises
+        ``ChannelError`` (``isv.code-invalid``)."""
+        _, doc = await self._transport.call(
+            "alipay.system.oauth.token",
+            None,
+            binding=None,
+            app_params={"grant_type": "authorization_code", "code": code},
+            codeless=True,
+        )
+        user_id = doc.get("user_id") or doc.get("open_id")
+        if not isinstance(user_id, str) or not user_id:
+            raise ChannelUnavailable("支付宝：换取授权访问令牌的应答缺少 user_id")
+        return user_id
 
     # ---- the three scenes -----------------------------------------------------------------------
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["DEFAULT_GATEWAY_URL", "AlipayConfig"]
+__all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_OAUTH_AUTHORIZE_URL", "AlipayConfig"]
 
 DEFAULT_GATEWAY_URL = "https://openapi.alipay.com/gateway.do"
+# Where a page inside Alipay sends the buyer to authorise it (user authorisation, auth_base).
+DEFAULT_OAUTH_AUTHORIZE_URL = "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm"
 # Alipay's retries of one notification span about 25 hours (8 deliveries); older ones are replays.
 DEFAULT_NOTIFY_MAX_AGE_SECONDS = 2 * 86400
 
@@ -32,6 +34,8 @@ class AlipayConfig:
     jsapi_product_code: str = "JSAPI_PAY"
     sys_service_provider_id: str | None = None
     """The ISV's own PID, sent as ``extend_params.sys_service_provider_id`` (rebate tagging)."""
+    oauth_authorize_url: str = DEFAULT_OAUTH_AUTHORIZE_URL
+    """Alipay's user-authorisation page (``publicAppAuthorize.htm``); a simulator's elsewhere."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.gateway_url)
@@ -39,6 +43,11 @@ class AlipayConfig:
             raise ValueError(f"gateway_url must be an absolute http(s) URL: {self.gateway_url!r}")
         if parts.query or parts.fragment:
             raise ValueError("gateway_url must not carry a query or fragment")
+        oauth = urlsplit(self.oauth_authorize_url)
+        if oauth.scheme not in ("http", "https") or not oauth.netloc or oauth.query:
+            raise ValueError(
+                f"oauth_authorize_url must be an absolute http(s) URL: {self.oauth_authorize_url!r}"
+            )
         if not self.app_id:
             raise ValueError("app_id is required")
         if self.timeout <= 0 or self.notify_max_age_seconds <= 0:

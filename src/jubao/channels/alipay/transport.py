@@ -68,9 +68,10 @@ class Transport:
     def _params(
         self,
         method: str,
-        biz: Mapping[str, Any],
+        biz: Mapping[str, Any] | None,
         binding: ChannelBinding | None,
         notify_url: str | None,
+        app_params: Mapping[str, str] | None = None,
     ) -> tuple[dict[str, str], dict[str, str]]:
         query = {
             "app_id": self._config.app_id,
@@ -83,8 +84,11 @@ class Transport:
         }
         if notify_url:
             query["notify_url"] = notify_url
-        # Serialised once: these exact characters are both signed and sent.
-        body = {"biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":"))}
+        # Serialised once: these exact characters are both signed and sent. A method with its
+        # own top-level parameters (alipay.system.oauth.token: grant_type, code) has no biz.
+        body = dict(app_params or {})
+        if biz is not None:
+            body["biz_content"] = json.dumps(biz, ensure_ascii=False, separators=(",", ":"))
         if binding is not None and binding.auth_token:
             body["app_auth_token"] = binding.auth_token
         return query, body
@@ -92,15 +96,20 @@ class Transport:
     async def call(
         self,
         method: str,
-        biz: Mapping[str, Any],
+        biz: Mapping[str, Any] | None,
         *,
         binding: ChannelBinding | None,
         notify_url: str | None = None,
         waiting_ok: bool = False,
+        app_params: Mapping[str, str] | None = None,
+        codeless: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         """One signed call; returns ``(code, the *_response object)`` for 10000 (and 10003 when
-        ``waiting_ok``), raises the mapped error otherwise."""
-        query, body = self._params(method, biz, binding, notify_url)
+        ``waiting_ok``), raises the mapped error otherwise. ``app_params``: the method's own
+        top-level parameters, sent in the body beside ``biz_content`` (or instead of it).
+        ``codeless``: the method answers success without a ``code`` (alipay.system.oauth.token);
+        its failures still come with one."""
+        query, body = self._params(method, biz, binding, notify_url, app_params)
         # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
         query["sign"] = await asyncio.to_thread(
             signing.sign, self._app_key, signing.request_content({**query, **body})
@@ -120,6 +129,8 @@ class Transport:
             raise ChannelUnavailable(f"支付宝：网络错误（{type(exc).__name__}）") from None
         doc = await asyncio.to_thread(self._verified, method, response)
         code = str(doc.get("code", ""))
+        if codeless and "code" not in doc:
+            return mapping.SUCCESS, doc
         if code == mapping.SUCCESS or (waiting_ok and code == mapping.WAITING):
             return code, doc
         raise mapping.answer_error(doc)

@@ -15,8 +15,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jubao.channels.alipay_simulator import buyer, cashier_page, controls
+from jubao.channels.alipay_simulator.bridge import bridge_routes
 from jubao.channels.alipay_simulator.errors import GatewayError
 from jubao.channels.alipay_simulator.gateway import handle
+from jubao.channels.alipay_simulator.oauth import oauth_routes
 from jubao.channels.alipay_simulator.operations import download_bill
 from jubao.channels.alipay_simulator.params import read_params
 from jubao.channels.alipay_simulator.simulator import AlipaySimulator
@@ -115,6 +117,8 @@ def _routes() -> list[Route]:
     return [
         Route("/gateway.do", _gateway, methods=["GET", "POST"]),
         Route("/bill/download", _bill, methods=["GET"]),
+        *oauth_routes(),
+        *bridge_routes(),
         Route(
             "/payer/scan",
             _endpoint(

@@ -52,3 +52,6 @@ class AlipaySimulatorConfig:
     same_day_bills: bool = False
     """Serve a day's bill at once (the sandbox, so that today can be reconciled); Alipay itself
     makes it on the next day and answers ``BILL_NOT_EXIST`` before."""
+    authorising_buyer: str = "test-buyer"
+    """Who consents on the user-authorisation page and pays through the JS bridge: a test
+    buyer's name or a 2088… user id."""

@@ -91,11 +91,11 @@ def handle(sim: AlipaySimulator, params: dict[str, str], base_url: str) -> Gatew
     try:
         if not method:
             raise GatewayError(
-                "40001", "isv.missing-method", "缺少方法名参数", under_error_key=True
+                "40001", "isv.missing-method", "缺少方法名参数", signed=False, under_error_key=True
             )
         if method not in METHODS:
             raise GatewayError(
-                "40002", "isv.invalid-method", "不存在的方法名", under_error_key=True
+                "40002", "isv.invalid-method", "不存在的方法名", signed=False, under_error_key=True
             )
         if not encoding:
             raise GatewayError("40002", "isv.invalid-charset", "字符集错误", signed=False)
@@ -114,14 +114,17 @@ def handle(sim: AlipaySimulator, params: dict[str, str], base_url: str) -> Gatew
             retry = {"code": "10000", "msg": "Success", "retry_flag": "Y"}
             retry["out_trade_no"] = str(biz.get("out_trade_no") or "")
             return answer(_key(method), retry, True)
-        call = Call(method, params["app_id"], seller, params.get("notify_url", ""), base_url)
+        call = Call(
+            method, params["app_id"], seller, params.get("notify_url", ""), base_url, params
+        )
         code, fields = METHODS[method](sim, call, biz)
-        payload: dict[str, Any] = {"code": code, "msg": "Success", **fields}
+        # a method answering without a code (alipay.system.oauth.token) has only its fields
+        payload: dict[str, Any] = {"code": code, "msg": "Success", **fields} if code else fields
         if code == "10003":
             payload["msg"] = "order success pay inprocess"
     except GatewayError as error:
         if error.under_error_key:
-            return answer("error_response", error.payload(), False)
+            return answer("error_response", error.payload(), error.signed)
         return answer(_key(method), error.payload(), error.signed)
     done = answer(_key(method), payload, True)
     if fault == "bad_sign":

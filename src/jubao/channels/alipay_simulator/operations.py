@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from jubao.channels.alipay_simulator.bills import bill_zip
 from jubao.channels.alipay_simulator.errors import GatewayError, business, invalid_parameter
 from jubao.channels.alipay_simulator.models import PAID_STATES, UNSCANNED, Refund, Trade
+from jubao.channels.alipay_simulator.oauth import oauth_token
 from jubao.channels.alipay_simulator.payer import PayerKind, buyer_for, payer_kind
 from jubao.channels.alipay_simulator.rules import (
     CHINA,
@@ -40,6 +41,7 @@ class Call:
     seller: Seller
     notify_url: str
     base_url: str  # where this simulator is reachable (for the bill download URL)
+    params: Mapping[str, str] = field(default_factory=dict)  # the call's top-level parameters
 
 
 Answer = tuple[str, dict[str, Any]]
@@ -400,4 +402,5 @@ METHODS: dict[str, Callable[[AlipaySimulator, Call, dict[str, Any]], Answer]] = 
     "alipay.trade.refund": refund,
     "alipay.trade.fastpay.refund.query": refund_query,
     "alipay.data.dataservice.bill.downloadurl.query": bill_url,
+    "alipay.system.oauth.token": oauth_token,
 }

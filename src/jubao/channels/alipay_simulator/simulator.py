@@ -23,6 +23,7 @@ from jubao.channels.alipay_simulator.keys import private_key, public_key, public
 from jubao.channels.alipay_simulator.ledger import Ledger
 from jubao.channels.alipay_simulator.models import PAID_STATES, Notification, Refund, Trade
 from jubao.channels.alipay_simulator.notifier import Notifier
+from jubao.channels.alipay_simulator.oauth import AuthGrant
 from jubao.channels.alipay_simulator.rules import china_text, yuan
 from jubao.channels.alipay_simulator.wire import compact, rsa2_sign, sign_string
 
@@ -69,6 +70,7 @@ class AlipaySimulator:
         self.refund_notifications = config.refund_notifications
         self.faults: list[Fault] = []
         self.bill_tokens: dict[str, tuple[float, str, str]] = {}  # token -> (expiry, pid, day)
+        self.auth_grants: dict[str, AuthGrant] = {}  # user authorisation: auth_code -> grant
         self._client = http_client
         self._owns_client = False
         self._tasks: set[asyncio.Task[None]] = set()

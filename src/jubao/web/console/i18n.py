@@ -264,6 +264,21 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "run.RUNNING": ("进行中", "Running"),
     "run.DONE": ("完成", "Done"),
     "run.FAILED": ("失败", "Failed"),
+    "payer.code_title": ("打开聚合码", "Open a cashier code"),
+    "payer.code_help": (
+        "粘贴 fbpay.fixed.qrcode.create 或 fbpay.order.qrcode 返回的 qrcode_url，"
+        "以模拟钱包打开并支付",
+        "Paste the qrcode_url that fbpay.fixed.qrcode.create or fbpay.order.qrcode answered: "
+        "a simulated wallet opens it and pays",
+    ),
+    "payer.code_url": ("二维码地址", "Code URL"),
+    "payer.open_wechat": ("用微信打开并支付", "Open as WeChat and pay"),
+    "payer.open_alipay": ("用支付宝打开并支付", "Open as Alipay and pay"),
+    "payer.code_unknown": ("不是本网关的聚合码地址", "Not a cashier code of this gateway"),
+    "payer.code_refused": (
+        "收银页未发起支付：{message}",
+        "The cashier page did not start a payment: {message}",
+    ),
     "common.yes": ("是", "yes"),
     "common.none": ("—", "—"),
     "common.not_found": ("找不到该页面", "Not found"),

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from jubao.clock import Clock, system_clock
+from jubao.payments.cashier_codes import cashier_codes_for
 from jubao.security.admin_token import shared_throttle
 from jubao.web.console.auth import ConsoleAuth
 from jubao.web.console.common import PREFIX, Guard, Renderer
@@ -44,7 +45,13 @@ def console_routes(
     orders = OrderPages(runtime, renderer, clock)
     merchants = MerchantPages(runtime.db, runtime.merchants, renderer)
     vendors = VendorPages(runtime.merchants, renderer)
-    payer = PayerPages(runtime.db, renderer, payer_url, runtime.settings.admin_token)
+    payer = PayerPages(
+        runtime.db,
+        renderer,
+        payer_url,
+        runtime.settings.admin_token,
+        cashier_codes_for(runtime.payments),
+    )
     reconciliation = ReconciliationPages(runtime, renderer, clock)
     get, post = ["GET"], ["POST"]
     routes: list[BaseRoute] = [
@@ -79,6 +86,8 @@ def console_routes(
             guard(reconciliation.resolve),
             methods=post,
         ),
+        Route("/pay-code", guard(payer.show_code), methods=get),
+        Route("/pay-code", guard(payer.open_code), methods=post),
         Route("/pay/{order_sn}", guard(payer.show), methods=get),
         Route("/pay/{order_sn}", guard(payer.pay), methods=post),
         Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
