@@ -214,9 +214,7 @@ class Run:
         self.figures[f"{key}.rate"] = info(load.rate, "orders/s", f"{label}: throughput")
         self.figures[f"{key}.p50"] = info(load.p50_ms, "ms", f"{label}: p50")
         self.figures[f"{key}.p99"] = info(load.p99_ms, "ms", f"{label}: p99")
-        self.figures[f"{key}.errors"] = at_most(
-            load.errors + load.wraps, 0, "", f"{label}: errors"
-        )
+        self.figures[f"{key}.errors"] = at_most(load.errors + load.wraps, 0, "", f"{label}: errors")
         self.figures[f"{key}.gateway_cpu"] = info(
             result.gateway_cpu_ms, "ms", f"{label}: gateway CPU per order"
         )

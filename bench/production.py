@@ -149,9 +149,9 @@ def _ask(client: httpx.Client, url: str, body: str) -> bool:
     return False
 
 
-def first_answer(argv: list[str], env: dict[str, str], body: str, port: int, log: Path) -> tuple[
-    float, float
-]:
+def first_answer(
+    argv: list[str], env: dict[str, str], body: str, port: int, log: Path
+) -> tuple[float, float]:
     """Start ``argv`` (listening on ``port``) and post ``body`` to its gateway every 10 ms until an
     envelope comes back. Returns (seconds from spawn, CPU seconds the process had used by then)."""
     import os

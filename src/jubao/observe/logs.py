@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
@@ -35,17 +36,44 @@ def install_request_ids() -> None:
     if _installed:
         return
     previous = logging.getLogRecordFactory()
+    if previous is logging.LogRecord:
+        # the usual case: a subclass, without a wrapper call per record
+        logging.setLogRecordFactory(_RequestLogRecord)
+    else:
 
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        record.request_id = request_id_var.get()
-        return record
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            record.request_id = request_id_var.get()
+            return record
 
-    logging.setLogRecordFactory(factory)
+        logging.setLogRecordFactory(factory)
     _installed = True
 
 
+class _RequestLogRecord(logging.LogRecord):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_id = request_id_var.get()
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+class _TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT`` with the stdlib's timestamp (``2026-11-30 09:00:00,123``), its date and
+    time formatted once per second rather than once per line."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime(self.default_time_format, self.converter(second))
+            self._second = second
+        return f"{self._stamp},{int(record.msecs):03d}"  # the stdlib's default_msec_format
 
 
 def _json_formatter() -> logging.Formatter:
@@ -84,7 +112,12 @@ def configure_logging(level: str, log_format: str = "text") -> None:
     if log_format == "json":
         handler.setFormatter(_json_formatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(_TextFormatter())
+    # Neither format shows the thread or process: the logging HOWTO's "Optimization" switches,
+    # which spare every record a thread and a process lookup.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     if _handler is not None:
         root.removeHandler(_handler)
     root.addHandler(handler)
