@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jubao.observe import metrics
-from jubao.observe.logs import current_request_id
+from jubao.observe.logs import current_request_id, write_info_directly
 from jubao.protocol.jsonwire import preview
 from jubao.web.methods_v1 import HANDLERS
 
@@ -116,4 +116,6 @@ def finish(facts: GatewayFacts, payload: Mapping[str, Any], total: float, upstre
         f"gateway_ms={fields['gateway_ms']} upstream_ms={fields['upstream_ms']}"
     )
     # the request id is on every record already (jubao.observe.logs); repeated in the text
-    log.info("gateway %s request_id=%s", text, current_request_id(), extra=fields)
+    request_id = current_request_id()
+    if not write_info_directly(log, f"gateway {text} request_id={request_id}"):
+        log.info("gateway %s request_id=%s", text, request_id, extra=fields)
