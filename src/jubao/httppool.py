@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import itertools
 import ssl
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,8 +79,9 @@ class AiohttpClient:
     The request is built by httpx, so its path and query are byte for byte what a caller signs
     (``request.url.raw_path``) and what goes on the wire (the URL is passed on encoded). The body
     is read whole and decoded by httpx (``Content-Encoding``), as ``httpx.AsyncClient.send``
-    does. HTTP(S)_PROXY and NO_PROXY are honoured as httpx does by default. Responses' cookies
-    are not kept (a payment API sets none).
+    does. HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY are read once, as httpx reads them by
+    default (and, like httpx, not ``~/.netrc``). Responses' cookies are not kept (a payment API
+    sets none).
     """
 
     def __init__(self, *, timeout: float, connections: int = 256) -> None:
@@ -87,6 +89,10 @@ class AiohttpClient:
         self._connections = connections
         self._session: Any = None  # created on first use, inside the event loop that uses it
         self._closed = False
+        # Read once, as httpx does when a client is made (aiohttp's trust_env would read the
+        # environment and ~/.netrc again for every request: 15 % of the gateway's samples).
+        self._proxies = urllib.request.getproxies_environment()
+        self._proxy_of: dict[tuple[str, str], str | None] = {}
 
     @property
     def is_closed(self) -> bool:
@@ -119,6 +125,17 @@ class AiohttpClient:
             extensions={"timeout": {"connect": seconds, "read": seconds, "pool": seconds}},
         )
 
+    def _proxy(self, url: httpx.URL) -> str | None:
+        """HTTP(S)_PROXY / ALL_PROXY for the URL's scheme, unless NO_PROXY names its host."""
+        key = (url.scheme, url.netloc.decode("ascii"))
+        if key not in self._proxy_of:
+            proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
+            host = key[1]
+            if proxy and urllib.request.proxy_bypass_environment(host, self._proxies):
+                proxy = None
+            self._proxy_of[key] = proxy or None
+        return self._proxy_of[key]
+
     def _open(self) -> Any:
         import aiohttp
 
@@ -132,7 +149,6 @@ class AiohttpClient:
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,  # httpx decodes, as it would have
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-            trust_env=True,
         )
         return self._session
 
@@ -162,6 +178,7 @@ class AiohttpClient:
                 data=request.content if request.content else None,
                 timeout=timeout,
                 allow_redirects=False,
+                proxy=self._proxy(request.url),
             ) as answer:
                 body = await answer.read()
                 return httpx.Response(

@@ -147,3 +147,14 @@ async def test_failures_are_httpx_exceptions() -> None:
         finally:
             server.close()
     await client.aclose()
+
+
+def test_proxies_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,api.internal")
+    client = AiohttpClient(timeout=5)
+    monkeypatch.setenv("HTTPS_PROXY", "http://changed:1")  # read when the client was made
+    to = client._proxy  # the proxy each request is sent through
+    assert to(httpx.URL("https://api.mch.weixin.qq.com/v3/x")) == "http://proxy.internal:3128"
+    assert to(httpx.URL("https://api.internal/v3/x")) is None
+    assert to(httpx.URL("http://127.0.0.1:8610/v3/x")) is None  # no HTTP_PROXY

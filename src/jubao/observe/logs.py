@@ -74,7 +74,7 @@ class _TextFormatter(logging.Formatter):
         self._second = -1
         self._stamp = ""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return self.stamp(record.created, record.msecs)
 
     def stamp(self, created: float, msecs: float) -> str:
@@ -106,7 +106,9 @@ def write_info_directly(logger: logging.Logger, message: str) -> bool:
         return False
     created = time.time()
     msecs = int((created - int(created)) * 1000) + 0.0  # as logging.LogRecord computes it
-    line = f"{formatter.stamp(created, msecs)} INFO {logger.name} [{request_id_var.get()}] {message}"
+    line = (
+        f"{formatter.stamp(created, msecs)} INFO {logger.name} [{request_id_var.get()}] {message}"
+    )
     try:
         with handler.lock:  # type: ignore[union-attr]  # made with the handler
             handler.stream.write(line + handler.terminator)
