@@ -163,7 +163,7 @@ class Run:
         finally:
             database.__exit__(None, None, None)
 
-    def production(self) -> None:
+    def production_topology(self) -> None:
         """Issue 18's topology: the simulator, then `serve` with 1 and with 2 workers."""
         plan, work = self.plan, self.work
         self.say("RSA: CPU per signature")
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         if "notify" in parts:
             run.notifications()
         if "production" in parts:
-            run.production()
+            run.production_topology()
         if "startup" in parts:
             run.startup_sandbox()
         run.rss_figures()

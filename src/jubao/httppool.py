@@ -131,7 +131,8 @@ class AiohttpClient:
         if key not in self._proxy_of:
             proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
             host = key[1]
-            if proxy and urllib.request.proxy_bypass_environment(host, self._proxies):
+            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            if proxy and bypass(host, self._proxies):
                 proxy = None
             self._proxy_of[key] = proxy or None
         return self._proxy_of[key]
