@@ -36,7 +36,7 @@ def test_generated_request_ids_are_unique_32_hex() -> None:
 
 
 def test_the_direct_request_line_is_the_line_a_record_gives(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """Alone on the root, jubao's handler gets the request line written directly; the same line
     as the usual record path, which any filter or other handler (a test's capture) brings back."""
@@ -45,7 +45,9 @@ def test_the_direct_request_line_is_the_line_a_record_gives(
     handler.setFormatter(_TextFormatter())
     monkeypatch.setattr(logs, "_handler", handler)
     monkeypatch.setattr(logging.root, "handlers", [handler])
-    monkeypatch.setattr(logging.root, "level", logging.INFO)
+    old_level = logging.root.level
+    logging.root.setLevel(logging.INFO)  # setLevel: loggers cache what they are enabled for
+    request.addfinalizer(lambda: logging.root.setLevel(old_level))
     install_request_ids()
     facts = requestline.GatewayFacts("openapi.payment.order.query", "2026113000001", "SN-1")
     token = request_id_var.set("rid-7")
