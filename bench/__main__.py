@@ -13,16 +13,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import report, scenarios
-from bench.ceilings import rsa_signatures_per_second
+from bench import production, report, scenarios, signer
+from bench.ceilings import rsa_cpu_ms_per_signature, rsa_signatures_per_second
 from bench.loadgen import LoadResult
-from bench.servers import REPO, Server
+from bench.servers import REPO, Server, free_port, jubao_argv
 from bench.stats import Figure, at_least, at_most, info
 
 # RSA private-key operations per mina order in the sandbox: the v3 request signature and paySign
 # (jubao) plus the simulator's signature of its answer. The two verifications (simulator checks
 # jubao's request, jubao checks the answer) are public-key operations ~20x cheaper: not counted.
 SIGNATURES_PER_ORDER = 3
+# In production (the simulator out of process) the gateway itself makes two: the v3 request's
+# Authorization and paySign.
+GATEWAY_SIGNATURES_PER_ORDER = 2
+STARTUP_TARGET_SECONDS = 1.0
 MAX_RSS_MB = 250.0
 RESULTS = REPO / "bench" / "results" / "latest.json"
 DOC = REPO / "docs" / "benchmarks.md"
@@ -125,7 +129,7 @@ class Run:
         self.figures[f"{key}.p99"] = info(result.p99_ms, "ms", f"{label}: p99")
         if key.startswith("sqlite"):
             self.figures[f"{key}.echo_ratio"] = at_least(
-                result.rate / echo, 0.35, "x", f"{label} / echo ceiling"
+                result.rate / echo, 0.45, "x", f"{label} / echo ceiling"
             )
         else:
             self.figures[f"{key}.echo_ratio"] = info(result.rate / echo, "x", f"{label} / echo")
@@ -159,6 +163,108 @@ class Run:
         finally:
             database.__exit__(None, None, None)
 
+    def production_topology(self) -> None:
+        """Issue 18's topology: the simulator, then `serve` with 1 and with 2 workers."""
+        plan, work = self.plan, self.work
+        self.say("RSA: CPU per signature")
+        signature_ms = rsa_cpu_ms_per_signature(self.plan.rsa_seconds)
+        self.figures["production.rsa_ms"] = info(
+            signature_ms, "ms", "RSA-2048 signature, CPU per signature (one core)"
+        )
+        try:
+            database = scenarios.postgres_database()
+            url = database.__enter__()
+        except (OSError, RuntimeError) as exc:
+            self.say(f"PostgreSQL unavailable at {scenarios.postgres_admin_url()}: {exc}")
+            self.figures["production.w1.rate"] = at_least(
+                math.nan, 1, "/s", "production (no PostgreSQL)"
+            )
+            return
+        try:
+            with production.deployment(work, url) as deployed:
+                rates = {}
+                for workers in (1, 2):
+                    key, label = f"production.w{workers}", f"production, serve --workers {workers}"
+                    with production.serve(deployed, workers) as server:
+                        self.say(f"production: serve --workers {workers}, 64 clients")
+                        result = production.measure(plan, deployed, server, f"w{workers}")
+                    self.server_done(server)
+                    self.production_figures(key, label, result, signature_ms)
+                    rates[workers] = result.load.rate
+                self.figures["production.scaling"] = at_least(
+                    rates[2] / rates[1] if rates[1] else math.nan, 1.6, "x",
+                    "production: orders/s with 2 workers / 1 worker",
+                )  # fmt: skip
+                self.startup_serve(deployed)
+            self.server_done(deployed.simulator)
+        finally:
+            database.__exit__(None, None, None)
+
+    def production_figures(
+        self, key: str, label: str, result: production.ProductionResult, signature_ms: float
+    ) -> None:
+        self.load(key, result.load)
+        self.details[key]["gateway_cpu_ms"] = result.gateway_cpu_ms
+        self.details[key]["simulator_cpu_ms"] = result.simulator_cpu_ms
+        self.say(
+            f"{key}: gateway {result.gateway_cpu_ms:.2f} ms CPU/order, "
+            f"simulator {result.simulator_cpu_ms:.2f} ms CPU/order"
+        )
+        load = result.load
+        self.figures[f"{key}.rate"] = info(load.rate, "orders/s", f"{label}: throughput")
+        self.figures[f"{key}.p50"] = info(load.p50_ms, "ms", f"{label}: p50")
+        self.figures[f"{key}.p99"] = info(load.p99_ms, "ms", f"{label}: p99")
+        self.figures[f"{key}.errors"] = at_most(load.errors + load.wraps, 0, "", f"{label}: errors")
+        self.figures[f"{key}.gateway_cpu"] = info(
+            result.gateway_cpu_ms, "ms", f"{label}: gateway CPU per order"
+        )
+        self.figures[f"{key}.simulator_cpu"] = info(
+            result.simulator_cpu_ms, "ms", f"{label}: simulator CPU per order"
+        )
+        share = result.rsa_share(signature_ms, GATEWAY_SIGNATURES_PER_ORDER)
+        self.figures[f"{key}.rsa_share"] = at_least(
+            share, 0.5, "x", f"{label}: rsa_share (2 signatures / gateway CPU per order)"
+        )
+
+    def startup_serve(self, deployed: production.Deployment) -> None:
+        self.say("time to first answer: serve")
+        port = free_port()
+        env = {**deployed.env, "JUBAO_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        body = signer.signed_body(
+            deployed.merchant, signer.QUERY, {"merchant_order_sn": "startup"}, "startup"
+        )
+        argv = jubao_argv("serve", "--port", str(port))
+        seconds, cpu = production.median_first_answer(
+            self.plan.startup_runs, argv, env, body, port, self.work / "serve-startup.log"
+        )
+        self.startup_figures("serve", seconds, cpu)
+
+    def startup_sandbox(self) -> None:
+        """A sandbox restarted on its data directory, as after a crash (the first start, which
+        generates keys, is not what an operator waits for again)."""
+        self.say("time to first answer: sandbox (restart)")
+        with scenarios.sandbox("sandbox-startup", self.work):
+            pass  # the first start: keys, demo merchant
+        merchant = scenarios.merchant_of_dir(self.work / "sandbox-startup")
+        port = free_port()
+        argv = jubao_argv(
+            "sandbox", "--port", str(port), "--data-dir", str(self.work / "sandbox-startup")
+        )
+        body = signer.signed_body(merchant, signer.QUERY, {"merchant_order_sn": "s"}, "startup")
+        seconds, cpu = production.median_first_answer(
+            self.plan.startup_runs, argv, {}, body, port, self.work / "sandbox-startup.log"
+        )
+        self.startup_figures("sandbox", seconds, cpu)
+
+    def startup_figures(self, name: str, seconds: float, cpu: float) -> None:
+        self.say(f"{name}: first answer after {seconds:.2f} s, {cpu:.2f} s of CPU")
+        self.figures[f"startup.{name}"] = at_most(
+            seconds, STARTUP_TARGET_SECONDS, "s", f"{name}: time to first answer"
+        )
+        self.figures[f"startup.{name}.cpu"] = info(
+            cpu, "s", f"{name}: CPU used until the first answer"
+        )
+
     def notifications(self) -> None:
         self.say(f"notifications: {self.plan.notifications} deliveries")
         result, receiver = scenarios.notifications(self.plan, self.work)
@@ -185,10 +291,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated parts to run (sqlite, postgres, notify); ceilings always run",
+        help=(
+            "comma-separated parts to run (sqlite, postgres, notify, production, startup); "
+            "ceilings always run"
+        ),
     )
     args = parser.parse_args(argv)
-    parts = set(args.only.split(",")) if args.only else {"sqlite", "postgres", "notify"}
+    every = {"sqlite", "postgres", "notify", "production", "startup"}
+    parts = set(args.only.split(",")) if args.only else every
     plan = scenarios.Plan(quick=args.quick)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="jubao-bench-") as tmp:
@@ -200,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             run.postgres(echo)
         if "notify" in parts:
             run.notifications()
+        if "production" in parts:
+            run.production_topology()
+        if "startup" in parts:
+            run.startup_sandbox()
         run.rss_figures()
     meta = {
         "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

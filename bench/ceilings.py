@@ -10,7 +10,7 @@ import time
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-__all__ = ["rsa_signatures_per_second"]
+__all__ = ["rsa_cpu_ms_per_signature", "rsa_signatures_per_second"]
 
 # A v3 request signature's message is about this long (method, URL, time, nonce, body).
 MESSAGE = b"POST\n/v3/pay/partner/transactions/jsapi\n1700000000\nNONCE\n" + b"x" * 400 + b"\n"
@@ -38,3 +38,17 @@ def rsa_signatures_per_second(seconds: float, processes: int | None = None) -> f
     with context.Pool(workers) as pool:
         results = pool.map(_sign_for, [seconds] * workers)
     return sum(count / elapsed for count, elapsed in results)
+
+
+def rsa_cpu_ms_per_signature(seconds: float) -> float:
+    """CPU milliseconds (this process's ``process_time``) one RSA-2048 signature costs here: the
+    unit of ``rsa_share``. CPU time, not wall time, so other load on the machine matters less."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    scheme, digest = padding.PKCS1v15(), hashes.SHA256()
+    count = 0
+    started = time.process_time()
+    while time.process_time() - started < seconds:
+        for _ in range(20):
+            key.sign(MESSAGE, scheme, digest)
+        count += 20
+    return (time.process_time() - started) * 1000 / count

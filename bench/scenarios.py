@@ -28,6 +28,8 @@ __all__ = [
     "echo_ceiling",
     "measure_mina",
     "measure_query",
+    "merchant_of",
+    "merchant_of_dir",
     "notifications",
     "postgres_database",
     "sandbox",
@@ -64,6 +66,11 @@ class Plan:
     @property
     def notifications(self) -> int:
         return 1000 if self.quick else 5000
+
+    @property
+    def startup_runs(self) -> int:
+        """Starts timed per server (the median is reported)."""
+        return 1 if self.quick else 3
 
 
 # ---- echo ceiling ----------------------------------------------------------------------------
@@ -107,7 +114,12 @@ def sandbox(name: str, work: Path, database_url: str | None = None) -> Iterator[
 
 
 def merchant_of(server: Server, work: Path) -> signer.Merchant:
-    info = json.loads((work / server.name / "sandbox.json").read_text("utf-8"))
+    return merchant_of_dir(work / server.name)
+
+
+def merchant_of_dir(data_dir: Path) -> signer.Merchant:
+    """The demo merchant a sandbox wrote into its data directory."""
+    info = json.loads((data_dir / "sandbox.json").read_text("utf-8"))
     return signer.Merchant(info)
 
 

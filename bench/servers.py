@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessStats", "Server", "free_port", "peak_rss_mb", "run_server"]
+__all__ = [
+    "ProcessStats",
+    "Server",
+    "free_port",
+    "peak_rss_mb",
+    "run_server",
+    "tree_cpu_seconds",
+    "tree_pids",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,6 +46,36 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError):
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and its live descendants (``serve --workers N`` runs each worker in a child)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(_children(current))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` and its live descendants; one gone in between is not counted."""
+    total = 0.0
+    for member in tree_pids(pid):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(member)
+    return total
 
 
 @dataclass
@@ -65,17 +103,18 @@ class Server:
         Returns the seconds waited."""
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            before = cpu_seconds(self.process.pid)
+            before = tree_cpu_seconds(self.process.pid)
             time.sleep(0.25)
-            if (cpu_seconds(self.process.pid) - before) / 0.25 < busy_below:
+            if (tree_cpu_seconds(self.process.pid) - before) / 0.25 < busy_below:
                 break
         return time.monotonic() - started
 
     def sample(self) -> None:
         """Record peak RSS and CPU so far (call before stopping)."""
         with contextlib.suppress(OSError, ValueError):
-            self.stats.peak_rss_mb = peak_rss_mb(self.process.pid)
-            self.stats.cpu_seconds = cpu_seconds(self.process.pid)
+            # the largest process of the tree (with --workers N, a worker; not their sum)
+            self.stats.peak_rss_mb = max(peak_rss_mb(pid) for pid in tree_pids(self.process.pid))
+            self.stats.cpu_seconds = tree_cpu_seconds(self.process.pid)
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:

@@ -1,33 +1,54 @@
-"""Outbound HTTP through several small connection pools used in turn.
+"""Outbound HTTP: several small httpx pools used in turn, and a leaner client on aiohttp.
 
 httpcore does work proportional to its pool's size on every request (a ``poll()`` per idle
 connection in ``has_expired``, and an idle count that walks the pool): one 256-connection pool
 cost ~2.8 ms of CPU per request at 64 in flight, sixteen pools of sixteen ~0.5 ms (profiled with
-py-spy, docs/benchmarks.md). The WeChat channel and the notification dispatcher both use this.
+py-spy, docs/benchmarks.md). The notification dispatcher and the Alipay channel use
+``PooledClient``.
+
+The WeChat Pay channel's prepay call is on every order's path: it uses ``AiohttpClient``, which
+speaks the two methods of ``httpx.AsyncClient`` the channel calls (``build_request`` and ``send``,
+httpx requests and responses) over aiohttp's connection pool, about a fifth of the CPU per request
+(docs/benchmarks.md, "The outbound HTTP client"). Tests inject an ``httpx.AsyncClient`` (a
+``MockTransport`` or ``ASGITransport``) in its place, as before.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import ssl
+import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from httpx._client import ACCEPT_ENCODING, USER_AGENT
 
-__all__ = ["PooledClient"]
+__all__ = ["AiohttpClient", "PooledClient", "shared_ssl_context"]
+
+# Idle connections are dropped before the 5 s after which common servers (uvicorn, nginx's
+# default is longer) close them: reusing one as the server closes it fails the request.
+KEEPALIVE_SECONDS = 4.0
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context (httpx's: certifi's CA bundle) for every client of the process: loading
+    the bundle costs ~50 ms of CPU, once per context."""
+    return httpx.create_ssl_context()
 
 
 class PooledClient:
     """``pools`` httpx clients of ``per_pool`` connections each, handed out round robin."""
 
     def __init__(self, *, pools: int = 16, per_pool: int = 16, **client_options: Any) -> None:
-        # Idle connections are dropped before the 5 s after which common servers (uvicorn, nginx's
-        # default is longer) close them: reusing one as the server closes it fails the request.
         limits = httpx.Limits(
-            max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=4.0
+            max_connections=per_pool,
+            max_keepalive_connections=per_pool,
+            keepalive_expiry=KEEPALIVE_SECONDS,
         )
-        # One TLS context for all the pools: each client would otherwise load the CA bundle
-        # itself, ~50 ms of CPU each (64 clients: seconds to start a channel).
-        client_options.setdefault("verify", httpx.create_ssl_context())
+        client_options.setdefault("verify", shared_ssl_context())
         self._clients = [
             httpx.AsyncClient(limits=limits, **client_options) for _ in range(max(1, pools))
         ]
@@ -39,3 +60,149 @@ class PooledClient:
     async def aclose(self) -> None:
         for client in self._clients:
             await client.aclose()
+
+
+# What httpx.AsyncClient puts on every request before the caller's headers: the same here, so
+# the upstream sees the same request whichever client sent it.
+_DEFAULT_HEADERS = (
+    ("Accept", "*/*"),
+    ("Accept-Encoding", ACCEPT_ENCODING),  # what httpx can decode here
+    ("Connection", "keep-alive"),
+    ("User-Agent", USER_AGENT),
+)
+
+
+class AiohttpClient:
+    """``build_request`` and ``send`` as ``httpx.AsyncClient`` has them (httpx requests in,
+    httpx responses out, httpx's exceptions), over one aiohttp connection pool.
+
+    The request is built by httpx, so its path and query are byte for byte what a caller signs
+    (``request.url.raw_path``) and what goes on the wire (the URL is passed on encoded). The body
+    is read whole and decoded by httpx (``Content-Encoding``), as ``httpx.AsyncClient.send``
+    does. HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY are read once, as httpx reads them by
+    default (and, like httpx, not ``~/.netrc``). Responses' cookies are not kept (a payment API
+    sets none).
+    """
+
+    def __init__(self, *, timeout: float, connections: int = 256) -> None:
+        self._timeout = timeout
+        self._connections = connections
+        self._session: Any = None  # created on first use, inside the event loop that uses it
+        self._closed = False
+        # Read once, as httpx does when a client is made (aiohttp's trust_env would read the
+        # environment and ~/.netrc again for every request: 15 % of the gateway's samples).
+        self._proxies = urllib.request.getproxies_environment()
+        self._proxy_of: dict[tuple[str, str], str | None] = {}
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def next(self) -> AiohttpClient:
+        """The client itself (one pool): ``PooledClient``'s interface."""
+        return self
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Request:
+        merged = httpx.Headers(_DEFAULT_HEADERS)
+        if headers:
+            merged.update(headers)
+        seconds = self._timeout if timeout is None else timeout
+        return httpx.Request(
+            method,
+            url,
+            params=params,
+            content=content,
+            headers=merged,
+            extensions={"timeout": {"connect": seconds, "read": seconds, "pool": seconds}},
+        )
+
+    def _proxy(self, url: httpx.URL) -> str | None:
+        """HTTP(S)_PROXY / ALL_PROXY for the URL's scheme, unless NO_PROXY names its host."""
+        key = (url.scheme, url.netloc.decode("ascii"))
+        if key not in self._proxy_of:
+            proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
+            host = key[1]
+            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            if proxy and bypass(host, self._proxies):
+                proxy = None
+            self._proxy_of[key] = proxy or None
+        return self._proxy_of[key]
+
+    def _open(self) -> Any:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(
+            limit=self._connections,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            ssl=shared_ssl_context(),
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # httpx decodes, as it would have
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+        )
+        return self._session
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        import aiohttp
+        from yarl import URL
+
+        if self._closed:
+            raise RuntimeError("the client has been closed")  # as httpx.AsyncClient does
+        session = self._session or self._open()
+        limits = request.extensions.get("timeout", {})
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=limits.get("pool"),  # waiting for a pooled connection, then connecting
+            sock_connect=limits.get("connect"),
+            sock_read=limits.get("read"),
+        )
+        try:
+            async with session.request(
+                request.method,
+                URL(str(request.url), encoded=True),
+                headers=[
+                    (key.decode("latin-1"), value.decode("latin-1"))
+                    for key, value in request.headers.raw
+                    if key.lower() not in (b"host", b"content-length")  # aiohttp writes both
+                ],
+                data=request.content if request.content else None,
+                timeout=timeout,
+                allow_redirects=False,
+                proxy=self._proxy(request.url),
+            ) as answer:
+                body = await answer.read()
+                return httpx.Response(
+                    answer.status,
+                    headers=list(answer.raw_headers),
+                    content=body,
+                    request=request,
+                )
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc), request=request) from exc
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(str(exc), request=request) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except aiohttp.ClientResponseError as exc:  # a malformed answer
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise httpx.ReadError(str(exc), request=request) from exc
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from bench.loadgen import parse_wrk_output
@@ -82,3 +84,61 @@ def test_signed_bodies_are_unique_and_verifiable() -> None:
     assert len(sns) == 3
     for body in bodies:
         assert body["sign"] == signer.sign(body, "s3cret")
+
+
+# ---- the production scenario, quick: it runs end to end (no timing is asserted) --------------
+
+
+@pytest.fixture
+def bench_postgres() -> Iterator[str]:
+    from bench import scenarios
+
+    try:
+        database = scenarios.postgres_database()
+        url = database.__enter__()
+    except (OSError, RuntimeError) as exc:
+        pytest.skip(f"PostgreSQL not reachable at {scenarios.postgres_admin_url()}: {exc}")
+    try:
+        yield url
+    finally:
+        database.__exit__(None, None, None)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_production_scenario_runs(bench_postgres: str, tmp_path: Path) -> None:
+    import httpx
+    from bench.loadgen import wrk_path
+    from bench.servers import free_port, jubao_argv
+
+    from bench import production, scenarios
+
+    with production.deployment(tmp_path, bench_postgres) as deployed:
+        with production.serve(deployed, workers=1) as server:
+            body = signer.signed_body(
+                deployed.merchant, signer.MINA, signer.mina_biz(deployed.merchant, "smoke-1"), "n"
+            )
+            answer = httpx.post(f"{server.base_url}/gateway", content=body, trust_env=False)
+            assert answer.json()["result_code"] == 200, answer.text
+            assert answer.json()["data"]["sign_params"]["paySign"]
+            if wrk_path() is not None:
+                result = production.measure(scenarios.Plan(quick=True), deployed, server, "t")
+                assert result.orders > 0  # errors are not asserted: a loaded machine times out
+                assert result.gateway_cpu_ms > 0 and result.simulator_cpu_ms > 0
+                assert 0 < result.rsa_share(signature_ms=0.5) < 1
+        port = free_port()
+        env = {**deployed.env, "JUBAO_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        query = signer.signed_body(deployed.merchant, signer.QUERY, {"merchant_order_sn": "x"}, "q")
+        argv = jubao_argv("serve", "--port", str(port))
+        seconds, cpu = production.first_answer(argv, env, query, port, tmp_path / "first.log")
+        assert seconds > 0 and cpu > 0
+
+
+def test_rsa_share_is_the_signatures_part_of_the_gateways_cpu() -> None:
+    from bench.loadgen import LoadResult
+    from bench.production import ProductionResult
+
+    load = LoadResult(100, 1.0, 0, 0, 1.0, 2.0, 3.0, 4.0, "")
+    result = ProductionResult(load, 100, gateway_cpu_ms=4.0, simulator_cpu_ms=1.0)
+    assert result.rsa_share(signature_ms=0.5) == 0.25
+    assert result.rsa_share(signature_ms=1.0, signatures=3) == 0.75

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import tempfile
+from collections.abc import Coroutine
 from typing import Any
 
 import click
@@ -20,6 +21,17 @@ from jubao.runtime import (
 )
 
 __all__ = ["migrate", "sandbox", "serve", "simulator", "worker"]
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop when it is installed (uvicorn[standard] brings it), as
+    ``uvicorn.run`` does for ``serve``: the sandbox and the simulator serve on it too."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] is a dependency
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> Any:
@@ -65,7 +77,7 @@ def sandbox(
         _print_summary(info)
         await _serve_forever(app, configured, log_level="warning")
 
-    asyncio.run(serve())
+    _run(serve())
 
 
 @click.command()
@@ -99,7 +111,7 @@ def simulator(
         click.echo(f"  settings for jubao serve / worker: {configured.data_dir / 'channel.env'}")
         await _serve_forever(app, configured, log_level="warning")
 
-    asyncio.run(serve())
+    _run(serve())
 
 
 def _print_summary(info: dict[str, Any]) -> None:

@@ -1,6 +1,12 @@
-"""PostgreSQL driver: asyncpg with a pool; each unit of work is one transaction.
+"""PostgreSQL driver: asyncpg with a pool; each writing unit of work is one transaction.
 
 Units are the same generators the SQLite driver runs; ``?`` placeholders become ``$n``.
+
+Round trips are the cost here (each is a wake-up of the event loop and of the server): a reading
+unit runs without ``BEGIN``/``COMMIT`` (under READ COMMITTED, PostgreSQL's default, each statement
+takes its own snapshot inside a transaction too, so one adds nothing), and a connection goes back to
+the pool without asyncpg's reset query (jubao sets no session state: no ``SET``, ``LISTEN``, or
+advisory lock outside ``migrate``, which releases its own). Measured in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -46,7 +52,9 @@ class PostgresDatabase:
     async def open(
         cls, url: str, *, migrate: bool = True, min_size: int = 2, max_size: int = 20
     ) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, reset=_keep_session
+        )
         database = cls(pool)
         if migrate:
             await database.migrate()
@@ -77,21 +85,18 @@ class PostgresDatabase:
                 await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
 
     async def write(self, unit: Callable[[], Tx[T]]) -> T:
-        return await self._run(unit, readonly=False)
+        return await self._run(unit, transaction=True)
 
     async def read(self, unit: Callable[[], Tx[T]]) -> T:
-        return await self._run(unit, readonly=True)
+        return await self._run(unit, transaction=False)
 
-    async def _run(self, unit: Callable[[], Tx[T]], *, readonly: bool) -> T:
+    async def _run(self, unit: Callable[[], Tx[T]], *, transaction: bool) -> T:
         try:
-            async with self._pool.acquire() as conn, conn.transaction(readonly=readonly):
-                generator = unit()
-                try:
-                    query = next(generator)
-                    while True:
-                        query = generator.send(await _execute(conn, query))
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
+            async with self._pool.acquire() as conn:
+                if not transaction:
+                    return await _drive(conn, unit)
+                async with conn.transaction():
+                    return await _drive(conn, unit)
         except asyncpg.UniqueViolationError as exc:
             raise DuplicateKey(str(exc)) from exc
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -101,6 +106,20 @@ class PostgresDatabase:
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+async def _keep_session(conn: Any) -> None:
+    """The pool's reset: nothing beyond asyncpg's own rollback of an unfinished transaction."""
+
+
+async def _drive(conn: Any, unit: Callable[[], Tx[T]]) -> T:
+    generator = unit()
+    try:
+        query = next(generator)
+        while True:
+            query = generator.send(await _execute(conn, query))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
 
 
 async def _execute(conn: Any, query: Query) -> Result:

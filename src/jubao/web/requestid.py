@@ -6,6 +6,8 @@ exact shape."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import secrets
 
@@ -22,8 +24,28 @@ MAX_LENGTH = 128
 _PRINTABLE = re.compile(rf"[!#-\[\]-~]{{1,{MAX_LENGTH}}}")
 
 
+class _Fresh:
+    """New ids: a random prefix per process and a counter (32 hex characters), unique without a
+    ``urandom`` read per request. An id names a request in logs; it is not a secret (a caller
+    may choose its own)."""
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self._prefix = secrets.token_hex(10)
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+_fresh = _Fresh()
+os.register_at_fork(after_in_child=_fresh.reseed)  # a forked worker must not repeat its parent's
+
+
 def accepted_request_id(offered: bytes | None) -> str:
-    """The caller's id if acceptable, otherwise a new random one (32 hex characters)."""
+    """The caller's id if acceptable, otherwise a new one (32 hex characters)."""
     if offered:
         try:
             text = offered.decode("ascii")
@@ -31,7 +53,7 @@ def accepted_request_id(offered: bytes | None) -> str:
             text = ""
         if _PRINTABLE.fullmatch(text):
             return text
-    return secrets.token_hex(16)
+    return _fresh()
 
 
 class RequestIdMiddleware:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jubao.observe import metrics
-from jubao.observe.logs import current_request_id
+from jubao.observe.logs import current_request_id, write_info_directly
 from jubao.protocol.jsonwire import preview
 from jubao.web.methods_v1 import HANDLERS
 
@@ -36,6 +36,8 @@ _facts: ContextVar[GatewayFacts | None] = ContextVar("jubao_gateway_facts", defa
 
 def _clean(text: str) -> str:
     """Caller text fit for one log line: bounded, no spaces or control characters."""
+    if len(text) <= 64 and text.isascii() and text.isprintable() and " " not in text:
+        return text  # the usual case, without a pass over each character
     return "".join(c if c.isprintable() and not c.isspace() else "?" for c in preview(text, 64))
 
 
@@ -59,15 +61,47 @@ def note_biz(biz: Mapping[str, Any]) -> None:
         facts.merchant_order_sn = _clean(order)
 
 
+class _Series:
+    """The labelled metrics of one method (and of one sub_code), looked up once: ``labels()``
+    takes a lock and checks its arguments on every call. Both label sets are bounded (the method
+    table, the error tree's sub_codes), so these caches are too."""
+
+    __slots__ = ("gateway", "requests", "upstream")
+
+    def __init__(self, method: str) -> None:
+        self.gateway = metrics.GATEWAY_SECONDS.labels(method)
+        self.upstream = metrics.UPSTREAM_SECONDS.labels(method)
+        self.requests: dict[str, Any] = {}
+
+    def count(self, method: str, sub_code: str) -> None:
+        counter = self.requests.get(sub_code)
+        if counter is None:
+            counter = self.requests[sub_code] = metrics.GATEWAY_REQUESTS.labels(method, sub_code)
+        counter.inc()
+
+
+_series: dict[str, _Series] = {}
+
+
+def _series_of(method: str) -> _Series:
+    series = _series.get(method)
+    if series is None:
+        series = _series[method] = _Series(method)
+    return series
+
+
 def finish(facts: GatewayFacts, payload: Mapping[str, Any], total: float, upstream: float) -> None:
     sub_code = str(payload.get("sub_code") or "SUCCESS")
     gateway_ms = (total - upstream) * 1000
     upstream_ms = upstream * 1000
     # a metric label must come from a bounded set: unknown methods are counted together
     label = facts.method if facts.method in HANDLERS else "other"
-    metrics.GATEWAY_REQUESTS.labels(label, sub_code).inc()
-    metrics.GATEWAY_SECONDS.labels(label).observe(max(total - upstream, 0.0))
-    metrics.UPSTREAM_SECONDS.labels(label).observe(upstream)
+    series = _series_of(label)
+    series.count(label, sub_code)
+    series.gateway.observe(max(total - upstream, 0.0))
+    series.upstream.observe(upstream)
+    if not log.isEnabledFor(logging.INFO):
+        return
     fields = {
         "method": facts.method,
         "app_id": facts.app_id,
@@ -76,6 +110,12 @@ def finish(facts: GatewayFacts, payload: Mapping[str, Any], total: float, upstre
         "gateway_ms": round(gateway_ms, 2),
         "upstream_ms": round(upstream_ms, 2),
     }
-    text = " ".join(f"{key}={value}" for key, value in fields.items())
+    text = (
+        f"method={facts.method} app_id={facts.app_id} "
+        f"merchant_order_sn={facts.merchant_order_sn} sub_code={sub_code} "
+        f"gateway_ms={fields['gateway_ms']} upstream_ms={fields['upstream_ms']}"
+    )
     # the request id is on every record already (jubao.observe.logs); repeated in the text
-    log.info("gateway %s request_id=%s", text, current_request_id(), extra=fields)
+    request_id = current_request_id()
+    if not write_info_directly(log, f"gateway {text} request_id={request_id}"):
+        log.info("gateway %s request_id=%s", text, request_id, extra=fields)

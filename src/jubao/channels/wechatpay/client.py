@@ -49,7 +49,7 @@ from jubao.errors import (
     ChannelNotificationRejected,
     ChannelUnavailable,
 )
-from jubao.httppool import PooledClient
+from jubao.httppool import AiohttpClient
 from jubao.kinds import ChannelName, Scene
 
 __all__ = ["SignParams", "WechatPayChannel"]
@@ -130,13 +130,9 @@ class WechatPayChannel:
         self._base = config.base_url.rstrip("/")
         self._clock = clock or _utc_now
         # The request path is bound by the WeChat round trip: allow plenty of concurrency
-        # (256 connections) over small pools (jubao.httppool). An injected client is used alone.
+        # (256 connections) on the lean client (jubao.httppool). An injected client is used alone.
         self._injected = http_client
-        self._pool = (
-            PooledClient(pools=64, per_pool=4, timeout=config.timeout)
-            if http_client is None
-            else None
-        )
+        self._pool = AiohttpClient(timeout=config.timeout) if http_client is None else None
         self._user_agent = f"jubao/{__version__}"
         self._keys = PlatformKeys(config, self._clock, self._fetch_certificates)
 
