@@ -133,6 +133,9 @@ class WechatPayChannel:
         # (256 connections) on the lean client (jubao.httppool). An injected client is used alone.
         self._injected = http_client
         self._pool = AiohttpClient(timeout=config.timeout) if http_client is None else None
+        # Bills are streamed under a size bound, which the lean client cannot do: a plain httpx
+        # client, made on the first download (a day's bill is one request, not the hot path).
+        self._downloads: httpx.AsyncClient | None = None
         self._user_agent = f"jubao/{__version__}"
         self._keys = PlatformKeys(config, self._clock, self._fetch_certificates)
 
@@ -312,7 +315,7 @@ class WechatPayChannel:
     async def _download(self, url: str) -> bytes:
         """``GET download_url``, signed like any request; the answer is the bill itself,
         unsigned (its SHA-1 came in the signed application answer), read up to a bound."""
-        client = self._client()
+        client = self._download_client()
         request = await self._signed_request(client, "GET", url)
         try:
             response = await client.send(request, stream=True)
@@ -362,6 +365,8 @@ class WechatPayChannel:
         self._keys.aclose()
         if self._pool is not None:
             await self._pool.aclose()
+        if self._downloads is not None:
+            await self._downloads.aclose()
 
     async def __aenter__(self) -> WechatPayChannel:
         return self
@@ -457,14 +462,21 @@ class WechatPayChannel:
             await self._verify_answer(response)
         return response
 
-    def _client(self) -> httpx.AsyncClient:
+    def _download_client(self) -> httpx.AsyncClient:
+        if self._injected is not None:
+            return self._injected
+        if self._downloads is None:
+            self._downloads = httpx.AsyncClient(timeout=self._config.timeout)
+        return self._downloads
+
+    def _client(self) -> httpx.AsyncClient | AiohttpClient:
         client = self._pool.next() if self._pool is not None else self._injected
         assert client is not None  # one of the two is always set
         return client
 
     async def _signed_request(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | AiohttpClient,
         method: str,
         url: str,
         *,
