@@ -2,7 +2,9 @@
 
     JubaoClientError
     ├── ApiError                     the gateway answered with a business failure
-    │   └── SignatureRejected        ... whose sub_code is SIGN_ERROR (check app_id / app_secret)
+    │   ├── SignatureRejected        ... whose sub_code is SIGN_ERROR (check the id and secret)
+    │   ├── InvalidParameter         ... 2.0 result_code 9996 (a field is missing or wrong)
+    │   └── MerchantNotFound         ... 2.0 result_code 1004 (no such merchant, or not yours)
     ├── TransportError               no usable answer: connection, timeout, HTTP 5xx / 429
     ├── InvalidResponse              an answer that is not the Open API envelope we expect
     └── NotificationError            a merchant notification that must not be trusted
@@ -18,8 +20,10 @@ from __future__ import annotations
 __all__ = [
     "ApiError",
     "InvalidNotification",
+    "InvalidParameter",
     "InvalidResponse",
     "JubaoClientError",
+    "MerchantNotFound",
     "NotificationError",
     "NotificationSignatureError",
     "SignatureRejected",
@@ -34,6 +38,7 @@ class JubaoClientError(Exception):
 class ApiError(JubaoClientError):
     """A failure envelope: ``{"result_code": 400, "result_message": ..., "sub_code": ...}``.
 
+    ``result_code`` is 400 on 1.0 and Fubei's numeric code on 2.0 (9996, 1004, ...);
     ``sub_code`` is jubao's stable code (``ORDER_NOT_FOUND``, ``REFUND_EXCEEDS``, ...; see
     docs/protocol.md); ``result_message`` is the Chinese text meant for people.
     """
@@ -46,7 +51,18 @@ class ApiError(JubaoClientError):
 
 
 class SignatureRejected(ApiError):
-    """The gateway could not verify our request signature: the app_secret is wrong or stale."""
+    """The gateway could not verify our request signature: the app (or vendor) secret is wrong or
+    stale."""
+
+
+class InvalidParameter(ApiError):
+    """Open API 2.0 ``result_code`` 9996 (【无效参数】): the request named a field wrongly;
+    ``result_message`` says which."""
+
+
+class MerchantNotFound(ApiError):
+    """Open API 2.0 ``result_code`` 1004 (商户不存在): the ``merchant_id`` does not exist, or a
+    vendor asked for a merchant that is not its own (the gateway does not say which)."""
 
 
 class TransportError(JubaoClientError):
