@@ -124,9 +124,9 @@ def test_agent_url(base: str, url: str) -> None:
 
 
 def test_empty_credentials_are_refused() -> None:
+    nameless = VendorCredentials("", V4_SECRET)
     with pytest.raises(ValueError, match="vendor_sn"):
-        vendor_core = VendorCredentials("", V4_SECRET)
-        agent(vendor_core)
+        agent(nameless)
     with pytest.raises(ValueError, match="app_id"):
         agent(AppCredentials(APP_ID, ""))
 
@@ -144,15 +144,15 @@ QUERY = ops.query(OrderQueryRequest(order_sn="1"))
 @pytest.mark.parametrize(
     ("payload", "error", "code", "sub_code"),
     [
-        ({"result_code": 9996, "result_message": "【无效参数】total_amount", "sub_code": "INVALID_PARAMETER"},
-         InvalidParameter, 9996, "INVALID_PARAMETER"),
+        ({"result_code": 9996, "result_message": "【无效参数】total_amount",
+          "sub_code": "INVALID_PARAMETER"}, InvalidParameter, 9996, "INVALID_PARAMETER"),
         ({"result_code": 1004, "result_message": "商户不存在"}, MerchantNotFound, 1004, ""),
         ({"result_code": "1004", "result_message": "商户不存在", "sub_code": "MERCHANT_NOT_FOUND"},
          MerchantNotFound, 1004, "MERCHANT_NOT_FOUND"),
         ({"result_code": 9996, "result_message": "签名验证失败", "sub_code": "SIGN_ERROR"},
          SignatureRejected, 9996, "SIGN_ERROR"),
-        ({"result_code": 60303, "result_message": "sub_mch_id与sub_appid不匹配", "sub_code": "PARAM_ERROR"},
-         ApiError, 60303, "PARAM_ERROR"),
+        ({"result_code": 60303, "result_message": "sub_mch_id与sub_appid不匹配",
+          "sub_code": "PARAM_ERROR"}, ApiError, 60303, "PARAM_ERROR"),
     ],
 )  # fmt: skip
 def test_2_0_failures_are_typed_errors_with_code_message_and_sub_code(
@@ -179,7 +179,7 @@ def test_a_string_result_code_200_is_success() -> None:
 
 # ---- retries ---------------------------------------------------------------------------------
 
-ORDER = {"merchant_order_sn": "M1", "total_fen": 1}
+ORDER: dict[str, Any] = {"merchant_order_sn": "M1", "total_fen": 1}
 
 
 @pytest.mark.parametrize(

@@ -228,7 +228,7 @@ def parse_answer(operation: Operation[T], status_code: int, body: bytes) -> T:
 
 
 def error_class(result_code: int, sub_code: str) -> type[ApiError]:
-    """The most specific ``ApiError`` for a failure: by ``sub_code``, then by 2.0 ``result_code``."""
+    """The most specific ``ApiError``: by ``sub_code``, then by the 2.0 ``result_code``."""
     by_sub_code = _ERRORS_BY_SUB_CODE.get(sub_code)
     if by_sub_code is not None:
         return by_sub_code

@@ -18,8 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from jubao.client.errors import InvalidNotification, NotificationSignatureError
-from jubao.client.notifications import NOTIFICATION_ACK
-from jubao.client.notifications import decode_form
+from jubao.client.notifications import NOTIFICATION_ACK, decode_form
 from jubao.client.reading import ShapeError
 from jubao.client.v2.response_models import Order, Refund
 from jubao.protocol import jsonwire

@@ -52,7 +52,13 @@ def _present(**fields: Any) -> dict[str, Any]:
 
 
 def _pay_type(value: PayType | str | None) -> PayType | None:
-    return None if value is None else PayType(value)
+    if value is None:
+        return None
+    try:
+        return PayType(value)
+    except ValueError:
+        allowed = ", ".join(PayType)
+        raise ValueError(f"pay_type must be one of {allowed}, got {value!r}") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,7 +156,7 @@ class CreateOrderRequest(_NewOrder):
     def __post_init__(self) -> None:
         _NewOrder.__post_init__(self)
         if _pay_type(self.pay_type) not in (PayType.WXPAY, PayType.ALIPAY):
-            raise ValueError("pay_type must be wxpay or alipay")
+            raise ValueError(f"pay_type must be wxpay or alipay, got {self.pay_type!r}")
         _required_text(self.user_id, "user_id")
 
     def biz(self) -> dict[str, Any]:
