@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from jubao.client import ApiError, InvalidParameter, MerchantNotFound, SignatureRejected
+from jubao.client import (
+    ApiError,
+    ChannelRefused,
+    InvalidParameter,
+    MerchantNotFound,
+    NumberAlreadyUsed,
+    SignatureRejected,
+)
 from jubao.client.core import RetryPolicy, agent_url, parse_answer
 from jubao.client.operations import Operation
 from jubao.client.v2 import (
@@ -152,7 +159,11 @@ QUERY = ops.query(OrderQueryRequest(order_sn="1"))
         ({"result_code": 9996, "result_message": "签名验证失败", "sub_code": "SIGN_ERROR"},
          SignatureRejected, 9996, "SIGN_ERROR"),
         ({"result_code": 60303, "result_message": "sub_mch_id与sub_appid不匹配",
-          "sub_code": "PARAM_ERROR"}, ApiError, 60303, "PARAM_ERROR"),
+          "sub_code": "PARAM_ERROR"}, ChannelRefused, 60303, "PARAM_ERROR"),
+        ({"result_code": "0002", "result_message": "商户订单号重复",
+          "sub_code": "ORDER_SN_CONFLICT"}, NumberAlreadyUsed, 2, "ORDER_SN_CONFLICT"),
+        ({"result_code": 400, "result_message": "订单不存在", "sub_code": "ORDER_NOT_FOUND"},
+         ApiError, 400, "ORDER_NOT_FOUND"),
     ],
 )  # fmt: skip
 def test_2_0_failures_are_typed_errors_with_code_message_and_sub_code(

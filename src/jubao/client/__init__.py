@@ -16,6 +16,7 @@
 from jubao.client.async_client import AsyncJubaoClient
 from jubao.client.errors import (
     ApiError,
+    ChannelRefused,
     InvalidNotification,
     InvalidParameter,
     InvalidResponse,
@@ -23,6 +24,7 @@ from jubao.client.errors import (
     MerchantNotFound,
     NotificationError,
     NotificationSignatureError,
+    NumberAlreadyUsed,
     SignatureRejected,
     TransportError,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "AsyncJubaoClient",
     "AuthRequest",
     "AuthUrl",
+    "ChannelRefused",
     "CloseRequest",
     "CloseResponse",
     "H5payRequest",
@@ -86,6 +89,7 @@ __all__ = [
     "Notification",
     "NotificationError",
     "NotificationSignatureError",
+    "NumberAlreadyUsed",
     "Order",
     "OrderQueryRequest",
     "PaymentNotification",

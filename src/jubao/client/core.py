@@ -21,9 +21,11 @@ from jubao import __version__
 from jubao.client import reading
 from jubao.client.errors import (
     ApiError,
+    ChannelRefused,
     InvalidParameter,
     InvalidResponse,
     MerchantNotFound,
+    NumberAlreadyUsed,
     SignatureRejected,
     TransportError,
 )
@@ -53,7 +55,12 @@ USER_AGENT = f"jubao-python/{__version__}"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _ERRORS_BY_SUB_CODE: dict[str, type[ApiError]] = {"SIGN_ERROR": SignatureRejected}
 # Open API 2.0 puts Fubei's numeric code in result_code itself (reference 9.2)
-_ERRORS_BY_RESULT_CODE: dict[int, type[ApiError]] = {9996: InvalidParameter, 1004: MerchantNotFound}
+_ERRORS_BY_RESULT_CODE: dict[int, type[ApiError]] = {
+    9996: InvalidParameter,
+    1004: MerchantNotFound,
+    2: NumberAlreadyUsed,
+    60303: ChannelRefused,
+}
 
 
 def gateway_url(base_url: str, path: str = GATEWAY_PATH) -> str:

@@ -4,7 +4,9 @@
     ├── ApiError                     the gateway answered with a business failure
     │   ├── SignatureRejected        ... whose sub_code is SIGN_ERROR (check the id and secret)
     │   ├── InvalidParameter         ... 2.0 result_code 9996 (a field is missing or wrong)
-    │   └── MerchantNotFound         ... 2.0 result_code 1004 (no such merchant, or not yours)
+    │   ├── MerchantNotFound         ... 2.0 result_code 1004 (no such merchant, or not yours)
+    │   ├── NumberAlreadyUsed        ... 2.0 result_code 2 ("0002": your order/refund number)
+    │   └── ChannelRefused           ... 2.0 result_code 60303 (the wallet or bank said no)
     ├── TransportError               no usable answer: connection, timeout, HTTP 5xx / 429
     ├── InvalidResponse              an answer that is not the Open API envelope we expect
     └── NotificationError            a merchant notification that must not be trusted
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 __all__ = [
     "ApiError",
+    "ChannelRefused",
     "InvalidNotification",
     "InvalidParameter",
     "InvalidResponse",
@@ -26,6 +29,7 @@ __all__ = [
     "MerchantNotFound",
     "NotificationError",
     "NotificationSignatureError",
+    "NumberAlreadyUsed",
     "SignatureRejected",
     "TransportError",
 ]
@@ -63,6 +67,18 @@ class InvalidParameter(ApiError):
 class MerchantNotFound(ApiError):
     """Open API 2.0 ``result_code`` 1004 (商户不存在): the ``merchant_id`` does not exist, or a
     vendor asked for a merchant that is not its own (the gateway does not say which)."""
+
+
+class NumberAlreadyUsed(ApiError):
+    """Open API 2.0 ``result_code`` 2 (Fubei's ``0002``): the ``merchant_order_sn`` or
+    ``merchant_refund_sn`` already names a different order or refund (``sub_code``
+    ``ORDER_SN_CONFLICT`` / ``REFUND_SN_CONFLICT``). Use a new number."""
+
+
+class ChannelRefused(ApiError):
+    """Open API 2.0 ``result_code`` 60303: the channel refused (``sub_code`` says why:
+    ``BALANCE_NOT_ENOUGH``, ``AUTH_CODE_INVALID``, ``PAYMENT_DECLINED``, or the channel's own
+    code); ``result_message`` is the channel's text."""
 
 
 class TransportError(JubaoClientError):

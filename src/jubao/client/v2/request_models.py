@@ -321,12 +321,13 @@ class RefundRequest(_OrderRef):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RefundQueryRequest(_Scoped):
     """``fbpay.order.refund.query``: by ``refund_sn`` or ``merchant_refund_sn``; name the order
-    too (``order_sn`` / ``merchant_order_sn``) when a ``merchant_refund_sn`` is reused across
-    orders."""
+    too (``order_sn`` / ``ins_order_sn`` / ``merchant_order_sn``) when a ``merchant_refund_sn``
+    is reused across orders."""
 
     refund_sn: str | None = None
     merchant_refund_sn: str | None = None
     order_sn: str | None = None
+    ins_order_sn: str | None = None
     merchant_order_sn: str | None = None
 
     def __post_init__(self) -> None:
@@ -340,6 +341,7 @@ class RefundQueryRequest(_Scoped):
             refund_sn=self.refund_sn,
             merchant_refund_sn=self.merchant_refund_sn,
             order_sn=self.order_sn,
+            ins_order_sn=self.ins_order_sn,
             merchant_order_sn=self.merchant_order_sn,
         )
 
