@@ -136,6 +136,10 @@ def test_empty_credentials_are_refused() -> None:
         agent(nameless)
     with pytest.raises(ValueError, match="app_id"):
         agent(AppCredentials(APP_ID, ""))
+    with pytest.raises(ValueError, match="merchant_id"):
+        VendorCredentials(V4_VENDOR_SN, V4_SECRET, merchant_id=0)
+    with pytest.raises(ValueError, match="merchant_id"):
+        VendorCredentials(V4_VENDOR_SN, V4_SECRET, merchant_id="189160")  # type: ignore[arg-type]
 
 
 # ---- 2.0 errors ------------------------------------------------------------------------------

@@ -43,6 +43,13 @@ class VendorCredentials:
     vendor_secret: str = dataclasses.field(repr=False)
     merchant_id: int | None = None
 
+    def __post_init__(self) -> None:
+        merchant_id = self.merchant_id
+        if merchant_id is not None and (
+            isinstance(merchant_id, bool) or not isinstance(merchant_id, int) or merchant_id <= 0
+        ):
+            raise ValueError("merchant_id must be a positive int")
+
 
 Credentials = AppCredentials | VendorCredentials
 
