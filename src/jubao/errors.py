@@ -5,7 +5,8 @@ Chinese message; the web layer maps them to the failure envelope in one place.
     ├── RequestError                     the merchant's request is wrong (their fix)
     │   ├── InvalidParameter             INVALID_PARAMETER / MISSING_PARAMETER / BODY_TOO_LARGE ...
     │   ├── SignatureError               SIGN_ERROR
-    │   ├── AppNotFound                  APP_NOT_FOUND
+    │   ├── AppNotFound                  APP_NOT_FOUND (VENDOR_NOT_FOUND for a vendor_sn)
+    │   ├── MerchantNotFound             MERCHANT_NOT_FOUND (2.0: not a merchant the signer has)
     │   ├── MethodNotSupported           METHOD_NOT_SUPPORTED
     │   ├── RateLimited                  RATE_LIMITED
     │   ├── NonceReused                  NONCE_REUSED (an app in strict nonce mode)
@@ -33,6 +34,7 @@ __all__ = [
     "DuplicateKey",
     "InvalidParameter",
     "JubaoError",
+    "MerchantNotFound",
     "MethodNotSupported",
     "NonceReused",
     "RateLimited",
@@ -75,6 +77,14 @@ class SignatureError(RequestError):
 class AppNotFound(RequestError):
     sub_code = "APP_NOT_FOUND"
     default_message = "app_id 不存在"
+
+
+class MerchantNotFound(RequestError):
+    """Open API 2.0: the ``merchant_id`` is missing, unknown, or not the signer's (one answer
+    for all three, so a vendor learns nothing about other vendors' merchants)."""
+
+    sub_code = "MERCHANT_NOT_FOUND"
+    default_message = "商户不存在"
 
 
 class MethodNotSupported(RequestError):

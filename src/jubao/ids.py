@@ -13,7 +13,7 @@ import threading
 
 from jubao.clock import CHINA, from_ms
 
-__all__ = ["new_app_id", "new_app_secret", "new_serial"]
+__all__ = ["new_app_id", "new_app_secret", "new_serial", "new_vendor_sn"]
 
 _counter = itertools.count(secrets.randbelow(1_000_000))
 _lock = threading.Lock()
@@ -34,3 +34,10 @@ def new_app_id(now_ms: int) -> str:
 
 def new_app_secret() -> str:
     return secrets.token_hex(16)
+
+
+def new_vendor_sn(now_ms: int) -> str:
+    """A vendor's id in Fubei's shape (``2018113015321682303a``): time, five digits, a letter."""
+    letter = "abcdefghijklmnopqrstuvwxyz"[secrets.randbelow(26)]
+    stamp = from_ms(now_ms).astimezone(CHINA).strftime("%Y%m%d%H%M%S")
+    return f"{stamp}{secrets.randbelow(10**5):05d}{letter}"

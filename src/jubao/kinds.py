@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ChannelName", "Scene"]
+__all__ = ["ApiVersion", "ChannelName", "Scene"]
 
 
 class ChannelName(enum.StrEnum):
@@ -32,3 +32,11 @@ class Scene(enum.StrEnum):
     NATIVE = "native"  # the customer scans a QR code the merchant shows
     BARCODE = "barcode"  # the cashier scans the customer's payment code at the till
     H5 = "h5"  # a mobile browser outside the wallet is sent to the channel's page
+
+
+class ApiVersion(enum.StrEnum):
+    """The Open API generation an order was created through, as stored in ``orders.api_version``:
+    its notifications take that generation's layout."""
+
+    V1 = "1.0"  # POST /gateway, openapi.payment.*
+    V2 = "2.0"  # POST /gateway/agent, fbpay.*

@@ -142,6 +142,23 @@ async def _ensure_demo_merchant(
     return await _ensure_official_account(runtime, info)
 
 
+async def _ensure_demo_vendor(runtime: Runtime, info: dict[str, Any]) -> dict[str, Any]:
+    """The demo service provider (Open API 2.0), owning the demo merchant; added to sandboxes
+    made before it existed."""
+    directory = runtime.merchants
+    if info.get("vendor_sn") and await directory.vendor(info["vendor_sn"]) is not None:
+        return info
+    new_vendor = await directory.create_vendor("演示服务商")
+    await directory.assign_vendor(int(info["merchant_id"]), new_vendor.vendor.vendor_sn)
+    base = info["gateway_url"].removesuffix("/gateway")
+    return {
+        **info,
+        "gateway_agent_url": f"{base}/gateway/agent",
+        "vendor_sn": new_vendor.vendor.vendor_sn,
+        "vendor_secret": new_vendor.vendor_secret,
+    }
+
+
 async def _ensure_official_account(runtime: Runtime, info: dict[str, Any]) -> dict[str, Any]:
     """The demo merchant's official account (its ``jsapi_app_id``, for ``h5pay`` and
     ``auth.auth``) and the test payer's openids; added to sandboxes made before it existed."""
@@ -368,7 +385,9 @@ async def build_sandbox(
         settings.data_dir,
         alipay_channel_env(settings.data_dir, f"{alipay_url}/gateway.do", alipay_credentials),
     )
-    info = await _ensure_demo_merchant(runtime, settings, credentials)
+    info = await _ensure_demo_vendor(
+        runtime, await _ensure_demo_merchant(runtime, settings, credentials)
+    )
     simulator.set_payer_openid(credentials.sp_appid, info["open_id"])
     simulator.set_payer_openid(info["jsapi_sub_appid"], info["sub_open_id"])
     simulator.set_payer_openid(info["sub_appid"], info["demo_openid"])

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from jubao.channels.base import ChannelTradeNo, QrContent, WalletPackage
+from jubao.channels.base import ChannelTradeNo, QrContent, RedirectUrl, WalletPackage
 from jubao.kinds import ChannelName, Scene
 from jubao.payments import instructions
 from jubao.payments.records import OrderRecord
@@ -86,5 +86,11 @@ async def _pay_alipay(
     if isinstance(instruction, ChannelTradeNo):
         trade = {"trade_no": instruction.trade_no, **who}
         return await client.post(f"{simulator_url}/payer/trade-pay", json=trade)
+    if isinstance(instruction, RedirectUrl):  # H5: the browser opens the cashier page, pays
+        page = await client.get(instruction.url)
+        if page.status_code != 200:
+            return page
+        wap = {"seller_id": order.channel_merchant_id, "out_trade_no": order.order_sn, **who}
+        return await client.post(f"{simulator_url}/payer/wap-pay", json=wap)
     # an Alipay payment code confirms by itself (1111) or never (4444): nothing to enter
     raise PayerRefusal(f"order {order.order_sn}: the sandbox payer cannot pay this scene yet")

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jubao.kinds import ChannelName, Scene
+from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.money import Fen
 from jubao.payments.requests import CreateOrder
 from jubao.web.console.i18n import MESSAGES, Translator, choose_language
@@ -25,12 +25,15 @@ PAGES = [
     "/console/",
     "/console/orders",
     "/console/merchants",
+    "/console/vendors",
     "/console/orders/1",
     "/console/pay/1",
 ]
 POSTS = [
     "/console/logout",
     "/console/merchants",
+    "/console/vendors",
+    "/console/vendors/x/rotate",
     "/console/stores",
     "/console/cashiers",
     "/console/orders/1/refund",
@@ -342,3 +345,71 @@ async def test_a_merchant_is_bound_to_alipay_from_the_console(
         data={"csrf": "forged", "pid": "2088000000000099", "auth_token": "t"},
     )
     assert forged.status_code in (400, 403)
+
+
+async def test_vendors_created_with_the_secret_shown_once(
+    admin: httpx.AsyncClient, world: ConsoleWorld
+) -> None:
+    page = await admin.get("/console/vendors")
+    assert page.status_code == 200 and "还没有服务商" in page.text
+    csrf = hidden(page.text, "csrf")
+    empty = await admin.post("/console/vendors", data={"csrf": csrf, "name": ""})
+    assert empty.status_code == 422 and "请填写 服务商名称" in empty.text
+    created = await admin.post("/console/vendors", data={"csrf": csrf, "name": "好服务商"})
+    assert created.status_code == 200
+    vendor_sn = created.text.split('id="vendor-sn">')[1].split("<")[0]
+    secret = created.text.split('id="vendor-secret">')[1].split("<")[0]
+    vendor = await world.runtime.merchants.vendor(vendor_sn)
+    assert vendor is not None and vendor.vendor_secret == secret and vendor.name == "好服务商"
+    listing = await admin.get("/console/vendors")
+    assert f'data-vendor-sn="{vendor_sn}"' in listing.text and secret not in listing.text
+
+    # a merchant of that vendor, created in the console, shows its vendor
+    made = await admin.post(
+        "/console/merchants",
+        data={
+            "csrf": csrf, "name": "服务商的店", "sub_mchid": "1900000010", "sub_appid": "wx10",
+            "vendor_sn": vendor_sn,
+        },
+    )  # fmt: skip
+    assert made.status_code == 200
+    merchants = await admin.get("/console/merchants")
+    assert f'<span class="vendor-sn">{vendor_sn}</span>' in merchants.text
+    unknown = await admin.post(
+        "/console/merchants",
+        data={"csrf": csrf, "name": "x", "sub_mchid": "1", "sub_appid": "wx", "vendor_sn": "no"},
+    )
+    assert unknown.status_code == 422 and "所属服务商 无效" in unknown.text
+    assert ">1</td>" in (await admin.get("/console/vendors")).text  # one merchant
+
+    rotated = await admin.post(f"/console/vendors/{vendor_sn}/rotate", data={"csrf": csrf})
+    new_secret = rotated.text.split('id="vendor-secret">')[1].split("<")[0]
+    assert new_secret != secret
+    assert (
+        await admin.post("/console/vendors/nope/rotate", data={"csrf": csrf})
+    ).status_code == 404
+    english = await admin.get("/console/vendors", headers={"Accept-Language": "en"})
+    assert "Vendors" in english.text
+
+
+async def test_orders_show_their_api_generation(
+    admin: httpx.AsyncClient, world: ConsoleWorld
+) -> None:
+    app = await world.runtime.merchants.app(world.app_id)
+    assert app is not None
+    v2 = CreateOrder(
+        ChannelName.WECHATPAY, Scene.MINA, "gen-2", Fen(100), world.store_id,
+        fingerprint="gen-2", payer_id="oPayer", api=ApiVersion.V2,
+    )  # fmt: skip
+    v2_sn = (await world.runtime.payments.create(app, v2)).order_sn
+    v1_sn = await create_order(world, "gen-1", 100)
+    listing = await admin.get("/console/orders")
+    rows = {
+        sn: listing.text.split(f'data-order-sn="{sn}"')[1].split("</tr>")[0]
+        for sn in (v1_sn, v2_sn)
+    }
+    assert '<td class="api">1.0</td>' in rows[v1_sn]
+    assert '<td class="api">2.0</td>' in rows[v2_sn]
+    detail = await admin.get(f"/console/orders/{v2_sn}")
+    assert '<span id="order-api">2.0</span>' in detail.text
+    assert f"app_id {world.app_id}" in detail.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -82,3 +83,44 @@ def test_every_server_command_takes_the_global_options(command: str) -> None:
     result = jubao(command, "--database-url", "postgresql://u@127.0.0.1/x", "--help")
     assert result.exit_code == 0, result.output
     assert "--data-dir" in result.output and "--database-url" in result.output
+
+
+def test_vendor_commands_and_a_vendors_merchant(tmp_path: Path) -> None:
+    created = run(tmp_path, "vendor", "create", "--name", "好服务商")
+    vendor_sn = re.search(r"vendor_sn\s+(\d{19}[a-z])", created)
+    secret = re.search(r"vendor_secret\s+([0-9a-f]{32})", created)
+    assert vendor_sn and secret, created
+
+    listed = run(tmp_path, "vendor", "list")
+    assert vendor_sn[1] in listed and "好服务商" in listed and "merchants=0" in listed
+    assert secret[1] not in listed  # shown once, at creation
+
+    merchant = run(
+        tmp_path, "merchant", "create", "--name", "服务商的店", "--sub-mchid", "1900000301",
+        "--sub-appid", "wx0000000000000301", "--vendor", vendor_sn[1],
+    )  # fmt: skip
+    assert f"vendor_sn   {vendor_sn[1]}" in merchant
+    rows = json.loads(run(tmp_path, "vendor", "list", "--json"))
+    assert rows == [
+        {
+            "vendor_sn": vendor_sn[1],
+            "name": "好服务商",
+            "merchants": 1,
+            "created_at": rows[0]["created_at"],
+        }
+    ]
+    merchants = json.loads(run(tmp_path, "merchant", "list", "--json"))
+    assert [m["vendor_sn"] for m in merchants] == [vendor_sn[1]]
+
+    unknown = jubao(
+        "--data-dir", str(tmp_path), "merchant", "create", "--name", "x", "--sub-mchid", "1",
+        "--sub-appid", "wx1", "--vendor", "nope",
+    )  # fmt: skip
+    assert unknown.exit_code != 0 and "no vendor nope" in unknown.output
+
+    rotated = re.search(
+        r"vendor_secret\s+([0-9a-f]{32})", run(tmp_path, "vendor", "rotate-secret", vendor_sn[1])
+    )
+    assert rotated and rotated[1] != secret[1]
+    missing = jubao("--data-dir", str(tmp_path), "vendor", "rotate-secret", "nope")
+    assert missing.exit_code != 0 and "no vendor nope" in missing.output

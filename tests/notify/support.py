@@ -124,6 +124,8 @@ async def running_receiver() -> AsyncIterator[Receiver]:
     app = Starlette(
         routes=[
             Route("/notify", receiver._notify, methods=["POST"]),
+            # several callbacks on one receiver (Open API 2.0: pay and refund callbacks)
+            Route("/notify/{name}", receiver._notify, methods=["POST"]),
             Route("/target", receiver._target, methods=["GET", "POST"]),
         ]
     )

@@ -109,12 +109,19 @@ async def test_legacy_plaintext_then_rotation_across_keys(database_url: str) -> 
 
 
 def test_secrets_cli_status_and_rotate(tmp_path: Path, database_url: str) -> None:
+    vendor_sns: list[str] = []
+    vendor_secrets: list[str] = []
+
     async def prepare() -> list[str]:
         db = await open_database(database_url)
         try:
             merchant_id = await _merchant(db)
             await MerchantDirectory(db).create_app(merchant_id)
             await MerchantDirectory(db, sealer=Sealer.from_config(K1)).create_app(merchant_id)
+            # a vendor's secret is sealed, counted and re-sealed like an app's
+            vendor = await MerchantDirectory(db, sealer=Sealer.from_config(K1)).create_vendor("v")
+            vendor_sns.append(vendor.vendor.vendor_sn)
+            vendor_secrets.append(vendor.vendor_secret)
             return list((await db.read(stored_secrets)).keys())
         finally:
             await db.close()
@@ -129,14 +136,24 @@ def test_secrets_cli_status_and_rotate(tmp_path: Path, database_url: str) -> Non
     status = jubao("secrets", "status", key=K1)
     assert status.exit_code == 0, status.output
     assert f"current key: {ID1}" in status.output
-    assert "plaintext\t1\tlegacy" in status.output and f"{ID1}\t1\tcurrent" in status.output
+    assert "plaintext\t1\tlegacy" in status.output and f"{ID1}\t2\tcurrent" in status.output
 
     assert jubao("secrets", "rotate").exit_code != 0  # no key: refused
     rotated = jubao("secrets", "rotate", "--batch", "1", key=K2, old=K1)
     assert rotated.exit_code == 0, rotated.output
-    assert f"2 app secret(s) re-sealed under key {ID2}" in rotated.output
+    assert f"3 secret(s) re-sealed under key {ID2}" in rotated.output
     status = jubao("secrets", "status", key=K2)
-    assert f"{ID2}\t2\tcurrent" in status.output
+    assert f"{ID2}\t3\tcurrent" in status.output
+
+    async def vendor_under_new_key() -> str | None:
+        db = await open_database(database_url)
+        try:
+            found = await MerchantDirectory(db, sealer=Sealer.from_config(K2)).vendor(vendor_sns[0])
+            return found.vendor_secret if found else None
+        finally:
+            await db.close()
+
+    assert asyncio.run(vendor_under_new_key()) == vendor_secrets[0]
     for secret_text in (K1, K2):
         assert secret_text not in status.output + rotated.output
 

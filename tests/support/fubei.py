@@ -15,11 +15,18 @@ def md5_sign(params: dict[str, str], secret: str) -> str:
 
 
 def envelope(
-    app_id: str, secret: str, method: str, biz: dict[str, Any] | str, **extra: str
+    app_id: str,
+    secret: str,
+    method: str,
+    biz: dict[str, Any] | str,
+    *,
+    id_key: str = "app_id",
+    **extra: str,
 ) -> dict[str, str]:
+    """``id_key="vendor_sn"``: signed by a service provider (Open API 2.0)."""
     biz_text = biz if isinstance(biz, str) else json.dumps(biz, ensure_ascii=False)
     params = {
-        "app_id": app_id,
+        id_key: app_id,
         "method": method,
         "format": "json",
         "sign_method": "md5",
@@ -32,5 +39,14 @@ def envelope(
     return params
 
 
-def body(app_id: str, secret: str, method: str, biz: dict[str, Any] | str, **extra: str) -> bytes:
-    return json.dumps(envelope(app_id, secret, method, biz, **extra), ensure_ascii=False).encode()
+def body(
+    app_id: str,
+    secret: str,
+    method: str,
+    biz: dict[str, Any] | str,
+    *,
+    id_key: str = "app_id",
+    **extra: str,
+) -> bytes:
+    signed = envelope(app_id, secret, method, biz, id_key=id_key, **extra)
+    return json.dumps(signed, ensure_ascii=False).encode()

@@ -53,6 +53,33 @@ class RunningSandbox:
         result: dict[str, Any] = answer.json()
         return result
 
+    async def agent(self, method: str, biz: dict[str, Any] | str, **extra: str) -> dict[str, Any]:
+        """Sign as the demo vendor (Open API 2.0, service-provider level) and POST to
+        /gateway/agent; ``merchant_id`` is the demo merchant's unless ``biz`` names one."""
+        if isinstance(biz, dict):
+            biz = {"merchant_id": self.info["merchant_id"], **biz}
+        return await self.agent_as(
+            self.info["vendor_sn"], self.info["vendor_secret"], method, biz, "vendor_sn", **extra
+        )
+
+    async def agent_as(
+        self,
+        credential: str,
+        secret: str,
+        method: str,
+        biz: dict[str, Any] | str,
+        id_key: str = "app_id",
+        **extra: str,
+    ) -> dict[str, Any]:
+        """POST to /gateway/agent signed by an app (``id_key="app_id"``) or a vendor."""
+        content = fubei.body(credential, secret, method, biz, id_key=id_key, **extra)
+        answer = await self.http.post(
+            "/gateway/agent", content=content, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
     async def mina(
         self, merchant_order_sn: str, total_fee: Any = "0.01", **biz: Any
     ) -> dict[str, Any]:

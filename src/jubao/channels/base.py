@@ -97,6 +97,7 @@ class PaymentRequest:
     attach: str | None = None
     client_ip: str | None = None
     store_ref: str | None = None  # the merchant's store, where a channel wants to know it
+    return_url: str | None = None  # a page scene: where the payer's browser goes back to
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from jubao.cli.notify import notify
 from jubao.cli.payer import pay
 from jubao.cli.secrets import secrets
 from jubao.cli.servers import migrate, sandbox, serve, simulator, worker
+from jubao.cli.vendors import vendor
 from jubao.config_check import config
 from jubao.observe.logs import configure_logging
 
@@ -28,6 +29,6 @@ def main(ctx: click.Context) -> None:
 
 for _command in (sandbox, simulator, serve, worker, migrate, merchant, app, store, cashier, pay):
     main.add_command(_command)
-for _command in (notify, secrets, config):
+for _command in (vendor, notify, secrets, config):
     main.add_command(_command)
 accept_global_options(main)

@@ -25,18 +25,31 @@ def merchant() -> None:
 @click.option("--sub-mchid", required=True, help="WeChat sub-merchant id")
 @click.option("--sub-appid", required=True, help="the mini-program's appid")
 @click.option("--callback-url", default=None, help="default notification URL for its app")
+@click.option(
+    "--vendor", "vendor_sn", default=None, help="the vendor (VENDOR_SN) the merchant belongs to"
+)
 @click.pass_context
 @run_async
 async def merchant_create(
-    ctx: click.Context, name: str, sub_mchid: str, sub_appid: str, callback_url: str | None
+    ctx: click.Context,
+    name: str,
+    sub_mchid: str,
+    sub_appid: str,
+    callback_url: str | None,
+    vendor_sn: str | None,
 ) -> None:
-    """Create a merchant and its first app; the app secret is shown only now."""
+    """Create a merchant and its first app; the app secret is shown only now. With
+    ``--vendor``, that vendor may also act for it (Open API 2.0)."""
     configured = settings(ctx)
     async with opened(configured) as db:
         merchants = directory(db, configured)
-        created = await merchants.create_merchant(name, sub_mchid, sub_appid)
+        if vendor_sn is not None and await merchants.vendor(vendor_sn) is None:
+            raise click.BadParameter(f"no vendor {vendor_sn}", param_hint="--vendor")
+        created = await merchants.create_merchant(name, sub_mchid, sub_appid, vendor_sn=vendor_sn)
         new_app = await merchants.create_app(created.merchant_id, callback_url)
     click.echo(f"merchant_id {created.merchant_id}")
+    if vendor_sn is not None:
+        click.echo(f"vendor_sn   {vendor_sn}")
     click.echo(f"app_id      {new_app.app.app_id}")
     click.echo(f"app_secret  {new_app.app_secret}   (shown once: store it now)")
 
@@ -56,7 +69,7 @@ async def merchant_list(ctx: click.Context, as_json: bool) -> None:
 
     rows = [
         {"merchant_id": m.merchant_id, "name": m.name, "sub_mchid": m.sub_mchid,
-         "sub_appid": m.sub_appid, "alipay_pid": alipay_pid(m)}
+         "sub_appid": m.sub_appid, "alipay_pid": alipay_pid(m), "vendor_sn": m.vendor_sn}
         for m in merchants
     ]  # fmt: skip
     echo_rows(
@@ -65,6 +78,7 @@ async def merchant_list(ctx: click.Context, as_json: bool) -> None:
         lambda r: (
             f"{r['merchant_id']}\t{r['name']}\tsub_mchid={r['sub_mchid']}"
             f"\tsub_appid={r['sub_appid']}\talipay_pid={r['alipay_pid'] or '-'}"
+            f"\tvendor_sn={r['vendor_sn'] or '-'}"
         ),
     )
 

@@ -1,4 +1,4 @@
-"""``jubao secrets status|rotate|new-key``: app secrets at rest and the master key."""
+"""``jubao secrets status|rotate|new-key``: app and vendor secrets at rest and the master key."""
 
 from __future__ import annotations
 
@@ -19,16 +19,18 @@ BATCH = 200
 
 
 async def reseal_all(db: Database, sealer: Sealer, batch: int = BATCH) -> int:
-    """Re-seal every app secret that is plaintext or under an old key; one transaction per
-    batch, idempotent. Returns how many values changed."""
-    after, changed = "", 0
-    while True:
-        unit = partial(merchant_repo.reseal_app_secrets, after, batch, sealer)
-        last, count = await db.write(unit)
-        changed += count
-        if last is None:
-            return changed
-        after = last
+    """Re-seal every app and vendor secret that is plaintext or under an old key; one
+    transaction per batch, idempotent. Returns how many values changed."""
+    changed = 0
+    for reseal in (merchant_repo.reseal_app_secrets, merchant_repo.reseal_vendor_secrets):
+        after = ""
+        while True:
+            last, count = await db.write(partial(reseal, after, batch, sealer))
+            changed += count
+            if last is None:
+                break
+            after = last
+    return changed
 
 
 @click.group()
@@ -41,7 +43,7 @@ def secrets() -> None:
 @click.pass_context
 @run_async
 async def status(ctx: click.Context) -> None:
-    """How many app secrets are under which key (never the values)."""
+    """How many app and vendor secrets are under which key (never the values)."""
     configured = settings(ctx)
     sealer = sealer_for(configured)
     async with opened(configured) as db:
@@ -67,7 +69,8 @@ async def status(ctx: click.Context) -> None:
 @click.pass_context
 @run_async
 async def rotate(ctx: click.Context, batch: int) -> None:
-    """Re-seal every app secret under the current master key (plaintext and old keys)."""
+    """Re-seal every app and vendor secret under the current master key (plaintext and old
+    keys)."""
     configured = settings(ctx)
     sealer = sealer_for(configured)
     if sealer.current is None:
@@ -76,7 +79,7 @@ async def rotate(ctx: click.Context, batch: int) -> None:
         )
     async with opened(configured) as db:
         changed = await reseal_all(db, sealer, batch)
-    click.echo(f"{changed} app secret(s) re-sealed under key {sealer.current.key_id}")
+    click.echo(f"{changed} secret(s) re-sealed under key {sealer.current.key_id}")
 
 
 @secrets.command("new-key")

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jubao.clock import Clock, system_clock
-from jubao.ids import new_app_id, new_app_secret
+from jubao.ids import new_app_id, new_app_secret, new_vendor_sn
 from jubao.merchants import repository as repo
-from jubao.merchants.models import App, Cashier, Merchant, MerchantChannel, Store
+from jubao.merchants.models import App, Cashier, Merchant, MerchantChannel, Store, Vendor
 from jubao.security.sealing import Sealer
 from jubao.storage.database import Database
 
-__all__ = ["MerchantDirectory", "NewApp"]
+__all__ = ["MerchantDirectory", "NewApp", "NewVendor"]
 
 _CACHE_MS = 5_000  # a rotated secret takes effect within this long on every instance
 
@@ -23,6 +23,14 @@ class NewApp:
 
     app: App
     app_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewVendor:
+    """A vendor as created or rotated: the only moment its secret is shown."""
+
+    vendor: Vendor
+    vendor_secret: str
 
 
 class MerchantDirectory:
@@ -36,6 +44,7 @@ class MerchantDirectory:
         self._sealer = sealer or repo.UNSEALED
         self._cache: dict[str, tuple[int, App | None]] = {}
         self._merchants: dict[int, tuple[int, Merchant | None]] = {}
+        self._vendors: dict[str, tuple[int, Vendor | None]] = {}
         self._stores: dict[int, Store] = {}
         self._cashiers: dict[int, Cashier] = {}
         # Told about each merchant created through this directory (the sandbox registers the
@@ -68,10 +77,57 @@ class MerchantDirectory:
     def forget(self, app_id: str) -> None:
         self._cache.pop(app_id, None)
 
-    async def create_merchant(self, name: str, sub_mchid: str, sub_appid: str) -> Merchant:
+    async def vendor(self, vendor_sn: str) -> Vendor | None:
+        """A vendor for request verification (cached like apps)."""
+        now = self._clock()
+        cached = self._vendors.get(vendor_sn)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        vendor = await self._db.read(lambda: repo.find_vendor(vendor_sn, self._sealer))
+        if len(self._vendors) > 10_000:
+            self._vendors.clear()
+        self._vendors[vendor_sn] = (now + _CACHE_MS, vendor)
+        return vendor
+
+    async def vendor_merchant(self, vendor: Vendor, merchant_id: int) -> Merchant | None:
+        """The merchant if it belongs to ``vendor``; ``None`` for any other merchant id."""
+        merchant = await self.merchant(merchant_id)
+        return merchant if merchant is not None and merchant.vendor_sn == vendor.vendor_sn else None
+
+    async def create_vendor(self, name: str) -> NewVendor:
+        now = self._clock()
+        secret = new_app_secret()
+        vendor_sn = new_vendor_sn(now)
+        sealer = self._sealer
+        vendor = await self._db.write(
+            lambda: repo.insert_vendor(vendor_sn, name, secret, now, sealer)
+        )
+        return NewVendor(vendor, secret)
+
+    async def list_vendors(self) -> list[tuple[Vendor, int]]:
+        """Every vendor with its number of merchants."""
+        return await self._db.read(lambda: repo.list_vendors(self._sealer))
+
+    async def rotate_vendor_secret(self, vendor_sn: str) -> str | None:
+        secret = new_app_secret()
+        sealer = self._sealer
+        changed = await self._db.write(lambda: repo.update_vendor_secret(vendor_sn, secret, sealer))
+        self._vendors.pop(vendor_sn, None)
+        return secret if changed else None
+
+    async def assign_vendor(self, merchant_id: int, vendor_sn: str | None) -> bool:
+        """Make ``vendor_sn`` the merchant's service provider (``None``: none)."""
+        changed = await self._db.write(lambda: repo.set_merchant_vendor(merchant_id, vendor_sn))
+        self._cache.clear()  # cached apps carry their merchant
+        self._merchants.pop(merchant_id, None)
+        return changed
+
+    async def create_merchant(
+        self, name: str, sub_mchid: str, sub_appid: str, *, vendor_sn: str | None = None
+    ) -> Merchant:
         now = self._clock()
         merchant = await self._db.write(
-            lambda: repo.insert_merchant(name, sub_mchid, sub_appid, now)
+            lambda: repo.insert_merchant(name, sub_mchid, sub_appid, now, vendor_sn)
         )
         for listener in self.on_merchant_created:
             listener(merchant)
@@ -141,6 +197,23 @@ class MerchantDirectory:
             if found is not None:
                 self._stores[store_id] = found
         return found
+
+    async def default_store(self, merchant_id: int) -> Store | None:
+        """The merchant's first store: where a 2.0 order that names none is taken."""
+        stores = await self._db.read(lambda: repo.list_stores(merchant_id))
+        return stores[0] if stores else None
+
+    async def set_callbacks(
+        self, merchant_id: int, pay_url: str | None, refund_url: str | None
+    ) -> repo.Callbacks:
+        """The merchant's 2.0 callback addresses (an address left out keeps its value)."""
+        now = self._clock()
+        return await self._db.write(
+            lambda: repo.set_callbacks(merchant_id, pay_url, refund_url, now)
+        )
+
+    async def callbacks(self, merchant_id: int) -> repo.Callbacks | None:
+        return await self._db.read(lambda: repo.find_callbacks(merchant_id))
 
     async def cashier(self, cashier_id: int) -> Cashier | None:
         found = self._cashiers.get(cashier_id)

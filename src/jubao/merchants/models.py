@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 from jubao.channels.base import ChannelBinding
 from jubao.kinds import ChannelName, Scene
 
-__all__ = ["App", "Cashier", "Merchant", "MerchantChannel", "Store"]
+__all__ = [
+    "App",
+    "Caller",
+    "Cashier",
+    "Merchant",
+    "MerchantChannel",
+    "Store",
+    "Vendor",
+    "VendorAct",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,7 @@ class Merchant:
     merchant_id: int
     name: str
     channels: tuple[MerchantChannel, ...] = ()
+    vendor_sn: str | None = None  # the service provider (2.0) the merchant belongs to
 
     def channel(self, name: ChannelName) -> MerchantChannel | None:
         return next((c for c in self.channels if c.channel == name), None)
@@ -70,6 +80,29 @@ class App:
     callback_url: str | None = None
     strict_nonce: bool = False  # refuse a nonce reused within 24 h (security/replay.py)
     refund_notify: bool = False  # refund results are notified to the callback too (opt-in)
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """A service provider (服务商): signs Open API 2.0 requests for its own merchants."""
+
+    vendor_sn: str
+    name: str
+    vendor_secret: str = field(repr=False)
+    created_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VendorAct:
+    """A vendor acting for one of its merchants (the ``merchant_id`` of a 2.0 request)."""
+
+    vendor: Vendor
+    merchant: Merchant
+
+
+# Who is calling a use case: a merchant's app (1.0, or 2.0 at merchant level), or a vendor for
+# one of its merchants. Both name the merchant; the credential decides who signs its notifications.
+Caller = App | VendorAct
 
 
 @dataclass(frozen=True, slots=True)

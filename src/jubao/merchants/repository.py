@@ -1,51 +1,72 @@
-"""Units of work for merchants, apps, stores and cashiers.
+"""Units of work for merchants, apps, vendors, stores and cashiers.
 
-App secrets are sealed at rest (``security.sealing``): units that write or read them take the
-``Sealer``; the associated data binds each sealed secret to its ``app_id``.
+App and vendor secrets are sealed at rest (``security.sealing``): units that write or read them
+take the ``Sealer``; the associated data binds each sealed secret to its ``app_id`` or
+``vendor_sn``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from jubao.kinds import ChannelName
-from jubao.merchants.models import App, Cashier, Merchant, MerchantChannel, Store
+from jubao.merchants.models import App, Cashier, Merchant, MerchantChannel, Store, Vendor
 from jubao.security.sealing import Sealer, key_id_of
 from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
 
 __all__ = [
     "UNSEALED",
+    "Callbacks",
     "bind_channel",
     "find_app",
+    "find_callbacks",
     "find_cashier",
     "find_merchant",
     "find_store",
+    "find_vendor",
     "insert_app",
     "insert_cashier",
     "insert_merchant",
     "insert_store",
+    "insert_vendor",
     "list_apps",
     "list_cashiers",
     "list_merchants",
     "list_stores",
+    "list_vendors",
     "reseal_app_secrets",
+    "reseal_vendor_secrets",
     "secret_aad",
     "secret_key_ids",
+    "set_callbacks",
+    "set_merchant_vendor",
     "set_refund_notify",
     "set_strict_nonce",
     "token_aad",
     "update_app_secret",
+    "update_vendor_secret",
+    "vendor_aad",
+    "vendor_merchant",
 ]
 
 UNSEALED = Sealer(None)  # no master key: secrets stored and read as plaintext
 
 _APP_SELECT = (
     "SELECT a.app_id, a.app_secret, a.callback_url, a.strict_nonce, a.refund_notify, "
-    "m.merchant_id, m.name FROM apps a JOIN merchants m ON m.merchant_id = a.merchant_id"
+    "m.merchant_id, m.name, m.vendor_sn "
+    "FROM apps a JOIN merchants m ON m.merchant_id = a.merchant_id"
 )
 
 
 def secret_aad(app_id: str) -> bytes:
     """Associated data of a sealed app secret: the value is valid for this app only."""
     return f"jubao:apps.app_secret:{app_id}".encode()
+
+
+def vendor_aad(vendor_sn: str) -> bytes:
+    """Associated data of a sealed vendor secret: the value is valid for this vendor only."""
+    return f"jubao:vendors.vendor_secret:{vendor_sn}".encode()
 
 
 def token_aad(merchant_id: int, channel: str) -> bytes:
@@ -78,14 +99,13 @@ def _merchant_channels(merchant_id: int, sealer: Sealer) -> Tx[tuple[MerchantCha
 def find_merchant(merchant_id: int, sealer: Sealer = UNSEALED) -> Tx[Merchant | None]:
     row = (
         yield fetch_one(
-            "SELECT merchant_id, name FROM merchants WHERE merchant_id = ?", merchant_id
+            "SELECT merchant_id, name, vendor_sn FROM merchants WHERE merchant_id = ?", merchant_id
         )
     ).first
     if row is None:
         return None
-    return Merchant(
-        row["merchant_id"], row["name"], (yield from _merchant_channels(merchant_id, sealer))
-    )
+    channels = yield from _merchant_channels(merchant_id, sealer)
+    return Merchant(row["merchant_id"], row["name"], channels, row["vendor_sn"])
 
 
 def _app(row: Row, sealer: Sealer) -> Tx[App]:
@@ -94,7 +114,7 @@ def _app(row: Row, sealer: Sealer) -> Tx[App]:
     channels = yield from _merchant_channels(row["merchant_id"], sealer)
     return App(
         app_id,
-        Merchant(row["merchant_id"], row["name"], channels),
+        Merchant(row["merchant_id"], row["name"], channels, row["vendor_sn"]),
         secret,
         row["callback_url"],
         bool(row["strict_nonce"]),
@@ -102,13 +122,18 @@ def _app(row: Row, sealer: Sealer) -> Tx[App]:
     )
 
 
-def insert_merchant(name: str, sub_mchid: str, sub_appid: str, now: int) -> Tx[Merchant]:
-    """A merchant with its WeChat Pay binding (sub_mchid and its mini-program's sub_appid)."""
+def insert_merchant(
+    name: str, sub_mchid: str, sub_appid: str, now: int, vendor_sn: str | None = None
+) -> Tx[Merchant]:
+    """A merchant with its WeChat Pay binding (sub_mchid and its mini-program's sub_appid),
+    belonging to ``vendor_sn`` when given."""
     row = (
         yield fetch_one(
-            "INSERT INTO merchants (name, created_at) VALUES (?, ?) RETURNING merchant_id",
+            "INSERT INTO merchants (name, created_at, vendor_sn) VALUES (?, ?, ?) "
+            "RETURNING merchant_id",
             name,
             now,
+            vendor_sn,
         )
     ).first
     assert row is not None
@@ -185,11 +210,11 @@ def list_apps(sealer: Sealer = UNSEALED) -> Tx[list[App]]:
 
 
 def list_merchants(sealer: Sealer = UNSEALED) -> Tx[list[Merchant]]:
-    rows = (yield fetch_all("SELECT merchant_id, name FROM merchants ORDER BY 1")).rows
+    rows = (yield fetch_all("SELECT merchant_id, name, vendor_sn FROM merchants ORDER BY 1")).rows
     merchants = []
     for row in rows:
         channels = yield from _merchant_channels(row["merchant_id"], sealer)
-        merchants.append(Merchant(row["merchant_id"], row["name"], channels))
+        merchants.append(Merchant(row["merchant_id"], row["name"], channels, row["vendor_sn"]))
     return merchants
 
 
@@ -210,38 +235,62 @@ def set_strict_nonce(app_id: str, on: bool) -> Tx[bool]:
 
 
 def secret_key_ids() -> Tx[list[str]]:
-    """The key id of every stored app secret (the values themselves never leave here)."""
+    """The key id of every stored app and vendor secret (the values never leave here)."""
 
     rows = (yield fetch_all("SELECT app_secret FROM apps")).rows
-    return [key_id_of(row["app_secret"]) for row in rows]
+    vendors = (yield fetch_all("SELECT vendor_secret FROM vendors")).rows
+    return [key_id_of(row["app_secret"]) for row in rows] + [
+        key_id_of(row["vendor_secret"]) for row in vendors
+    ]
 
 
 def reseal_app_secrets(after: str, limit: int, sealer: Sealer) -> Tx[tuple[str | None, int]]:
     """Re-seal, under the current key, up to ``limit`` apps with ``app_id > after`` whose secret
     is plaintext or under an older key. Returns the last app_id looked at (``None`` at the end)
     and how many values changed. Compare-and-set: a secret rotated meanwhile is left alone."""
+    return (yield from _reseal("apps", "app_id", "app_secret", secret_aad, after, limit, sealer))
+
+
+def reseal_vendor_secrets(after: str, limit: int, sealer: Sealer) -> Tx[tuple[str | None, int]]:
+    """The same for vendor secrets."""
+    return (
+        yield from _reseal(
+            "vendors", "vendor_sn", "vendor_secret", vendor_aad, after, limit, sealer
+        )
+    )
+
+
+def _reseal(
+    table: str,
+    key: str,
+    column: str,
+    aad_of: Callable[[str], bytes],
+    after: str,
+    limit: int,
+    sealer: Sealer,
+) -> Tx[tuple[str | None, int]]:
     rows = (
         yield fetch_all(
-            "SELECT app_id, app_secret FROM apps WHERE app_id > ? ORDER BY app_id LIMIT ?",
+            f"SELECT {key}, {column} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT ?",
             after,
             limit,
         )
     ).rows
     changed = 0
     for row in rows:
-        stored = row["app_secret"]
+        stored = row[column]
         if not sealer.needs_reseal(stored):
             continue
-        aad = secret_aad(row["app_id"])
+        aad = aad_of(row[key])
         resealed = sealer.seal(sealer.open(stored, aad), aad)
         result = yield execute(
-            "UPDATE apps SET app_secret = ? WHERE app_id = ? AND app_secret = ?",
+            f"UPDATE {table} SET {column} = ? WHERE {key} = ? AND {column} = ?",
             resealed,
-            row["app_id"],
+            row[key],
             stored,
         )
         changed += result.rowcount
-    return (rows[-1]["app_id"] if rows else None), changed
+    return (rows[-1][key] if rows else None), changed
 
 
 def insert_store(merchant_id: int, name: str, now: int) -> Tx[Store]:
@@ -311,3 +360,100 @@ def list_cashiers(store_id: int | None = None) -> Tx[list[Cashier]]:
         else (yield fetch_all(sql + " WHERE store_id = ? ORDER BY 1", store_id)).rows
     )
     return [Cashier(row["cashier_id"], row["store_id"], row["name"]) for row in rows]
+
+
+# ---- vendors (Open API 2.0 service providers) ---------------------------------------------------
+
+
+def _vendor(row: Row, sealer: Sealer) -> Vendor:
+    vendor_sn = row["vendor_sn"]
+    secret = sealer.open(row["vendor_secret"], vendor_aad(vendor_sn))
+    return Vendor(vendor_sn, row["name"], secret, int(row["created_at"]))
+
+
+def insert_vendor(
+    vendor_sn: str, name: str, secret: str, now: int, sealer: Sealer = UNSEALED
+) -> Tx[Vendor]:
+    yield execute(
+        "INSERT INTO vendors (vendor_sn, vendor_secret, name, created_at) VALUES (?, ?, ?, ?)",
+        vendor_sn,
+        sealer.seal(secret, vendor_aad(vendor_sn)),
+        name,
+        now,
+    )
+    return Vendor(vendor_sn, name, secret, now)
+
+
+def find_vendor(vendor_sn: str, sealer: Sealer = UNSEALED) -> Tx[Vendor | None]:
+    row = (yield fetch_one("SELECT * FROM vendors WHERE vendor_sn = ?", vendor_sn)).first
+    return _vendor(row, sealer) if row else None
+
+
+def list_vendors(sealer: Sealer = UNSEALED) -> Tx[list[tuple[Vendor, int]]]:
+    """Every vendor with how many merchants it has, oldest first."""
+    rows = (
+        yield fetch_all(
+            "SELECT v.*, (SELECT COUNT(*) FROM merchants m WHERE m.vendor_sn = v.vendor_sn) "
+            "AS merchants FROM vendors v ORDER BY v.created_at, v.vendor_sn"
+        )
+    ).rows
+    return [(_vendor(row, sealer), int(row["merchants"])) for row in rows]
+
+
+def update_vendor_secret(vendor_sn: str, secret: str, sealer: Sealer = UNSEALED) -> Tx[bool]:
+    sealed = sealer.seal(secret, vendor_aad(vendor_sn))
+    result = yield execute(
+        "UPDATE vendors SET vendor_secret = ? WHERE vendor_sn = ?", sealed, vendor_sn
+    )
+    return result.rowcount == 1
+
+
+def set_merchant_vendor(merchant_id: int, vendor_sn: str | None) -> Tx[bool]:
+    result = yield execute(
+        "UPDATE merchants SET vendor_sn = ? WHERE merchant_id = ?", vendor_sn, merchant_id
+    )
+    return result.rowcount == 1
+
+
+def vendor_merchant(
+    vendor_sn: str, merchant_id: int, sealer: Sealer = UNSEALED
+) -> Tx[Merchant | None]:
+    """The merchant, if it belongs to this vendor (``None`` otherwise, whatever the reason)."""
+    merchant = yield from find_merchant(merchant_id, sealer)
+    return merchant if merchant is not None and merchant.vendor_sn == vendor_sn else None
+
+
+@dataclass(frozen=True, slots=True)
+class Callbacks:
+    """A merchant's 2.0 callback addresses (``fbpay.pay.callback.config``)."""
+
+    merchant_id: int
+    pay_url: str | None
+    refund_url: str | None
+
+
+def set_callbacks(
+    merchant_id: int, pay_url: str | None, refund_url: str | None, now: int
+) -> Tx[Callbacks]:
+    """Replace the addresses given; one left out (``None``) keeps its current value."""
+    yield execute(
+        "INSERT INTO merchant_callbacks (merchant_id, pay_url, refund_url, updated_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (merchant_id) DO UPDATE SET "
+        "pay_url = COALESCE(excluded.pay_url, merchant_callbacks.pay_url), "
+        "refund_url = COALESCE(excluded.refund_url, merchant_callbacks.refund_url), "
+        "updated_at = excluded.updated_at",
+        merchant_id,
+        pay_url,
+        refund_url,
+        now,
+    )
+    found = yield from find_callbacks(merchant_id)
+    assert found is not None
+    return found
+
+
+def find_callbacks(merchant_id: int) -> Tx[Callbacks | None]:
+    row = (
+        yield fetch_one("SELECT * FROM merchant_callbacks WHERE merchant_id = ?", merchant_id)
+    ).first
+    return Callbacks(merchant_id, row["pay_url"], row["refund_url"]) if row else None

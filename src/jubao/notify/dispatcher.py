@@ -26,7 +26,6 @@ import httpx
 from jubao.clock import Clock, system_clock
 from jubao.config import Settings
 from jubao.httppool import PooledClient
-from jubao.merchants.repository import secret_aad
 from jubao.notify import repository as repo
 from jubao.notify.repository import AttemptRecord, NotificationRecord, NotificationStatus
 from jubao.notify.schedule import RetryPolicy
@@ -213,10 +212,11 @@ class Dispatcher:
 
     async def _deliver(self, row: NotificationRecord) -> tuple[Reply | None, str | None]:
         """POST the form once. Returns the reply (or ``None``) and an error text (or ``None``)."""
-        stored = await self._db.read(lambda: repo.app_secret(row.app_id))
+        stored = await self._db.read(lambda: repo.signing_secret(row))
         if stored is None:
-            return None, f"app {row.app_id} no longer exists"
-        form = build_form(row.payload, self._sealer.open(stored, secret_aad(row.app_id)))
+            signer = f"vendor {row.vendor_sn}" if row.vendor_sn else f"app {row.app_id}"
+            return None, f"{signer} no longer exists"
+        form = build_form(row.payload, self._sealer.open(*stored))
         timeout = self._settings.notify_timeout_seconds
         try:
             async with asyncio.timeout(timeout):  # one deadline: resolution to last byte read

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from jubao.merchants.repository import secret_aad, vendor_aad
 from jubao.payments.repository import add_event
 from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
 
@@ -28,6 +29,7 @@ __all__ = [
     "list_notifications",
     "record_attempt",
     "resend",
+    "signing_secret",
 ]
 
 
@@ -79,6 +81,7 @@ class NotificationRecord:
     order_sn: str | None = None
     merchant_order_sn: str | None = None
     attempts_log: tuple[AttemptRecord, ...] = ()
+    vendor_sn: str | None = None  # a vendor's order: its secret signs (else the app's)
 
     @classmethod
     def from_row(cls, row: Row, attempts_log: tuple[AttemptRecord, ...] = ()) -> NotificationRecord:
@@ -100,6 +103,7 @@ class NotificationRecord:
             order_sn=row.get("order_sn"),
             merchant_order_sn=row.get("merchant_order_sn"),
             attempts_log=attempts_log,
+            vendor_sn=row.get("vendor_sn"),
         )
 
 
@@ -153,6 +157,18 @@ def app_secret(app_id: str) -> Tx[str | None]:
     ``Sealer``): a rotated secret signs every attempt made after the rotation."""
     row = (yield fetch_one("SELECT app_secret FROM apps WHERE app_id = ?", app_id)).first
     return str(row["app_secret"]) if row else None
+
+
+def signing_secret(row: NotificationRecord) -> Tx[tuple[str, bytes] | None]:
+    """The stored secret that signs ``row`` (the vendor's for a vendor's order, else the app's)
+    with the associated data that opens it; ``None`` when that signer no longer exists."""
+    if row.vendor_sn is not None:
+        found = (
+            yield fetch_one("SELECT vendor_secret FROM vendors WHERE vendor_sn = ?", row.vendor_sn)
+        ).first
+        return (str(found["vendor_secret"]), vendor_aad(row.vendor_sn)) if found else None
+    stored = yield from app_secret(row.app_id)
+    return (stored, secret_aad(row.app_id)) if stored is not None else None
 
 
 def record_attempt(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jubao.channels.base import ChannelBinding
-from jubao.kinds import ChannelName, Scene
+from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.money import Fen
 from jubao.payments.states import OrderState, RefundState
 from jubao.storage.sql import Row
@@ -48,6 +48,8 @@ class OrderRecord:
     expire_at: int
     created_at: int
     updated_at: int
+    api_version: ApiVersion = ApiVersion.V1
+    vendor_sn: str | None = None  # the vendor that created it (its secret signs notifications)
 
     @classmethod
     def from_row(cls, row: Row) -> OrderRecord:
@@ -80,6 +82,8 @@ class OrderRecord:
             expire_at=int(row["expire_at"]),
             created_at=int(row["created_at"]),
             updated_at=int(row["updated_at"]),
+            api_version=ApiVersion(row["api_version"]),
+            vendor_sn=row["vendor_sn"],
         )
 
     @property

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jubao.kinds import ChannelName, Scene
+from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.observe.metrics import ORDER_EVENTS
 from jubao.payments.records import OrderRecord, RefundRecord
 from jubao.payments.states import (
@@ -37,6 +37,7 @@ __all__ = [
     "close_order",
     "decline_order",
     "expired_orders",
+    "find_merchant_refund",
     "find_order",
     "find_order_by_id",
     "find_order_by_sn",
@@ -79,6 +80,8 @@ class NewOrder:
     attach: str | None
     call_back_url: str | None
     expire_at: int
+    api_version: ApiVersion = ApiVersion.V1
+    vendor_sn: str | None = None
 
 
 def add_event(order_id: int, now: int, kind: str, detail: str = "") -> Tx[None]:
@@ -101,8 +104,9 @@ def insert_order(order: NewOrder, now: int) -> Tx[tuple[OrderRecord, bool] | Non
     inserted = yield fetch_one(
         "INSERT INTO orders (order_sn, merchant_id, app_id, merchant_order_sn, fingerprint, "
         "store_id, cashier_id, channel, scene, channel_merchant_id, channel_app_id, payer_id, "
-        "total_fen, body, attach, call_back_url, state, expire_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "total_fen, body, attach, call_back_url, state, expire_at, created_at, updated_at, "
+        "api_version, vendor_sn) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT DO NOTHING RETURNING *",
         order.order_sn,
         order.merchant_id,
@@ -124,6 +128,8 @@ def insert_order(order: NewOrder, now: int) -> Tx[tuple[OrderRecord, bool] | Non
         order.expire_at,
         now,
         now,
+        order.api_version.value,
+        order.vendor_sn,
     )
     row = inserted.first
     if row is not None:
@@ -275,28 +281,36 @@ def enqueue_notification(
     order: OrderRecord, kind: str, data: dict[str, Any], now: int
 ) -> Tx[int | None]:
     """Write the outbox row for a merchant notification (same transaction as the change).
-    Refund notifications go only to apps that opted in (``apps.refund_notify``)."""
-    url = order.call_back_url
-    app = (
-        yield fetch_one(
-            "SELECT callback_url, refund_notify FROM apps WHERE app_id = ?", order.app_id
-        )
-    ).first
-    if kind == "REFUND" and not (app and app["refund_notify"]):
-        return None
-    if not url:
-        url = app["callback_url"] if app else None
+    1.0: to the order's ``call_back_url`` or the app's callback; refund notifications only to
+    apps that opted in (``apps.refund_notify``). 2.0: payments to the order's ``notify_url`` or
+    the merchant's configured pay callback, refunds to its refund callback (if configured)."""
+    if order.api_version == ApiVersion.V2:
+        url = yield from _v2_callback(order, kind)
+        if url is None and kind == "REFUND":
+            return None
+    else:
+        url = order.call_back_url
+        app = (
+            yield fetch_one(
+                "SELECT callback_url, refund_notify FROM apps WHERE app_id = ?", order.app_id
+            )
+        ).first
+        if kind == "REFUND" and not (app and app["refund_notify"]):
+            return None
+        if not url:
+            url = app["callback_url"] if app else None
     if not url:
         yield from add_event(order.order_id, now, "NOTIFY_SKIPPED", "没有回调地址")
         return None
     row = (
         yield fetch_one(
-            "INSERT INTO notifications (order_id, app_id, kind, url, payload, status, attempts, "
-            "next_attempt_at, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?) "
+            "INSERT INTO notifications (order_id, app_id, vendor_sn, kind, url, payload, status, "
+            "attempts, next_attempt_at, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?, ?) "
             "RETURNING notification_id",
             order.order_id,
             order.app_id,
+            order.vendor_sn,
             kind,
             url,
             jsonwire.dumps(data),
@@ -307,6 +321,18 @@ def enqueue_notification(
     ).first
     assert row is not None
     return int(row["notification_id"])
+
+
+def _v2_callback(order: OrderRecord, kind: str) -> Tx[str | None]:
+    row = (
+        yield fetch_one(
+            "SELECT pay_url, refund_url FROM merchant_callbacks WHERE merchant_id = ?",
+            order.merchant_id,
+        )
+    ).first
+    if kind == "REFUND":
+        return row["refund_url"] if row else None
+    return order.call_back_url or (row["pay_url"] if row else None)
 
 
 def close_order(order_id: int, reason: str, now: int) -> Tx[OrderRecord]:
@@ -338,6 +364,27 @@ def find_refund(
         )
     row = (yield query).first
     return RefundRecord.from_row(row) if row else None
+
+
+def find_merchant_refund(
+    merchant_id: int, *, refund_sn: str | None = None, merchant_refund_sn: str | None = None
+) -> Tx[tuple[OrderRecord, RefundRecord] | None]:
+    """A merchant's refund by jubao's number, else the latest with the merchant's number."""
+    column, value = "refund_sn", refund_sn
+    if not refund_sn:
+        column, value = "merchant_refund_sn", merchant_refund_sn
+    row = (
+        yield fetch_one(
+            "SELECT r.* FROM refunds r JOIN orders o ON o.order_id = r.order_id "
+            f"WHERE o.merchant_id = ? AND r.{column} = ? ORDER BY r.refund_id DESC LIMIT 1",
+            merchant_id,
+            value,
+        )
+    ).first
+    if row is None:
+        return None
+    refund = RefundRecord.from_row(row)
+    return (yield from _order(refund.order_id)), refund
 
 
 def order_refunds(order_id: int) -> Tx[list[RefundRecord]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jubao.kinds import ChannelName, Scene
+from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.money import Fen
 
 __all__ = ["CreateOrder"]
@@ -28,3 +28,5 @@ class CreateOrder:
     call_back_url: str | None = None
     body: str | None = None
     attach: str | None = None
+    return_url: str | None = None  # a page scene (H5): where the payer's browser returns
+    api: ApiVersion = ApiVersion.V1  # the generation asking: its notifications take its layout

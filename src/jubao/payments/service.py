@@ -40,11 +40,11 @@ from jubao.errors import (
     StorageError,
 )
 from jubao.ids import new_serial
-from jubao.kinds import ChannelName, Scene
+from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.merchants.directory import MerchantDirectory
-from jubao.merchants.models import App
+from jubao.merchants.models import App, Caller
 from jubao.money import fen_to_yuan
-from jubao.payments import instructions, views
+from jubao.payments import instructions, views, views_v2
 from jubao.payments import repository as repo
 from jubao.payments.records import OrderRecord, RefundRecord
 from jubao.payments.requests import CreateOrder
@@ -115,22 +115,22 @@ class PaymentService:
 
     # ---- create ---------------------------------------------------------------------------
 
-    async def create(self, app: App, request: CreateOrder) -> OrderRecord:
+    async def create(self, caller: Caller, request: CreateOrder) -> OrderRecord:
         """Create the order and obtain its payment instruction, once: an identical retry answers
         the stored order whatever happened since; a different request under the same
         merchant_order_sn is refused."""
-        await self._check_store_and_cashier(app, request)
+        await self._check_store_and_cashier(caller, request)
         channel = self._channel(request.channel)
         if not channel.supports(request.scene):
             raise _rule(
                 "SCENE_NOT_SUPPORTED",
                 f"{_CHANNEL_LABELS[request.channel]}通道不支持该支付场景（{request.scene.value}）",
             )
-        bound = app.merchant.channel(request.channel)
+        bound = caller.merchant.channel(request.channel)
         if bound is None:
             raise _rule("CHANNEL_NOT_BOUND", f"商户未开通{_CHANNEL_LABELS[request.channel]}")
         binding = bound.binding(request.scene)
-        order, created = await self._insert_order(app, request, binding)
+        order, created = await self._insert_order(caller, request, binding)
         if not created and order.fingerprint != request.fingerprint:
             raise _rule(
                 "ORDER_SN_CONFLICT",
@@ -148,11 +148,11 @@ class PaymentService:
             raise _rule("ORDER_CLOSED", "订单已关闭，请使用新的商户订单号下单")
         if order.state == OrderState.SUCCESS:
             raise _rule("ORDER_PAID", "订单已支付")
-        return await self._instruct_once(order, binding, request.auth_code)
+        return await self._instruct_once(order, binding, request.auth_code, request.return_url)
 
-    async def _check_store_and_cashier(self, app: App, request: CreateOrder) -> None:
+    async def _check_store_and_cashier(self, caller: Caller, request: CreateOrder) -> None:
         store = await self._merchants.store(request.store_id)
-        if store is None or store.merchant_id != app.merchant.merchant_id:
+        if store is None or store.merchant_id != caller.merchant.merchant_id:
             raise _rule("STORE_NOT_FOUND", f"门店 store_id={request.store_id} 不存在或不属于该商户")
         if request.cashier_id is not None:
             cashier = await self._merchants.cashier(request.cashier_id)
@@ -172,14 +172,14 @@ class PaymentService:
         return f"{self._settings.resolved_public_url}/channel/{name.value}/notify"
 
     async def _insert_order(
-        self, app: App, request: CreateOrder, binding: ChannelBinding
+        self, caller: Caller, request: CreateOrder, binding: ChannelBinding
     ) -> tuple[OrderRecord, bool]:
         now = self._clock()
         for _ in range(8):
             new = repo.NewOrder(
                 order_sn=new_serial(now),
-                merchant_id=app.merchant.merchant_id,
-                app_id=app.app_id,
+                merchant_id=caller.merchant.merchant_id,
+                app_id=caller.app_id if isinstance(caller, App) else "",
                 merchant_order_sn=request.merchant_order_sn,
                 fingerprint=request.fingerprint,
                 store_id=request.store_id,
@@ -194,6 +194,8 @@ class PaymentService:
                 attach=request.attach,
                 call_back_url=request.call_back_url,
                 expire_at=now + self._settings.order_expire_seconds * 1000,
+                api_version=request.api,
+                vendor_sn=None if isinstance(caller, App) else caller.vendor.vendor_sn,
             )
             outcome = await self._db.write(partial(repo.insert_order, new, now))
             if outcome is not None:
@@ -201,7 +203,11 @@ class PaymentService:
         raise StorageError("订单号生成冲突，请重试")
 
     async def _instruct_once(
-        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+        self,
+        order: OrderRecord,
+        binding: ChannelBinding,
+        auth_code: str | None,
+        return_url: str | None = None,
     ) -> OrderRecord:
         """One channel request per order at a time in this process; across processes the
         compare-and-set in ``store_instruction`` keeps the first answer and every caller
@@ -212,7 +218,7 @@ class PaymentService:
         future: asyncio.Future[OrderRecord] = asyncio.get_running_loop().create_future()
         self._instructing[order.order_id] = future
         try:
-            stored = await self._instruct_or_adopt(order, binding, auth_code)
+            stored = await self._instruct_or_adopt(order, binding, auth_code, return_url)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
@@ -224,12 +230,16 @@ class PaymentService:
             del self._instructing[order.order_id]
 
     async def _instruct_or_adopt(
-        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+        self,
+        order: OrderRecord,
+        binding: ChannelBinding,
+        auth_code: str | None,
+        return_url: str | None,
     ) -> OrderRecord:
         """Another gateway instance may be creating the same trade right now: the channel then
         refuses ours as a duplicate, and the answer to give is the one that instance stores."""
         try:
-            return await self._instruct(order, binding, auth_code)
+            return await self._instruct(order, binding, auth_code, return_url)
         except ChannelError as exc:
             if exc.kind != ChannelErrorKind.DUPLICATE:
                 raise
@@ -241,7 +251,11 @@ class PaymentService:
             raise
 
     async def _instruct(
-        self, order: OrderRecord, binding: ChannelBinding, auth_code: str | None
+        self,
+        order: OrderRecord,
+        binding: ChannelBinding,
+        auth_code: str | None,
+        return_url: str | None,
     ) -> OrderRecord:
         description = (order.body or f"订单 {order.merchant_order_sn}")[:127]
         request = PaymentRequest(
@@ -256,6 +270,7 @@ class PaymentService:
             auth_code=auth_code,
             attach=order.attach,
             store_ref=str(order.store_id),
+            return_url=return_url,
         )
         try:
             instruction = await self._channel(order.channel).create_payment(request)
@@ -327,9 +342,9 @@ class PaymentService:
         except (JubaoError, OSError) as exc:  # maintenance finishes what this could not
             log.info("waiting for the payer of %s: %s", order.order_sn, exc)
 
-    async def reverse(self, app: App, ref: OrderRef) -> OrderRecord:
+    async def reverse(self, caller: Caller, ref: OrderRef) -> OrderRecord:
         """``order.reverse``: a payment-code order is cancelled at the channel, paid or not."""
-        order = await self._find(app, ref)
+        order = await self._find(caller, ref)
         if order.scene != Scene.BARCODE:
             raise _rule(
                 "REVERSE_NOT_SUPPORTED", "只有付款码支付订单可以撤销；其他订单请使用关单或退款"
@@ -389,9 +404,9 @@ class PaymentService:
 
     # ---- lookup ---------------------------------------------------------------------------
 
-    async def _find(self, app: App, ref: OrderRef) -> OrderRecord:
+    async def _find(self, caller: Caller, ref: OrderRef) -> OrderRecord:
         order_sn = ref.order_sn or ref.trade_no
-        merchant_id = app.merchant.merchant_id
+        merchant_id = caller.merchant.merchant_id
         order = await self._db.read(
             lambda: repo.find_order(
                 merchant_id, order_sn=order_sn, merchant_order_sn=ref.merchant_order_sn
@@ -412,8 +427,8 @@ class PaymentService:
 
     # ---- query ----------------------------------------------------------------------------
 
-    async def query(self, app: App, ref: OrderRef) -> OrderRecord:
-        order = await self._find(app, ref)
+    async def query(self, caller: Caller, ref: OrderRef) -> OrderRecord:
+        order = await self._find(caller, ref)
         # updated_at is also "last asked about": a merchant polling every second makes at most
         # one channel query per reconcile_after_seconds per order
         quiet_ms = self._clock() - order.updated_at
@@ -463,7 +478,7 @@ class PaymentService:
                 source=source,
             )
             outcome, order = await self._db.write(
-                lambda: repo.mark_paid(facts, now, views.order_view)
+                lambda: repo.mark_paid(facts, now, _payment_payload)
             )
             if outcome in (
                 PaymentOutcome.UNKNOWN,
@@ -540,12 +555,12 @@ class PaymentService:
             refund_fen=refund.refund_fen,
         )
         now = self._clock()
-        return await self._db.write(lambda: repo.settle_refund(facts, now, views.refund_view))
+        return await self._db.write(lambda: repo.settle_refund(facts, now, _refund_payload))
 
     # ---- close ----------------------------------------------------------------------------
 
-    async def close(self, app: App, ref: OrderRef) -> OrderRecord:
-        order = await self._find(app, ref)
+    async def close(self, caller: Caller, ref: OrderRef) -> OrderRecord:
+        order = await self._find(caller, ref)
         if order.scene == Scene.BARCODE:
             raise _rule("CLOSE_NOT_SUPPORTED", "付款码支付订单不能关单，请使用撤销接口")
         if order.state == OrderState.SUCCESS:
@@ -595,9 +610,9 @@ class PaymentService:
     # ---- refunds --------------------------------------------------------------------------
 
     async def refund(
-        self, app: App, request: MerchantRefundRequest
+        self, caller: Caller, request: MerchantRefundRequest
     ) -> tuple[OrderRecord, RefundRecord]:
-        order = await self._find(app, request.order)
+        order = await self._find(caller, request.order)
         if order.state != OrderState.SUCCESS:
             raise _rule("ORDER_NOT_PAID", "订单未支付成功，不能退款")
         now = self._clock()
@@ -672,19 +687,33 @@ class PaymentService:
         return settled or refund
 
     async def refund_query(
-        self, app: App, request: RefundQueryRequest
+        self, caller: Caller, request: RefundQueryRequest
     ) -> tuple[OrderRecord, RefundRecord]:
-        order = await self._find(app, request.order)
-        refund = await self._db.read(
-            partial(
-                repo.find_refund,
-                order.order_id,
-                refund_sn=request.refund_sn,
-                merchant_refund_sn=request.merchant_refund_sn,
+        if request.order is None:  # 2.0: the refund's own number names it
+            found = await self._db.read(
+                partial(
+                    repo.find_merchant_refund,
+                    caller.merchant.merchant_id,
+                    refund_sn=request.refund_sn,
+                    merchant_refund_sn=request.merchant_refund_sn,
+                )
             )
-        )
-        if refund is None:
-            raise _rule("REFUND_NOT_FOUND", "退款单不存在")
+            if found is None:
+                raise _rule("REFUND_NOT_FOUND", "退款单不存在")
+            order, refund = found
+        else:
+            order = await self._find(caller, request.order)
+            looked_up = await self._db.read(
+                partial(
+                    repo.find_refund,
+                    order.order_id,
+                    refund_sn=request.refund_sn,
+                    merchant_refund_sn=request.merchant_refund_sn,
+                )
+            )
+            if looked_up is None:
+                raise _rule("REFUND_NOT_FOUND", "退款单不存在")
+            refund = looked_up
         if refund.status == RefundState.PROCESSING and refund.submitted:
             refund = await self._reconcile_refund(order, refund)
         return order, refund
@@ -720,8 +749,8 @@ class PaymentService:
                 done += 1
         return done
 
-    async def refund_statistics(self, app: App, ref: OrderRef) -> dict[str, Any]:
-        order = await self._find(app, ref)
+    async def refund_statistics(self, caller: Caller, ref: OrderRef) -> dict[str, Any]:
+        order = await self._find(caller, ref)
         return {
             "order_sn": order.order_sn,
             "merchant_order_sn": order.merchant_order_sn,
@@ -734,6 +763,19 @@ class PaymentService:
     def server_time(self) -> dict[str, Any]:
         moment = datetime.fromtimestamp(self._clock() / 1000, tz=UTC)
         return {"time": str(int(moment.timestamp()))}
+
+
+def _payment_payload(order: OrderRecord) -> dict[str, Any]:
+    """A payment notification in the layout of the API generation that created the order."""
+    if order.api_version == ApiVersion.V2:
+        return views_v2.order_view(order)
+    return views.order_view(order)
+
+
+def _refund_payload(order: OrderRecord, refund: RefundRecord) -> dict[str, Any]:
+    if order.api_version == ApiVersion.V2:
+        return views_v2.refund_notification(order, refund)
+    return views.refund_view(order, refund)
 
 
 def _refund_state(status: RefundStatus) -> RefundState:

@@ -44,7 +44,7 @@ _PHP_PRECISION = 14  # php.ini "precision": how PHP turns a float into a string
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    app_id: str
+    app_id: str  # empty when a vendor signs (2.0 service-provider level)
     method: str
     biz_content: str | None  # None: absent or null (only openapi.get.time does without)
     sign: str
@@ -54,9 +54,17 @@ class Envelope:
     signed_params: dict[str, str | None]
     # The same, as PHP prints the values (differs only for booleans and floats).
     php_params: dict[str, str | None]
+    vendor_sn: str = ""  # the service provider's credential (2.0), when app_id is absent
+
+    @property
+    def credential(self) -> str:
+        """The id of whoever signed: the app, or the vendor."""
+        return self.app_id or self.vendor_sn
 
 
-def parse_envelope(body: bytes, content_type: str = "") -> Envelope:
+def parse_envelope(body: bytes, content_type: str = "", *, vendors: bool = False) -> Envelope:
+    """``vendors``: a ``vendor_sn`` may sign instead of an ``app_id`` (Open API 2.0); an
+    ``app_id``, when not empty, is the credential (reference 11.2)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -82,7 +90,14 @@ def parse_envelope(body: bytes, content_type: str = "") -> Envelope:
     for key, value in params.items():
         if key != "biz_content" and value and ("&" in value or "=" in value):
             raise InvalidParameter(f"参数 {key} 不能含有 & 或 =")
-    app_id = _required(params, "app_id")
+    vendor_sn = ""
+    if vendors and not params.get("app_id"):
+        app_id = ""
+        if not params.get("vendor_sn"):
+            raise InvalidParameter("缺少参数 app_id 或 vendor_sn", sub_code="MISSING_PARAMETER")
+        vendor_sn = _required(params, "vendor_sn")
+    else:
+        app_id = _required(params, "app_id")
     method = _required(params, "method")
     nonce = params.get("nonce") or ""
     if nonce and not _NONCE.fullmatch(nonce):
@@ -108,6 +123,7 @@ def parse_envelope(body: bytes, content_type: str = "") -> Envelope:
         version=params.get("version") or "1.0",
         signed_params=params,
         php_params=php_params,
+        vendor_sn=vendor_sn,
     )
 
 

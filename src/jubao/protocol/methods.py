@@ -157,7 +157,7 @@ def _refund_fen(biz: dict[str, Any]) -> Fen | None:
 
 @dataclass(frozen=True, slots=True)
 class RefundQueryRequest:
-    order: OrderRef
+    order: OrderRef | None  # None (2.0 only): the order is the refund's
     refund_sn: str | None
     merchant_refund_sn: str | None
 

@@ -48,7 +48,11 @@ class ReplayGuard:
 
     async def check(self, app: App, nonce: str) -> None:
         """Refuse a reused nonce for an app in strict mode (call after the signature check)."""
-        if not app.strict_nonce:
+        await self.check_key(app.app_id, nonce, strict=app.strict_nonce)
+
+    async def check_key(self, key: str, nonce: str, *, strict: bool) -> None:
+        """The same for any signer (an app, or a vendor under its own key)."""
+        if not strict:
             return
         if not nonce:
             raise InvalidParameter(
@@ -57,7 +61,7 @@ class ReplayGuard:
         if len(nonce) > MAX_NONCE_LENGTH:
             raise InvalidParameter(f"参数 nonce 长度不能超过 {MAX_NONCE_LENGTH}")
         now = self._clock()
-        if not await self._db.write(lambda: remember_nonce(app.app_id, nonce, now)):
+        if not await self._db.write(lambda: remember_nonce(key, nonce, now)):
             raise NonceReused("nonce 在 24 小时内已使用过，请使用新的 nonce 重新签名")
 
     async def purge(self) -> int:

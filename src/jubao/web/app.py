@@ -15,6 +15,7 @@ from jubao.web.channel_callback import ChannelCallback
 from jubao.web.console import console_routes
 from jubao.web.fastpath import GatewayFastPath
 from jubao.web.gateway import Gateway
+from jubao.web.gateway_agent import AgentGateway
 from jubao.web.health import health_routes
 from jubao.web.official_account import official_account_for
 from jubao.web.paypage import paypage_routes
@@ -29,6 +30,7 @@ def create_app(
     """``payer_url``: where the sandbox mounts its simulators (``…/sim``), which enables the
     console's payer page (sandbox only)."""
     gateway = Gateway(runtime.payments, runtime.merchants, runtime.settings, runtime.db)
+    agent = AgentGateway(runtime.payments, runtime.merchants, runtime.settings, runtime.db)
     callbacks = [
         Route(
             f"/channel/{channel.name.value}/notify",
@@ -63,7 +65,10 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),  # outermost: every answer carries the id
-            Middleware(GatewayFastPath, endpoints={"/gateway": gateway.handle}),
+            Middleware(
+                GatewayFastPath,
+                endpoints={"/gateway": gateway.handle, "/gateway/agent": agent.handle},
+            ),
         ],
     )
     app.state.runtime = runtime

@@ -10,6 +10,7 @@ contract's operations in Alipay's terms. The exchange itself (signing, verificat
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -33,6 +34,7 @@ from jubao.channels.base import (
     PaymentInstruction,
     PaymentRequest,
     QrContent,
+    RedirectUrl,
     RefundEvent,
     RefundRequest,
     RefundStatus,
@@ -51,7 +53,7 @@ from jubao.kinds import ChannelName, Scene
 __all__ = ["AlipayChannel"]
 
 
-_SCENES = frozenset({Scene.BARCODE, Scene.NATIVE, Scene.JSAPI})
+_SCENES = frozenset({Scene.BARCODE, Scene.NATIVE, Scene.JSAPI, Scene.H5})
 _STORE_ID = re.compile(r"[0-9A-Za-z_\-]{1,32}")
 _SUBJECT_FORBIDDEN = str.maketrans({"/": " ", "=": " ", "&": " "})  # Alipay refuses these
 T = TypeVar("T")
@@ -115,6 +117,8 @@ class AlipayChannel:
             return await self._precreate(request)
         if request.scene is Scene.JSAPI:
             return await self._create(request)
+        if request.scene is Scene.H5:
+            return await self._wap(request)
         raise _unsupported(f"场景 {request.scene.value}")
 
     async def query(self, binding: ChannelBinding, out_trade_no: str) -> ChannelTransaction:
@@ -312,6 +316,23 @@ class AlipayChannel:
         if not isinstance(trade_no, str) or not trade_no:
             raise ChannelUnavailable("支付宝：下单应答缺少 trade_no")
         return ChannelTradeNo(trade_no)
+
+    async def _wap(self, request: PaymentRequest) -> RedirectUrl:
+        """A mobile browser outside the wallet: the signed page address of
+        ``alipay.trade.wap.pay`` (the browser opens it; Alipay's cashier page takes over)."""
+        biz = self._order_biz(request)
+        biz["product_code"] = "QUICK_WAP_WAY"
+        if request.return_url:
+            biz["quit_url"] = request.return_url  # where "back" leaves the cashier page
+        url = await asyncio.to_thread(
+            self._transport.page_url,
+            "alipay.trade.wap.pay",
+            biz,
+            binding=request.binding,
+            notify_url=request.notify_url,
+            return_url=request.return_url,
+        )
+        return RedirectUrl(prepay_id=None, url=url)
 
     # ---- the wire -------------------------------------------------------------------------------
 

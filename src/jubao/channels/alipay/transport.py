@@ -124,6 +124,24 @@ class Transport:
             return code, doc
         raise mapping.answer_error(doc)
 
+    def page_url(
+        self,
+        method: str,
+        biz: Mapping[str, Any],
+        *,
+        binding: ChannelBinding | None,
+        notify_url: str | None,
+        return_url: str | None,
+    ) -> str:
+        """A page request (``alipay.trade.wap.pay``): nothing is sent from here; the payer's
+        browser opens this signed ``gateway.do`` address (GET, every parameter in the query)."""
+        query, body = self._params(method, biz, binding, notify_url)
+        if return_url:
+            query["return_url"] = return_url
+        params = {**query, **body}
+        params["sign"] = signing.sign(self._app_key, signing.request_content(params))
+        return f"{self._config.gateway_url}?{urlencode(params)}"
+
     def _verified(self, method: str, response: httpx.Response) -> dict[str, Any]:
         trace = response.headers.get("trace_id", "-")
         if response.status_code != 200:

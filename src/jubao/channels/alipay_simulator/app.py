@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jubao.channels.alipay_simulator import buyer, controls
+from jubao.channels.alipay_simulator import buyer, cashier_page, controls
 from jubao.channels.alipay_simulator.errors import GatewayError
 from jubao.channels.alipay_simulator.gateway import handle
 from jubao.channels.alipay_simulator.operations import download_bill
@@ -44,6 +44,9 @@ async def _gateway(request: Request) -> Response:
         body = render_answer("error_response", error.payload(), None)
         return Response(body, 200, media_type="text/html;charset=utf-8")
     answer = handle(sim, params, _base_url(request))
+    if params.get("method") == cashier_page.WAP_METHOD and answer.status == 200:
+        # a page request: the buyer's browser gets Alipay's cashier page, not JSON
+        return cashier_page.render(answer.body, answer.charset, params.get("return_url", ""))
     return Response(
         answer.body,
         answer.status,
@@ -128,6 +131,19 @@ def _routes() -> list[Route]:
             ),
             methods=["POST"],
         ),
+        Route(
+            "/payer/wap-pay",
+            _endpoint(
+                lambda s, r, d: buyer.wap_pay(
+                    s,
+                    _required(d, "seller_id"),
+                    _required(d, "out_trade_no"),
+                    _optional(d, "buyer"),
+                )
+            ),
+            methods=["POST"],
+        ),
+        Route("/payer/wap-page-pay", cashier_page.pay_from_page, methods=["POST"]),
         Route(
             "/control/behaviour", _endpoint(lambda s, r, d: controls.behaviour(s)), methods=["GET"]
         ),

@@ -1,6 +1,7 @@
-"""What a test buyer does in the Alipay app: scan a precreated QR code (and pay), or pay a
-JSAPI trade the page handed to ``my.tradePay``. Answers use ``tradePay``'s ``resultCode``:
-``9000`` paid, ``4000`` failed, ``6001`` cancelled by the buyer."""
+"""What a test buyer does in the Alipay app: scan a precreated QR code (and pay), pay a JSAPI
+trade the page handed to ``my.tradePay``, or pay on the cashier page of a WAP trade. Answers
+use ``tradePay``'s ``resultCode``: ``9000`` paid, ``4000`` failed, ``6001`` cancelled by the
+buyer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from jubao.channels.alipay_simulator.models import UNSCANNED, Trade
 from jubao.channels.alipay_simulator.payer import buyer_for
 from jubao.channels.alipay_simulator.simulator import AlipaySimulator
 
-__all__ = ["BuyerError", "scan", "trade_pay"]
+__all__ = ["BuyerError", "scan", "trade_pay", "wap_pay"]
 
 DEFAULT_BUYER = "test-buyer"
 
@@ -58,6 +59,19 @@ def trade_pay(sim: AlipaySimulator, trade_no: str, buyer: str | None) -> dict[st
     account = buyer_for(buyer or trade.buyer_id)
     if account.user_id != trade.buyer_id:
         raise BuyerError("4000", "ACQ.TRADE_BUYER_NOT_MATCH 交易买家不匹配")
+    return _pay(sim, trade, account.user_id, account.logon_id)
+
+
+def wap_pay(
+    sim: AlipaySimulator, seller_id: str, out_trade_no: str, buyer: str | None
+) -> dict[str, Any]:
+    """The buyer pays on the cashier page a mobile browser was sent to (``alipay.trade.wap.pay``),
+    logged in as ``buyer`` (the test buyer by default)."""
+    trade = sim.ledger.trade(seller_id, out_trade_no)
+    if trade is None or trade.kind != "wap":
+        raise BuyerError("4000", "交易不存在")
+    sim.refresh(trade)
+    account = buyer_for(buyer or DEFAULT_BUYER)
     return _pay(sim, trade, account.user_id, account.logon_id)
 
 

@@ -17,7 +17,7 @@ class Trade:
     seller_id: str
     out_trade_no: str
     trade_no: str
-    kind: str  # "pay" (payment code), "precreate" (QR), "create" (JSAPI)
+    kind: str  # "pay" (payment code), "precreate" (QR), "create" (JSAPI), "wap" (H5 page)
     status: str  # UNSCANNED, WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED, TRADE_FINISHED
     total_fen: int
     subject: str

@@ -186,6 +186,23 @@ def create(sim: AlipaySimulator, call: Call, biz: dict[str, Any]) -> Answer:
     return SUCCESS, _trade_fields(trade)
 
 
+def wap_pay(sim: AlipaySimulator, call: Call, biz: dict[str, Any]) -> Answer:
+    """``alipay.trade.wap.pay``: a page request the buyer's mobile browser brings to the gateway
+    (signed by the merchant's server); the trade waits for the buyer on Alipay's cashier page.
+    The app answers it with that page (``app._gateway``), not with JSON."""
+    product = optional_text(biz, "product_code", 32) or "QUICK_WAP_WAY"
+    if product != "QUICK_WAP_WAY":
+        raise invalid_parameter("product_code 取值 QUICK_WAP_WAY")
+    trade = _order(sim, call, biz, "wap")
+    old = _replayed(sim, call, trade)  # the buyer reloads the page: the same trade
+    if old is not None:
+        trade = old
+    else:
+        sim.ledger.save_trade(trade)
+    fields = {**_trade_fields(trade), "total_amount": yuan(trade.total_fen)}
+    return SUCCESS, {**fields, "subject": trade.subject, "seller_id": trade.seller_id}
+
+
 # ---- after the order ---------------------------------------------------------------------------
 
 
@@ -376,6 +393,7 @@ METHODS: dict[str, Callable[[AlipaySimulator, Call, dict[str, Any]], Answer]] = 
     "alipay.trade.pay": pay,
     "alipay.trade.precreate": precreate,
     "alipay.trade.create": create,
+    "alipay.trade.wap.pay": wap_pay,
     "alipay.trade.query": query,
     "alipay.trade.close": close,
     "alipay.trade.cancel": cancel,

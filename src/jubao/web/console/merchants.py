@@ -1,4 +1,5 @@
-"""Merchants, apps, stores and cashiers: list, create, rotate an app secret (shown once)."""
+"""Merchants (with their vendor), apps, stores and cashiers: list, create, rotate an app secret
+(shown once)."""
 
 from __future__ import annotations
 
@@ -44,9 +45,10 @@ class MerchantPages:
 
     async def _list_page(self, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
         overview = await self.db.read(queries.merchants_overview)
+        vendors = await self.directory.list_vendors()
         return self.renderer.page(
             ctx, "console_merchants.html", status=status, nav="merchants", overview=overview,
-            error=error,
+            vendors=vendors, error=error,
         )  # fmt: skip
 
     def _secret_page(self, ctx: Ctx, new_app: NewApp) -> Response:
@@ -55,6 +57,7 @@ class MerchantPages:
             "console_secret.html",
             nav="merchants",
             app_id=new_app.app.app_id,
+            vendor_sn=None,
             merchant_name=new_app.app.merchant.name,
             secret=new_app.app_secret,
         )
@@ -68,11 +71,21 @@ class MerchantPages:
             sub_mchid = _text(ctx, "sub_mchid", "merchants.sub_mchid")
             sub_appid = _text(ctx, "sub_appid", "merchants.sub_appid")
             callback = _callback(ctx)
+            vendor_sn = await self._vendor(ctx)
         except FormError as exc:
             return await self._list_page(ctx, error=str(exc), status=422)
-        merchant = await self.directory.create_merchant(name, sub_mchid, sub_appid)
+        merchant = await self.directory.create_merchant(
+            name, sub_mchid, sub_appid, vendor_sn=vendor_sn
+        )
         new_app = await self.directory.create_app(merchant.merchant_id, callback)
         return self._secret_page(ctx, new_app)
+
+    async def _vendor(self, ctx: Ctx) -> str | None:
+        """The chosen vendor (Open API 2.0 service provider), which must exist; none is fine."""
+        vendor_sn = _text(ctx, "vendor_sn", "merchants.vendor", required=False)
+        if vendor_sn and await self.directory.vendor(vendor_sn) is None:
+            raise FormError(ctx.t("form.invalid", field=ctx.t("merchants.vendor")))
+        return vendor_sn or None
 
     async def create_app(self, ctx: Ctx) -> Response:
         merchant_id: int = ctx.request.path_params["merchant_id"]

@@ -243,7 +243,8 @@ def merchants_overview() -> Tx[MerchantsOverview]:
     merchants = (
         yield fetch_all(
             "SELECT m.merchant_id, m.name, c.channel_merchant_id AS sub_mchid, "
-            "c.mina_app_id AS sub_appid, a.channel_merchant_id AS alipay_pid, m.created_at "
+            "c.mina_app_id AS sub_appid, a.channel_merchant_id AS alipay_pid, m.vendor_sn, "
+            "m.created_at "
             "FROM merchants m "
             "LEFT JOIN merchant_channels c ON c.merchant_id = m.merchant_id "
             "AND c.channel = 'wechatpay' "

@@ -1,5 +1,5 @@
 """``console_routes(runtime)``: the web console under ``/console``. Handlers live in
-``login``, ``orders``, ``merchants`` and ``payer``; this module only wires them."""
+``login``, ``orders``, ``merchants``, ``vendors`` and ``payer``; this module only wires them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from jubao.web.console.login import LoginPages
 from jubao.web.console.merchants import MerchantPages
 from jubao.web.console.orders import OrderPages
 from jubao.web.console.payer import PayerPages
+from jubao.web.console.vendors import VendorPages
 
 if TYPE_CHECKING:
     from jubao.runtime import Runtime
@@ -40,6 +41,7 @@ def console_routes(
     login = LoginPages(auth, renderer, max_body, shared_throttle(runtime.db))
     orders = OrderPages(runtime, renderer, clock)
     merchants = MerchantPages(runtime.db, runtime.merchants, renderer)
+    vendors = VendorPages(runtime.merchants, renderer)
     payer = PayerPages(runtime.db, renderer, payer_url, runtime.settings.admin_token)
     get, post = ["GET"], ["POST"]
     routes: list[BaseRoute] = [
@@ -61,6 +63,9 @@ def console_routes(
         Route("/merchants/{merchant_id:int}/apps", guard(merchants.create_app), methods=post),
         Route("/merchants/{merchant_id:int}/alipay", guard(merchants.bind_alipay), methods=post),
         Route("/apps/{app_id}/rotate", guard(merchants.rotate_secret), methods=post),
+        Route("/vendors", guard(vendors.list), methods=get),
+        Route("/vendors", guard(vendors.create), methods=post),
+        Route("/vendors/{vendor_sn}/rotate", guard(vendors.rotate_secret), methods=post),
         Route("/stores", guard(merchants.create_store), methods=post),
         Route("/cashiers", guard(merchants.create_cashier), methods=post),
         Route("/pay/{order_sn}", guard(payer.show), methods=get),
