@@ -299,5 +299,5 @@ def test_close_qrcode_fixed_qrcode_wap_and_callback_answers() -> None:
     bound = CallbackConfig.from_wire(
         {"bind_status": "1", "merchant_id": 189160, "agent_id": 7, "resp_message": ""}
     )
-    assert bound.is_bound and (bound.merchant_id, bound.agent_id) == (189160, 7)
+    assert bound.is_bound and (bound.merchant_id, bound.agent_id) == (189160, "7")
     assert not CallbackConfig.from_wire({"bind_status": 2, "resp_message": "地址不可达"}).is_bound

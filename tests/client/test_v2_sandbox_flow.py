@@ -279,6 +279,8 @@ async def test_callback_config_and_2_0_notifications(
             CallbackConfigRequest(callback_url=url, refund_callback_url=url)
         )
         assert config.is_bound
+        assert config.merchant_id == int(sandbox.info["merchant_id"])
+        assert config.agent_id == sandbox.info["vendor_sn"]  # the merchant's service provider
         paid = await client.pay(
             PayRequest(merchant_order_sn=f"v2-notify-{kind}", auth_code=PAYS_AT_ONCE, total_fen=5)
         )

@@ -344,11 +344,12 @@ class WapOrder:
 @dataclass(frozen=True, slots=True)
 class CallbackConfig:
     """``fbpay.pay.callback.config``: ``bind_status`` 1 bound, 2 failed (``resp_message``
-    says why)."""
+    says why). ``agent_id`` names the merchant's service provider (jubao: its ``vendor_sn``;
+    empty for a merchant without one)."""
 
     bind_status: int
     merchant_id: int = 0
-    agent_id: int = 0
+    agent_id: str = ""
     resp_message: str = ""
 
     @classmethod
@@ -356,7 +357,7 @@ class CallbackConfig:
         return cls(
             bind_status=read.integer(data, "bind_status"),
             merchant_id=_merchant_id(data),
-            agent_id=read.integer(data, "agent_id", 0),
+            agent_id=read.text(data, "agent_id", ""),
             resp_message=read.text(data, "resp_message", ""),
         )
 
