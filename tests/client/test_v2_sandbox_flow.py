@@ -59,6 +59,7 @@ Level = Literal["merchant", "vendor"]
 LEVELS: tuple[Level, ...] = ("merchant", "vendor")
 PAYS_AT_ONCE = "134567890123450001"  # a WeChat payment code the sandbox pays at once
 NO_MONEY = "134567890123452222"  # ... whose payer has no money
+PASSWORD = "134567890123451111"  # ... whose payer enters a password first (about 5 s, scaled)
 
 
 @pytest.fixture
@@ -146,6 +147,21 @@ async def test_pay_query_refund_lifecycle(
     with pytest.raises(ApiError) as caught:
         await client.close_order(CloseRequest(order_sn=paid.order_sn))
     assert caught.value.sub_code in {"ORDER_PAID", "CLOSE_NOT_SUPPORTED"}
+
+
+async def test_a_payer_who_enters_a_password(
+    leveled: tuple[V2Api, Level], sandbox: RunningSandbox
+) -> None:
+    client, level = leveled
+    waiting = await client.pay(
+        PayRequest(merchant_order_sn=f"v2-pw-{level}", auth_code=PASSWORD, total_fen=250)
+    )
+    assert (waiting.order_status, waiting.finish_time) == (OrderStatus.USERPAYING, None)
+    paid = await wait_for(
+        lambda: client.query(OrderQueryRequest(order_sn=waiting.order_sn)), lambda o: o.is_paid
+    )
+    assert (paid.order_status, paid.total_amount_fen) == (OrderStatus.SUCCESS, 250)
+    assert paid.finish_time is not None
 
 
 async def test_create_wechat_and_alipay_then_close(
