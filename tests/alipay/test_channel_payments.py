@@ -11,6 +11,7 @@ from jubao.channels.base import (
     ChannelTradeNo,
     ImmediateOutcome,
     QrContent,
+    RedirectUrl,
     TradeStatus,
     TransactionEvent,
 )
@@ -28,11 +29,12 @@ async def _settled(alipay: World, out_trade_no: str, seconds: float = 5.0) -> Tr
         await asyncio.sleep(0.05)
 
 
-def test_supports_the_three_alipay_scenes(alipay: World) -> None:
+def test_supports_the_four_alipay_scenes(alipay: World) -> None:
     assert {s for s in Scene if alipay.channel.supports(s)} == {
         Scene.BARCODE,
         Scene.NATIVE,
         Scene.JSAPI,
+        Scene.H5,  # alipay.trade.wap.pay
     }
 
 
@@ -176,6 +178,31 @@ async def test_jsapi_trade_is_paid_by_its_buyer_only(alipay: World) -> None:
     assert (status, paid["resultCode"]) == (200, "9000")
     queried = await alipay.channel.query(alipay.binding, request.out_trade_no)
     assert (queried.status, queried.payer_id, queried.total_fen) == (TradeStatus.PAID, buyer, 501)
+
+
+async def test_wap_is_a_signed_page_the_browser_opens(alipay: World) -> None:
+    """H5 (alipay.trade.wap.pay): nothing is sent to Alipay at creation; the payer's browser
+    opens the signed address, the simulator verifies it and opens the trade on its page."""
+    request = alipay.payment(Scene.H5, total_fen=660, return_url="https://m.example/back")
+    created = await alipay.channel.create_payment(request)
+    assert isinstance(created, RedirectUrl)
+    assert created.url.startswith(alipay.base_url + "/gateway.do?")
+    with pytest.raises(ChannelError):  # not opened yet: Alipay has no such trade
+        await alipay.channel.query(alipay.binding, request.out_trade_no)
+    page = await alipay.http.get(created.url)
+    assert page.status_code == 200 and ">6.60<" in page.text, page.text
+    assert (await alipay.http.get(created.url)).status_code == 200  # a reload: the same trade
+    waiting = await alipay.channel.query(alipay.binding, request.out_trade_no)
+    assert waiting.status is TradeStatus.PENDING
+    forged = await alipay.http.get(created.url.replace("6.60", "0.01"))
+    assert forged.status_code == 400 and "isv.invalid-signature" in forged.text
+    status, paid = await alipay.control(
+        "POST", "/payer/wap-pay", seller_id=alipay.binding.merchant_id,
+        out_trade_no=request.out_trade_no,
+    )  # fmt: skip
+    assert (status, paid["resultCode"]) == (200, "9000")
+    queried = await alipay.channel.query(alipay.binding, request.out_trade_no)
+    assert (queried.status, queried.total_fen) == (TradeStatus.PAID, 660)
 
 
 async def test_jsapi_needs_a_payer(alipay: World) -> None:

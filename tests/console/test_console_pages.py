@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from jubao.channels.base import ChannelTransaction, TradeStatus, TransactionEvent
 from jubao.kinds import ApiVersion, ChannelName, Scene
+from jubao.merchants.models import VendorAct
 from jubao.money import Fen
 from jubao.payments.requests import CreateOrder
 from jubao.web.console.i18n import MESSAGES, Translator, choose_language
@@ -413,3 +416,35 @@ async def test_orders_show_their_api_generation(
     detail = await admin.get(f"/console/orders/{v2_sn}")
     assert '<span id="order-api">2.0</span>' in detail.text
     assert f"app_id {world.app_id}" in detail.text
+
+
+async def test_a_vendors_order_is_refunded_from_the_console(
+    admin: httpx.AsyncClient, world: ConsoleWorld
+) -> None:
+    directory = world.runtime.merchants
+    app = await directory.app(world.app_id)
+    assert app is not None
+    created = await directory.create_vendor("服务商")
+    await directory.assign_vendor(app.merchant.merchant_id, created.vendor.vendor_sn)
+    merchant = await directory.merchant(app.merchant.merchant_id)
+    assert merchant is not None
+    request = CreateOrder(
+        ChannelName.WECHATPAY, Scene.MINA, "vendor-1", Fen(300), world.store_id,
+        fingerprint="vendor-1", payer_id="oPayer", api=ApiVersion.V2,
+    )  # fmt: skip
+    order = await world.runtime.payments.create(VendorAct(created.vendor, merchant), request)
+    paid = ChannelTransaction(
+        order.order_sn, TradeStatus.PAID, transaction_id="4200vendor", total_fen=300,
+        success_time=datetime.now(UTC), payer_id="oPayer",
+    )  # fmt: skip
+    await world.runtime.payments.handle_channel_event(
+        ChannelName.WECHATPAY, TransactionEvent("evt", paid)
+    )
+    page = await admin.get(f"/console/orders/{order.order_sn}")
+    assert f"vendor_sn {created.vendor.vendor_sn}" in page.text
+    refunded = await admin.post(
+        f"/console/orders/{order.order_sn}/refund",
+        data={"csrf": hidden(page.text, "csrf"), "amount": "1.00"},
+    )
+    assert refunded.status_code == 303, refunded.text
+    assert "notice=refunded" in refunded.headers["location"]

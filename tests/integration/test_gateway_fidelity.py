@@ -56,7 +56,9 @@ def md5_upper(text: str) -> str:
         ("POST", "/gateway/", "INVALID_PATH"),
         ("POST", "/gateway/foo", "INVALID_PATH"),
         ("GET", "/gateway/foo/bar", "INVALID_PATH"),
-        ("POST", "/gateway/agent", "INVALID_PATH"),  # Open API 2.0: not served (yet)
+        ("GET", "/gateway/agent", "INVALID_HTTP_METHOD"),  # Open API 2.0: POST only, too
+        ("POST", "/gateway/agent/", "INVALID_PATH"),
+        ("POST", "/gateway/agent/x", "INVALID_PATH"),
     ],
 )
 async def test_every_answer_under_gateway_is_an_envelope(

@@ -523,3 +523,31 @@ async def test_wap_by_the_sandbox_payer(sandbox: RunningSandbox) -> None:
         return bool(answer["data"]["order_status"] == "SUCCESS")
 
     await wait_until(settled, within=15, step=0.1)
+
+
+async def test_a_repeated_query_answers_fresh_and_a_repeated_pay_once(
+    sandbox: RunningSandbox,
+) -> None:
+    """The identical-request ledger: 2.0 queries are read-only (a client with a fixed nonce, like
+    the PHP demo's, sees the order change), a payment code is executed once."""
+    created = await sandbox.agent(CREATE, jsapi_biz(sandbox, "V2-LEDGER", "wxpay"))
+    assert created["result_code"] == 200, created
+    query = {"merchant_order_sn": "V2-LEDGER"}
+    before = await sandbox.agent(QUERY, query, nonce="12312")
+    assert before["data"]["order_status"] == "USERPAYING"
+    await play_payer(sandbox, created["data"]["order_sn"])
+
+    async def fresh() -> bool:
+        again = await sandbox.agent(QUERY, query, nonce="12312")
+        return bool(again["data"]["order_status"] == "SUCCESS")
+
+    await wait_until(fresh, within=15, step=0.1)
+
+    biz = {
+        "merchant_order_sn": "V2-LEDGER-PAY",
+        "auth_code": "134567890123480000",
+        "total_amount": "0.05",
+    }
+    first = await sandbox.agent(PAY, biz, nonce="same")
+    second = await sandbox.agent(PAY, biz, nonce="same")
+    assert first == second and first["result_code"] == 200, first

@@ -26,7 +26,7 @@ from typing import Any
 
 from jubao.clock import Clock, system_clock
 from jubao.errors import BusinessRuleError, ChannelUnavailable, JubaoError, StorageError
-from jubao.protocol import jsonwire, methods
+from jubao.protocol import fbpay, jsonwire, methods
 from jubao.storage.database import Database
 from jubao.storage.sql import Tx, execute, fetch_one
 
@@ -50,13 +50,17 @@ _RENEW_SECONDS = 2.0
 # Methods that change nothing: repeating them is harmless and their answer should be fresh.
 READ_ONLY_METHODS = frozenset(
     {methods.QUERY, methods.REFUND_QUERY, methods.REFUND_STATISTICS, methods.GET_TIME}
+    | {fbpay.QUERY, fbpay.REFUND_QUERY}
 )
 # Order-creating methods whose own key already answers an identical request with its first answer:
 # the order is unique per merchant_order_sn and its stored payment instruction is what every
 # retry answers (payments.service.create). The ledger would add two writes to every order for
 # nothing (mina on PostgreSQL lost about a third of its throughput to them, docs/benchmarks.md).
 # A payment code (swipe) stays in the ledger: its answer reports the order's state at the time.
-REPLAYED_BY_THEIR_ORDER = frozenset({methods.MINA, methods.H5PAY, methods.SCAN, methods.ALIPAY_H5})
+REPLAYED_BY_THEIR_ORDER = frozenset(
+    {methods.MINA, methods.H5PAY, methods.SCAN, methods.ALIPAY_H5}
+    | {fbpay.CREATE, fbpay.WAP_CREATE}
+)
 # Failures the protocol calls transient ("retry the same request"): the retry must run again.
 _TRANSIENT = (ChannelUnavailable, StorageError)
 _POLL_FIRST, _POLL_MAX = 0.02, 0.25  # seconds between looks at a pending first answer

@@ -12,10 +12,12 @@ from starlette.responses import Response
 
 from jubao.clock import Clock
 from jubao.errors import JubaoError
+from jubao.merchants.models import Caller, VendorAct
 from jubao.money import MoneyError, parse_yuan
 from jubao.notify.resend import resend_notification
 from jubao.observe.heartbeat import notification_health, worker_missing
 from jubao.protocol.methods import OrderRef, RefundRequest
+from jubao.storage.sql import Row
 from jubao.web.console import queries
 from jubao.web.console.chart import bar_chart
 from jubao.web.console.common import Ctx, Renderer, redirect
@@ -140,13 +142,13 @@ class OrderPages:
         order = await self.db.read(partial(queries.order_detail, order_sn))
         if order is None:
             return await self._detail_page(ctx, order_sn)
-        app = await self.runtime.merchants.app(order.order["app_id"])
+        caller = await self._creator(order.order)
         try:
             refund_fen = parse_yuan(amount_text, field=ctx.t("order.refund_amount"))
-            if app is None:
-                raise JubaoError("应用不存在")
+            if caller is None:
+                raise JubaoError("下单的应用或服务商不存在")
             _, refund = await self.runtime.payments.refund(
-                app,
+                caller,
                 RefundRequest(
                     order=OrderRef(order_sn=order_sn), merchant_refund_sn=key, refund_fen=refund_fen
                 ),
@@ -156,6 +158,16 @@ class OrderPages:
         except JubaoError as exc:
             return await refused(exc.message)
         return redirect(f"/orders/{order_sn}", notice="refunded", refund_sn=refund.refund_sn)
+
+    async def _creator(self, order: Row) -> Caller | None:
+        """Whoever created the order (its app, or its vendor for the merchant): the console
+        refunds on their behalf."""
+        directory = self.runtime.merchants
+        if order["vendor_sn"]:
+            vendor = await directory.vendor(order["vendor_sn"])
+            merchant = await directory.merchant(int(order["merchant_id"]))
+            return VendorAct(vendor, merchant) if vendor and merchant else None
+        return await directory.app(order["app_id"])
 
     async def resend(self, ctx: Ctx) -> Response:
         order_sn = ctx.request.path_params["order_sn"]
