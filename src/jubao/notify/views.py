@@ -27,6 +27,7 @@ def notification_view(row: NotificationRecord) -> dict[str, Any]:
         "order_sn": row.order_sn,
         "merchant_order_sn": row.merchant_order_sn,
         "app_id": row.app_id,
+        "vendor_sn": row.vendor_sn,  # a vendor's order: signed with the vendor's secret
         "kind": row.kind,
         "url": row.url,
         "status": row.status.value,

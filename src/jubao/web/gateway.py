@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -84,10 +85,11 @@ class Signer(Generic[P]):
     secret: str = field(repr=False)
     principal: P
     strict_nonce: bool = False
-    secret_name: str = "app_secret"  # noqa: S105 - a field's name, named in the message of a failed signature check
+    # named in the message of a failed signature check (a field's name, not a secret)
+    secret_name: str = "app_secret"  # noqa: S105
 
 
-class SignedEndpoint(Generic[P, C]):
+class SignedEndpoint(ABC, Generic[P, C]):
     """Envelope -> signer -> signature (constant time) -> rate limit -> strict nonce -> method ->
     caller -> identical-request ledger -> one handler of the method table."""
 
@@ -172,13 +174,13 @@ class SignedEndpoint(Generic[P, C]):
         """The failure envelope of this endpoint."""
         return env.failure(error.message, error.sub_code)
 
+    @abstractmethod
     async def signer(self, envelope: env.Envelope) -> Signer[P]:
         """Whoever the envelope names as its signer, with the secret to verify it."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def caller(self, signer: Signer[P], biz: dict[str, Any]) -> C:
         """Whom the handler acts for (checked after the signature)."""
-        raise NotImplementedError
 
     # ---- the shared pipeline ---------------------------------------------------------------
 
