@@ -181,3 +181,50 @@ async def test_pay_notify_resend_refund_in_the_browser(
     assert app is not None and app.app_secret == rotated
 
     await context.close()
+
+
+async def test_vendors_and_api_generations_in_the_browser(
+    browser: Browser, sandbox: RunningSandbox
+) -> None:
+    """Open API 2.0 in the console: the sandbox's demo vendor, a new vendor whose secret is shown
+    once, and an order created by a vendor through /gateway/agent marked 2.0."""
+    console = f"{sandbox.url}/console"
+    created = await sandbox.agent(
+        "fbpay.order.pay",
+        {"merchant_order_sn": "console-v2", "auth_code": "134567890123410000",
+         "total_amount": "0.03"},
+    )  # fmt: skip
+    assert created["result_code"] == 200, created
+    order_sn = created["data"]["order_sn"]
+
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{console}/vendors")
+    await page.fill("input[name=token]", ADMIN_TOKEN)
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(f"{console}/vendors")
+    demo = page.locator(f'tr[data-vendor-sn="{sandbox.info["vendor_sn"]}"]')
+    await expect(demo).to_contain_text("演示服务商")
+    assert sandbox.info["vendor_secret"] not in await page.content()
+
+    form = page.locator("#create-vendor")
+    await form.locator("input[name=name]").fill("浏览器服务商")
+    await form.locator("button").click()
+    vendor_sn = await page.locator("#vendor-sn").text_content()
+    secret = await page.locator("#vendor-secret").text_content()
+    assert vendor_sn and secret and re.fullmatch(r"[0-9a-f]{32}", secret)
+    await shot(page, "10-vendor-secret")
+    await page.click("text=返回服务商列表")
+    await expect(page.locator(f'tr[data-vendor-sn="{vendor_sn}"]')).to_contain_text("浏览器服务商")
+    assert secret not in await page.content()
+    await shot(page, "11-vendors")
+
+    await page.goto(f"{console}/orders")
+    row = page.locator(f'tr[data-order-sn="{order_sn}"]')
+    await expect(row.locator("td.api")).to_have_text("2.0")
+    await row.locator("a").click()
+    await expect(page.locator("#order-api")).to_have_text("2.0")
+    await expect(page.locator("#order-creator")).to_have_text(
+        f"vendor_sn {sandbox.info['vendor_sn']}"
+    )
+    await context.close()

@@ -551,3 +551,69 @@ async def test_a_repeated_query_answers_fresh_and_a_repeated_pay_once(
     first = await sandbox.agent(PAY, biz, nonce="same")
     second = await sandbox.agent(PAY, biz, nonce="same")
     assert first == second and first["result_code"] == 200, first
+
+
+HOSTILE_VALUES: list[Any] = [
+    None, "", " ", [], {}, True, -1, 0, 1e400, "1e400", "NaN", "-0.01", "0.001", "x" * 300,
+    "\u0000", "\ud800", "<script>", 2**70, "１２３", [1, 2], {"a": {"b": 1}},
+]  # fmt: skip
+FIELDS = [
+    "merchant_order_sn", "total_amount", "store_id", "cashier_id", "auth_code", "pay_type",
+    "user_id", "notify_url", "body", "attach", "order_sn", "ins_order_sn", "refund_amount",
+    "merchant_refund_sn", "refund_sn", "callback_url", "refund_callback_url", "return_url",
+    "merchant_id",
+]  # fmt: skip
+
+
+async def test_hostile_business_fields_never_fail_the_gateway(sandbox: RunningSandbox) -> None:
+    """Every 2.0 method with each field replaced by hostile values: always a well-formed
+    failure envelope with a documented result_code, never SYSTEM_ERROR, never HTTP 500."""
+    base = {
+        "merchant_order_sn": "V2-HOSTILE",
+        "total_amount": "0.01",
+        "store_id": sandbox.info["store_id"],
+        "auth_code": "134567890123490000",
+        "pay_type": "wxpay",
+        "user_id": sandbox.info["sub_open_id"],
+        "refund_amount": "0.01",
+        "refund_sn": "1",
+        "callback_url": "https://merchant.example/pay",
+    }
+    allowed = {9996, 1004, 2, 60303, 400}
+    methods = (PAY, CREATE, WAP, QUERY, CLOSE, REFUND, REFUND_QUERY, CALLBACK_CONFIG)
+    turn = 0
+    for method in methods:
+        for name in FIELDS:
+            # three values per method and field, in rotation: every value meets every field
+            # across the methods, in a few hundred requests
+            for value in (HOSTILE_VALUES[(turn + k) % len(HOSTILE_VALUES)] for k in range(3)):
+                biz = {"merchant_id": sandbox.info["merchant_id"], **base, name: value}
+                text = json.dumps(biz).replace("Infinity", "1e400")  # \ud800 escaped
+                answer = await sandbox.agent(method, text)
+                if answer["result_code"] == 200:
+                    continue  # some values are fine for some fields (an empty body, ...)
+                assert answer["result_code"] in allowed, (method, name, value, answer)
+                assert answer["sub_code"] not in ("SYSTEM_ERROR", ""), (method, name, value)
+                assert answer["result_message"], answer
+            turn += 3
+
+
+async def test_a_sandbox_made_before_2_0_gains_its_demo_vendor(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with running_sandbox(data_dir) as first:
+        merchant_id = first.info["merchant_id"]
+        await first.runtime.merchants.assign_vendor(merchant_id, None)
+    info_file = data_dir / "sandbox.json"
+    old = json.loads(info_file.read_text("utf-8"))
+    for key in ("vendor_sn", "vendor_secret", "gateway_agent_url"):
+        old.pop(key)
+    info_file.write_text(json.dumps(old), "utf-8")
+
+    async with running_sandbox(data_dir) as again:
+        info = again.info
+        assert info["app_id"] == old["app_id"] and info["merchant_id"] == merchant_id
+        assert info["vendor_sn"] and info["gateway_agent_url"].endswith("/gateway/agent")
+        saved = json.loads(info_file.read_text("utf-8"))
+        assert saved["vendor_secret"] == info["vendor_secret"]
+        answer = await again.agent(QUERY, {"merchant_order_sn": "none"})
+        assert answer["sub_code"] == "ORDER_NOT_FOUND", answer  # the vendor acts for it

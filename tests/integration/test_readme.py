@@ -18,10 +18,10 @@ pytestmark = pytest.mark.slow
 README = Path(__file__).parents[2] / "README.md"
 
 
-def readme_python_block() -> str:
+def readme_python_block(index: int = 0) -> str:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text("utf-8"), re.S)
-    assert blocks, "README lost its hand-signed example"
-    return str(blocks[0])
+    assert len(blocks) > index, "README lost its hand-signed examples"
+    return str(blocks[index])
 
 
 async def test_readme_example_and_pay_command(tmp_path: Path) -> None:
@@ -56,3 +56,21 @@ async def test_readme_example_and_pay_command(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.05)
         assert query["data"]["trade_state"] == "SUCCESS"
+
+
+async def test_readme_open_api_2_example(tmp_path: Path) -> None:
+    """The second block: a vendor-signed fbpay.order.pay at /gateway/agent."""
+    async with running_sandbox(tmp_path / ".jubao"):
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-c", readme_python_block(1)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        answer = ast.literal_eval(result.stdout.strip())
+        assert answer["result_code"] == 200, answer
+        assert answer["data"]["order_status"] == "SUCCESS"
+        assert answer["data"]["merchant_order_sn"] == "demo-2"

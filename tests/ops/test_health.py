@@ -82,7 +82,7 @@ async def test_not_ready_with_an_unknown_schema(
     await world.runtime.db.write(future)
     answer = await client.get("/readyz")
     assert answer.status_code == 503
-    assert answer.json()["problems"] == ["database schema at version 99, expected 5"]
+    assert answer.json()["problems"] == ["database schema at version 99, expected 6"]
 
 
 async def _paid_order(world: ConsoleWorld, client: httpx.AsyncClient) -> None:

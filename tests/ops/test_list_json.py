@@ -35,7 +35,7 @@ def test_every_list_command_speaks_json(tmp_path: Path) -> None:
 
     assert listed(tmp_path, "merchant", "list") == [
         {"merchant_id": merchant_id, "name": "咖啡店", "sub_mchid": "1900000101",
-         "sub_appid": "wx0000000000000001", "alipay_pid": ""}
+         "sub_appid": "wx0000000000000001", "alipay_pid": "", "vendor_sn": None}
     ]  # fmt: skip
     assert listed(tmp_path, "app", "list") == [
         {"app_id": app_id, "merchant_id": merchant_id, "callback_url": "https://m.example/notify"}
