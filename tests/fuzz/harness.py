@@ -96,9 +96,11 @@ class FuzzSandbox:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # hypothesis's printer
         printer.text(repr(self))
 
-    async def post(self, content: bytes, content_type: str = "application/json") -> Reply:
+    async def post(
+        self, content: bytes, content_type: str = "application/json", path: str = "/gateway"
+    ) -> Reply:
         answer = await self.client.post(
-            "/gateway", content=content, headers={"Content-Type": content_type}
+            path, content=content, headers={"Content-Type": content_type}
         )
         return Reply(answer.status_code, answer.headers.get("content-type", ""), answer.text)
 

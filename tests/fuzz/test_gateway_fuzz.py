@@ -37,8 +37,8 @@ pytestmark = pytest.mark.slow
 TOTAL_EXAMPLES = int(os.environ.get("JUBAO_FUZZ_EXAMPLES", "500"))
 DATABASES = 2
 # test units: one per method (7 + unknown methods), mutated common parameters, wrong
-# credentials, garbage bodies, unsigned envelopes
-UNITS = len(gen.METHODS) + 5
+# credentials, garbage bodies and unsigned envelopes (each at /gateway and /gateway/agent)
+UNITS = len(gen.METHODS) + 7
 PER_TEST = max(5, TOTAL_EXAMPLES // (UNITS * DATABASES) + 1)
 EXPLORING = TOTAL_EXAMPLES > 1000
 
@@ -113,14 +113,16 @@ def check_envelope(reply: Reply) -> dict[str, Any]:
     return answer
 
 
-def exercise(portal: Portal, sandbox: FuzzSandbox, body: bytes) -> dict[str, Any]:
+def exercise(
+    portal: Portal, sandbox: FuzzSandbox, body: bytes, path: str = "/gateway"
+) -> dict[str, Any]:
     fuzzing = currently_in_test_context()  # also called from plain regression tests
     if fuzzing:
         note(f"database={sandbox.database} body={body[:2000]!r}{'...' * (len(body) > 2000)}")
 
     async def run() -> tuple[dict[str, int], Reply, dict[str, int]]:
         before = await sandbox.counts()
-        reply = await sandbox.post(body)
+        reply = await sandbox.post(body, path=path)
         after = await sandbox.counts()
         return before, reply, after
 
@@ -268,19 +270,25 @@ GARBAGE = st.one_of(
 )
 
 
+ENDPOINTS = ["/gateway", "/gateway/agent"]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
 @FUZZ
 @given(body=GARBAGE)
-def test_garbage_bodies(portal: Portal, fuzz_gateway: FuzzSandbox, body: bytes) -> None:
+def test_garbage_bodies(portal: Portal, fuzz_gateway: FuzzSandbox, path: str, body: bytes) -> None:
     """Not an envelope at all: random bytes, random JSON values, deep nesting, huge bodies."""
-    answer = exercise(portal, fuzz_gateway, body)
+    answer = exercise(portal, fuzz_gateway, body, path)
     assert answer["result_code"] != 200, answer
 
 
 ENVELOPE_KEYS = st.sampled_from(
-    ["app_id", "method", "biz_content", "sign", "nonce", "format", "sign_method", "version"]
-)
+    ["app_id", "vendor_sn", "method", "biz_content", "sign", "nonce", "format", "sign_method",
+     "version"]
+)  # fmt: skip
 
 
+@pytest.mark.parametrize("path", ENDPOINTS)
 @FUZZ
 @given(
     pairs=st.lists(
@@ -289,11 +297,15 @@ ENVELOPE_KEYS = st.sampled_from(
     ascii_keys=st.booleans(),
 )
 def test_unsigned_envelopes(
-    portal: Portal, fuzz_gateway: FuzzSandbox, pairs: list[tuple[str, gen.Raw]], ascii_keys: bool
+    portal: Portal,
+    fuzz_gateway: FuzzSandbox,
+    path: str,
+    pairs: list[tuple[str, gen.Raw]],
+    ascii_keys: bool,
 ) -> None:
     """Envelope-shaped objects with arbitrary values and no valid signature."""
     body = gen.render_object(pairs, ascii_keys).encode("utf-8", "surrogatepass")
-    answer = exercise(portal, fuzz_gateway, body)
+    answer = exercise(portal, fuzz_gateway, body, path)
     assert answer["result_code"] != 200, answer
 
 

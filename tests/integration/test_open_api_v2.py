@@ -617,3 +617,47 @@ async def test_a_sandbox_made_before_2_0_gains_its_demo_vendor(tmp_path: Path) -
         assert saved["vendor_secret"] == info["vendor_secret"]
         answer = await again.agent(QUERY, {"merchant_order_sn": "none"})
         assert answer["sub_code"] == "ORDER_NOT_FOUND", answer  # the vendor acts for it
+
+
+async def test_a_vendor_has_its_own_rate_budget(tmp_path: Path) -> None:
+    async with running_sandbox(
+        tmp_path / "data", rate_limit_per_second=0.01, rate_limit_burst=2
+    ) as sandbox:
+        answers = [await sandbox.agent(QUERY, {"merchant_order_sn": "x"}) for _ in range(3)]
+        assert [a["sub_code"] for a in answers] == ["ORDER_NOT_FOUND"] * 2 + ["RATE_LIMITED"]
+        assert answers[2]["result_code"] == 400
+        # the merchant's app is not charged for its vendor's requests
+        own = await sandbox.call("openapi.payment.order.query", {"merchant_order_sn": "x"})
+        assert own["sub_code"] == "ORDER_NOT_FOUND", own
+
+
+async def test_the_other_channel_of_close_refund_and_refund_query(sandbox: RunningSandbox) -> None:
+    """The JSAPI test closes an Alipay order and refunds a WeChat one: here the reverse."""
+    wx = await sandbox.agent(CREATE, jsapi_biz(sandbox, "V2-CLOSE-WX", "wxpay"))
+    assert wx["result_code"] == 200, wx
+    closed = await sandbox.agent(CLOSE, {"order_sn": wx["data"]["order_sn"]})
+    assert closed["result_code"] == 200 and closed["data"]["order_status"] == "CLOSED", closed
+    queried = await sandbox.agent(QUERY, {"merchant_order_sn": "V2-CLOSE-WX"})
+    assert queried["data"]["order_status"] == "CLOSED"
+    assert queried["data"]["is_can_part_refund"] == 0
+
+    paid = await pay_by_code(sandbox, "V2-REFUND-ALI", code="280000000000020000", amount="2.00")
+    # SUCCESS at once, also on PostgreSQL where Alipay's notification races the answer
+    assert paid["data"]["pay_type"] == "alipay" and paid["data"]["order_status"] == "SUCCESS"
+    refund = await sandbox.agent(
+        REFUND,
+        {"ins_order_sn": paid["data"]["order_sn"], "refund_amount": "0.50",
+         "merchant_refund_sn": "ALI-R1"},
+    )  # fmt: skip
+    assert refund["result_code"] == 200, refund
+
+    async def refunded() -> bool:
+        answer = await sandbox.agent(REFUND_QUERY, {"merchant_refund_sn": "ALI-R1"})
+        return bool(answer["data"]["refund_status"] == "REFUND_SUCCESS")
+
+    await wait_until(refunded, within=15, step=0.1)
+    answer = await sandbox.agent(REFUND_QUERY, {"refund_sn": refund["data"]["refund_sn"]})
+    assert yuan(answer["data"]["refund_amount"]) == Decimal("0.50")
+    assert yuan(answer["data"]["buyer_refund_amount"]) == Decimal("0.50")
+    left = await sandbox.agent(QUERY, {"order_sn": paid["data"]["order_sn"]})
+    assert left["data"]["is_can_part_refund"] == 1

@@ -13,10 +13,13 @@ import httpx
 import pytest
 
 from jubao.config import Settings
+from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.merchants import repository as merchant_repo
 from jubao.notify import repository as repo
 from jubao.notify.dispatcher import Dispatcher
 from jubao.notify.urlguard import UrlGuard
+from jubao.payments import repository as payment_repo
+from jubao.payments import views_v2
 from jubao.storage.database import Database, open_database
 from jubao.storage.sql import Tx, fetch_all
 from tests.notify.support import (
@@ -28,6 +31,7 @@ from tests.notify.support import (
     fast_settings,
     free_port,
     notification,
+    notifications_of,
     now_ms,
     open_shop,
     running_receiver,
@@ -391,3 +395,39 @@ async def test_nothing_listening_is_a_recorded_connection_error(world: World) ->
         await dispatcher.stop()
     [attempt] = await world.db.read(lambda: attempts(notification_id))
     assert attempt["http_status"] is None and attempt["error"].startswith("ConnectError")
+
+
+async def test_a_vendors_order_is_signed_with_the_vendors_current_secret(world: World) -> None:
+    """Open API 2.0: the notification of an order a vendor created carries the 2.0 layout and
+    the vendor's secret; a rotation applies to the attempts after it."""
+    shop, db = world.shop, world.db
+    await db.write(lambda: merchant_repo.insert_vendor("2026000000000000001a", "v", "s" * 32, 0))
+    await db.write(
+        lambda: merchant_repo.set_merchant_vendor(shop.merchant_id, "2026000000000000001a")
+    )
+    order = payment_repo.NewOrder(
+        order_sn="20240101120009999999", merchant_id=shop.merchant_id, app_id="",
+        merchant_order_sn="v2-1", fingerprint="f", store_id=shop.store_id, cashier_id=0,
+        channel=ChannelName.WECHATPAY, scene=Scene.JSAPI, channel_merchant_id="1900000109",
+        channel_app_id="wxsub", payer_id="o", total_fen=101, body=None, attach=None,
+        call_back_url=world.receiver.callback_url, expire_at=now_ms() + 60_000,
+        api_version=ApiVersion.V2, vendor_sn="2026000000000000001a",
+    )  # fmt: skip
+    await db.write(lambda: payment_repo.insert_order(order, now_ms()))
+    facts = payment_repo.PaymentFacts(
+        ChannelName.WECHATPAY, order.order_sn, "4200000009", now_ms(), None, 101, None, "t"
+    )
+    await db.write(lambda: payment_repo.mark_paid(facts, now_ms(), views_v2.order_view))
+    [row] = await db.read(lambda: notifications_of(order.order_sn))
+    assert row["vendor_sn"] == "2026000000000000001a" and row["app_id"] == ""
+    notification_id = int(row["notification_id"])
+
+    assert await deliver_once(db, fast_settings()) == 1
+    first = world.receiver.hits[-1]
+    assert reference_verify(first.form, "s" * 32) and not reference_verify(first.form, SECRET)
+    assert first.data["order_status"] == "SUCCESS" and first.data["total_amount"] == 1.01
+
+    await db.write(lambda: merchant_repo.update_vendor_secret("2026000000000000001a", "t" * 32))
+    await db.write(lambda: repo.resend(notification_id, now_ms()))
+    assert await deliver_once(db, fast_settings()) == 1
+    assert reference_verify(world.receiver.hits[-1].form, "t" * 32)

@@ -266,8 +266,10 @@ def mark_paid(
         order.order_id,
         previous.value,
     )
-    if result.rowcount != 1:  # pragma: no cover - the writer serialises units on SQLite
-        return PaymentOutcome.DUPLICATE, order
+    if result.rowcount != 1:
+        # PostgreSQL: a concurrent unit (the channel's notification racing a payment code's own
+        # answer) paid it first; answer the order as it now stands, not as read before
+        return PaymentOutcome.DUPLICATE, (yield from _order(order.order_id))
     detail = f"{facts.transaction_id} via {facts.source}"
     if previous == OrderState.CLOSED:
         detail += "; 订单已关闭后收到支付成功，已改为支付成功，请商户处理（可退款）"
