@@ -2,7 +2,8 @@
 file named by the ``JUBAO_SANDBOX_JSON`` environment variable.
 
 In production these values come from your own configuration: the gateway URL, and the app_id /
-app_secret that ``jubao merchant create`` printed once.
+app_secret that ``jubao merchant create`` printed once (for Open API 2.0 as a service provider:
+the vendor_sn / vendor_secret that ``jubao vendor create`` printed once, and your merchants' ids).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class Sandbox:
     store_id: int
     demo_openid: str
     simulator_url: str
+    merchant_id: int = 0  # Open API 2.0: the demo merchant a service provider acts for
+    vendor_sn: str = ""  # ... and the demo service provider's credentials
+    vendor_secret: str = ""
 
 
 def _sandbox_json() -> Path:
@@ -52,6 +56,9 @@ def load_sandbox() -> Sandbox:
         store_id=int(info["store_id"]),
         demo_openid=info["demo_openid"],
         simulator_url=info["simulator_url"],
+        merchant_id=int(info.get("merchant_id", 0)),
+        vendor_sn=info.get("vendor_sn", ""),
+        vendor_secret=info.get("vendor_secret", ""),
     )
 
 

@@ -64,6 +64,7 @@ def test_the_quickstart_names_every_example() -> None:
     assert scripts == [
         "create_order.py",
         "notify_handler.py",
+        "open_api_v2.py",
         "pay_and_query.py",
         "refund.py",
         "till.py",
@@ -118,3 +119,13 @@ async def test_till_swipe_wait_reverse(sandbox: RunningSandbox) -> None:
 async def test_till_declined_code(sandbox: RunningSandbox) -> None:
     output = await run(sandbox, *example("till.py"), "134567890123452222")
     assert re.search(r"^declined 134567890123452222 BALANCE_NOT_ENOUGH: ", output, re.M), output
+
+
+async def test_open_api_v2_as_vendor_then_merchant(sandbox: RunningSandbox) -> None:
+    output = await run(sandbox, *example("open_api_v2.py"))
+    paid = re.search(r"^paid\s+(\d{20}) SUCCESS 0\.05 yuan wxpay$", output, re.MULTILINE)
+    assert paid, output
+    order_sn = paid.group(1)
+    assert re.search(rf"^notified {order_sn} SUCCESS \(vendor secret\)$", output, re.M), output
+    assert re.search(r"^refund\s+\d+ REFUND_SUCCESS 0\.02 yuan$", output, re.MULTILINE), output
+    assert re.search(rf"^merchant {order_sn} SUCCESS finished 20\d\d-", output, re.M), output

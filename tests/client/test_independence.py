@@ -22,7 +22,7 @@ def _allowed(module: str) -> bool:
 
 def test_importing_the_sdk_loads_no_server_module() -> None:
     script = (
-        "import sys, jubao.client\n"
+        "import sys, jubao.client, jubao.client.v2\n"
         "print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] == 'jubao')))"
     )
     result = subprocess.run(
@@ -30,6 +30,7 @@ def test_importing_the_sdk_loads_no_server_module() -> None:
     )
     loaded = result.stdout.split()
     assert "jubao.client" in loaded
+    assert "jubao.client.v2.sync_client" in loaded
     assert "jubao.protocol.signing" in loaded  # the scan sees real imports
     assert [name for name in loaded if not _allowed(name)] == []
     for server in ("starlette", "uvicorn", "asyncpg", "click", "cryptography"):
@@ -50,10 +51,11 @@ def _imports(path: Path) -> list[str]:
 
 
 def test_no_source_file_of_the_sdk_or_the_protocol_imports_server_code() -> None:
-    files = sorted(CLIENT_DIR.glob("*.py")) + sorted(PROTOCOL_DIR.glob("*.py"))
+    files = sorted(CLIENT_DIR.rglob("*.py")) + sorted(PROTOCOL_DIR.glob("*.py"))
+    assert CLIENT_DIR / "v2" / "credentials.py" in files  # the 2.0 client is checked too
     assert len(files) >= 10
     offending = {
-        f"{path.parent.name}/{path.name}": name
+        str(path.relative_to(CLIENT_DIR.parent)): name
         for path in files
         for name in _imports(path)
         if name.startswith(("jubao", "<")) and not _allowed(name)

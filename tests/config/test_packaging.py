@@ -22,6 +22,7 @@ SDK_SCRIPT = textwrap.dedent(
     import hashlib, importlib.util, json
     import httpx
     from jubao.client import JubaoClient, OrderQueryRequest
+    from jubao.client import v2
 
     for server in ("starlette", "uvicorn", "cryptography", "click", "pydantic", "asyncpg"):
         assert importlib.util.find_spec(server) is None, server
@@ -32,9 +33,15 @@ SDK_SCRIPT = textwrap.dedent(
         params = json.loads(request.content)
         base = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign")
         assert params["sign"] == hashlib.md5((base + SECRET).encode()).hexdigest().upper()
-        assert json.loads(params["biz_content"]) == {"order_sn": "20240101000000000001"}
-        data = ('{"merchant_order_sn":"M1","order_sn":"20240101000000000001",'
-                '"trade_state":"SUCCESS","total_fee":0.03}')
+        if request.url.path == "/gateway/agent":  # 2.0, service-provider level
+            assert params["vendor_sn"] == "2018113015321682303a"
+            assert params["biz_content"] == '{"merchant_id":7,"order_sn":"20240101000000000001"}'
+            data = ('{"merchant_order_sn":"M1","order_sn":"20240101000000000001",'
+                    '"order_status":"SUCCESS","total_amount":0.03,"pay_type":"wxpay"}')
+        else:
+            assert json.loads(params["biz_content"]) == {"order_sn": "20240101000000000001"}
+            data = ('{"merchant_order_sn":"M1","order_sn":"20240101000000000001",'
+                    '"trade_state":"SUCCESS","total_fee":0.03}')
         body = '{"result_code":200,"result_message":"ok","data":' + data + '}'
         return httpx.Response(200, content=body.encode())
 
@@ -42,6 +49,11 @@ SDK_SCRIPT = textwrap.dedent(
                      transport=httpx.MockTransport(gateway)) as client:
         order = client.query(OrderQueryRequest(order_sn="20240101000000000001"))
     print(order.trade_state, order.total_fee)
+    vendor = v2.VendorCredentials("2018113015321682303a", SECRET, merchant_id=7)
+    with v2.JubaoV2Client(vendor, "http://gw.test",
+                          transport=httpx.MockTransport(gateway)) as client:
+        order = client.query(v2.OrderQueryRequest(order_sn="20240101000000000001"))
+    print(order.order_status, order.total_amount_fen)
     """
 )
 
@@ -121,7 +133,7 @@ def test_the_sdk_works_in_a_venv_without_the_server_dependencies(tmp_path: Path)
         [python, "-I", "-c", SDK_SCRIPT], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == ["SUCCESS", "0.03"]
+    assert ran.stdout.split() == ["SUCCESS", "0.03", "SUCCESS", "3"]
     server = subprocess.run(
         [python, "-I", "-c", "import jubao.cli"], capture_output=True, text=True, timeout=60
     )

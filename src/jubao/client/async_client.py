@@ -75,7 +75,7 @@ class AsyncJubaoClient:
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
     def __repr__(self) -> str:
-        return f"AsyncJubaoClient(app_id={self._core.app_id!r}, url={self._core.url!r})"
+        return f"AsyncJubaoClient(app_id={self._core.identity!r}, url={self._core.url!r})"
 
     async def __aenter__(self) -> AsyncJubaoClient:
         return self

@@ -19,7 +19,16 @@ from typing import Any, Generic, TypeVar
 
 from jubao import __version__
 from jubao.client import reading
-from jubao.client.errors import ApiError, InvalidResponse, SignatureRejected, TransportError
+from jubao.client.errors import (
+    ApiError,
+    ChannelRefused,
+    InvalidParameter,
+    InvalidResponse,
+    MerchantNotFound,
+    NumberAlreadyUsed,
+    SignatureRejected,
+    TransportError,
+)
 from jubao.client.operations import Operation
 from jubao.protocol import jsonwire, signing
 
@@ -32,6 +41,7 @@ __all__ = [
     "PreparedRequest",
     "Retry",
     "RetryPolicy",
+    "agent_url",
     "gateway_url",
 ]
 
@@ -40,18 +50,35 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 15.0  # seconds; mina waits for WeChat's prepay
 DEFAULT_RETRIES = 2
 GATEWAY_PATH = "/gateway"
+AGENT_PATH = "/gateway/agent"  # Open API 2.0 ("agent API"), both credential levels
 USER_AGENT = f"jubao-python/{__version__}"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _ERRORS_BY_SUB_CODE: dict[str, type[ApiError]] = {"SIGN_ERROR": SignatureRejected}
+# Open API 2.0 puts Fubei's numeric code in result_code itself (reference 9.2)
+_ERRORS_BY_RESULT_CODE: dict[int, type[ApiError]] = {
+    9996: InvalidParameter,
+    1004: MerchantNotFound,
+    2: NumberAlreadyUsed,
+    60303: ChannelRefused,
+}
 
 
-def gateway_url(base_url: str) -> str:
-    """``http://host:8600`` -> ``http://host:8600/gateway``; a URL already ending in ``/gateway``
-    is kept."""
+def gateway_url(base_url: str, path: str = GATEWAY_PATH) -> str:
+    """``http://host:8600`` -> ``http://host:8600/gateway``; a URL already ending in ``path`` is
+    kept. For ``AGENT_PATH`` a URL ending in ``/gateway`` gains ``/agent``."""
     base = base_url.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-    return base if base.endswith(GATEWAY_PATH) else base + GATEWAY_PATH
+    if base.endswith(path):
+        return base
+    if path.startswith(GATEWAY_PATH + "/") and base.endswith(GATEWAY_PATH):
+        return base + path.removeprefix(GATEWAY_PATH)
+    return base + path
+
+
+def agent_url(base_url: str) -> str:
+    """``http://host:8600`` (or ``.../gateway``) -> ``http://host:8600/gateway/agent``."""
+    return gateway_url(base_url, AGENT_PATH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,33 +154,42 @@ class Exchange(Generic[T]):
 
 
 class ClientCore:
-    """Credentials, endpoint and retry policy; makes an ``Exchange`` per call."""
+    """Credentials, endpoint and retry policy; makes an ``Exchange`` per call.
+
+    ``identity`` is sent under ``identity_key``: ``app_id`` (1.0, and 2.0 merchant level) or
+    ``vendor_sn`` (2.0 service-provider level); ``secret`` is the matching app or vendor secret.
+    ``path``: ``GATEWAY_PATH`` (1.0) or ``AGENT_PATH`` (2.0); the envelope and signing are the same.
+    """
 
     def __init__(
         self,
-        app_id: str,
-        app_secret: str,
+        identity: str,
+        secret: str,
         base_url: str,
         policy: RetryPolicy,
         nonce: Callable[[], str] = lambda: secrets.token_hex(16),
+        *,
+        identity_key: str = "app_id",
+        path: str = GATEWAY_PATH,
     ) -> None:
-        if not app_id or not app_secret:
-            raise ValueError("app_id and app_secret are required")
-        self.app_id = app_id
-        self._app_secret = app_secret
-        self.url = gateway_url(base_url)
+        if not identity or not secret:
+            raise ValueError(f"{identity_key} and its secret are required")
+        self.identity = identity
+        self.identity_key = identity_key
+        self._secret = secret
+        self.url = gateway_url(base_url, path)
         self.policy = policy
         self._nonce = nonce
 
     def __repr__(self) -> str:  # never shows the secret
-        return f"ClientCore(app_id={self.app_id!r}, url={self.url!r})"
+        return f"ClientCore({self.identity_key}={self.identity!r}, url={self.url!r})"
 
     def start(self, operation: Operation[T]) -> Exchange[T]:
         return Exchange(self.prepare(operation), operation, self.policy)
 
     def prepare(self, operation: Operation[Any]) -> PreparedRequest:
         params: dict[str, str | None] = {
-            "app_id": self.app_id,
+            self.identity_key: self.identity,
             "method": operation.method,
             "format": "json",
             "sign_method": "md5",
@@ -161,7 +197,7 @@ class ClientCore:
             "version": "1.0",
             "biz_content": jsonwire.dumps(dict(operation.biz)),
         }
-        params["sign"] = signing.sign(params, self._app_secret)
+        params["sign"] = signing.sign(params, self._secret)
         return PreparedRequest(
             url=self.url,
             headers={
@@ -183,7 +219,7 @@ def parse_answer(operation: Operation[T], status_code: int, body: bytes) -> T:
         sub_code = sub_code if isinstance(sub_code, str) else ""
         message = envelope.get("result_message")
         message = message if isinstance(message, str) else ""
-        raise _ERRORS_BY_SUB_CODE.get(sub_code, ApiError)(result_code, sub_code, message)
+        raise error_class(result_code, sub_code)(result_code, sub_code, message)
     if status_code != 200:
         raise InvalidResponse(
             f"{operation.method}: HTTP {status_code} with a success envelope",
@@ -196,6 +232,14 @@ def parse_answer(operation: Operation[T], status_code: int, body: bytes) -> T:
         return operation.parse(data)
     except reading.ShapeError as exc:
         raise InvalidResponse(f"{operation.method}: {exc}", status_code=status_code) from exc
+
+
+def error_class(result_code: int, sub_code: str) -> type[ApiError]:
+    """The most specific ``ApiError``: by ``sub_code``, then by the 2.0 ``result_code``."""
+    by_sub_code = _ERRORS_BY_SUB_CODE.get(sub_code)
+    if by_sub_code is not None:
+        return by_sub_code
+    return _ERRORS_BY_RESULT_CODE.get(result_code, ApiError)
 
 
 def _envelope(method: str, status_code: int, body: bytes) -> dict[str, Any]:

@@ -2,7 +2,11 @@
 
     JubaoClientError
     ├── ApiError                     the gateway answered with a business failure
-    │   └── SignatureRejected        ... whose sub_code is SIGN_ERROR (check app_id / app_secret)
+    │   ├── SignatureRejected        ... whose sub_code is SIGN_ERROR (check the id and secret)
+    │   ├── InvalidParameter         ... 2.0 result_code 9996 (a field is missing or wrong)
+    │   ├── MerchantNotFound         ... 2.0 result_code 1004 (no such merchant, or not yours)
+    │   ├── NumberAlreadyUsed        ... 2.0 result_code 2 ("0002": your order/refund number)
+    │   └── ChannelRefused           ... 2.0 result_code 60303 (the wallet or bank said no)
     ├── TransportError               no usable answer: connection, timeout, HTTP 5xx / 429
     ├── InvalidResponse              an answer that is not the Open API envelope we expect
     └── NotificationError            a merchant notification that must not be trusted
@@ -17,11 +21,15 @@ from __future__ import annotations
 
 __all__ = [
     "ApiError",
+    "ChannelRefused",
     "InvalidNotification",
+    "InvalidParameter",
     "InvalidResponse",
     "JubaoClientError",
+    "MerchantNotFound",
     "NotificationError",
     "NotificationSignatureError",
+    "NumberAlreadyUsed",
     "SignatureRejected",
     "TransportError",
 ]
@@ -34,6 +42,7 @@ class JubaoClientError(Exception):
 class ApiError(JubaoClientError):
     """A failure envelope: ``{"result_code": 400, "result_message": ..., "sub_code": ...}``.
 
+    ``result_code`` is 400 on 1.0 and Fubei's numeric code on 2.0 (9996, 1004, ...);
     ``sub_code`` is jubao's stable code (``ORDER_NOT_FOUND``, ``REFUND_EXCEEDS``, ...; see
     docs/protocol.md); ``result_message`` is the Chinese text meant for people.
     """
@@ -46,7 +55,30 @@ class ApiError(JubaoClientError):
 
 
 class SignatureRejected(ApiError):
-    """The gateway could not verify our request signature: the app_secret is wrong or stale."""
+    """The gateway could not verify our request signature: the app (or vendor) secret is wrong or
+    stale."""
+
+
+class InvalidParameter(ApiError):
+    """Open API 2.0 ``result_code`` 9996 (【无效参数】): the request named a field wrongly;
+    ``result_message`` says which."""
+
+
+class MerchantNotFound(ApiError):
+    """Open API 2.0 ``result_code`` 1004 (商户不存在): the ``merchant_id`` does not exist, or a
+    vendor asked for a merchant that is not its own (the gateway does not say which)."""
+
+
+class NumberAlreadyUsed(ApiError):
+    """Open API 2.0 ``result_code`` 2 (Fubei's ``0002``): the ``merchant_order_sn`` or
+    ``merchant_refund_sn`` already names a different order or refund (``sub_code``
+    ``ORDER_SN_CONFLICT`` / ``REFUND_SN_CONFLICT``). Use a new number."""
+
+
+class ChannelRefused(ApiError):
+    """Open API 2.0 ``result_code`` 60303: the channel refused (``sub_code`` says why:
+    ``BALANCE_NOT_ENOUGH``, ``AUTH_CODE_INVALID``, ``PAYMENT_DECLINED``, or the channel's own
+    code); ``result_message`` is the channel's text."""
 
 
 class TransportError(JubaoClientError):

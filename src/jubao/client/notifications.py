@@ -66,7 +66,7 @@ def parse_notification(body: bytes | Mapping[str, str], app_secret: str) -> Noti
 
 def _form(body: bytes | Mapping[str, str]) -> dict[str, str]:
     if isinstance(body, bytes | bytearray | memoryview):
-        return _decode_form(bytes(body))
+        return decode_form(bytes(body))
     form: dict[str, str] = {}
     for key, value in body.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -75,7 +75,7 @@ def _form(body: bytes | Mapping[str, str]) -> dict[str, str]:
     return form
 
 
-def _decode_form(raw: bytes) -> dict[str, str]:
+def decode_form(raw: bytes) -> dict[str, str]:
     if len(raw) > _MAX_FORM_BYTES:
         raise InvalidNotification("notification body too large")
     try:

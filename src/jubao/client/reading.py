@@ -9,10 +9,27 @@ never breaks an installed SDK. Amounts arrive as exact JSON numbers (decoded as 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-__all__ = ["ShapeError", "amount", "integer", "mapping", "optional_amount", "text"]
+__all__ = [
+    "CHINA_TIME",
+    "ShapeError",
+    "amount",
+    "choice",
+    "compact_time",
+    "flag",
+    "integer",
+    "mapping",
+    "optional_amount",
+    "optional_choice",
+    "text",
+]
+
+E = TypeVar("E", bound=StrEnum)
+CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")  # Fubei's wall-clock times
 
 _MISSING = object()
 
@@ -81,3 +98,43 @@ def _yuan(name: str, value: object) -> Decimal:
     if fen != fen.to_integral_value():
         raise ShapeError(f"field {name!r} is not a whole number of fen: {value!r}")
     return Decimal(int(fen)).scaleb(-2)
+
+
+def choice(data: Mapping[str, Any], name: str, kind: type[E]) -> E:
+    """A field whose text is one of the members of ``kind``."""
+    value = text(data, name)
+    try:
+        return kind(value)
+    except ValueError:
+        raise ShapeError(f"field {name!r} has an unknown value {value!r}") from None
+
+
+def optional_choice(data: Mapping[str, Any], name: str, kind: type[E]) -> E | None:
+    """As ``choice``; missing, null or empty text is ``None``."""
+    return choice(data, name, kind) if text(data, name, "") else None
+
+
+def compact_time(data: Mapping[str, Any], name: str) -> datetime | None:
+    """``yyyyMMddHHmmss`` (text or number) in China time, as an aware datetime; missing, null or
+    empty is ``None`` (not finished yet)."""
+    value = text(data, name, "")
+    if not value:
+        return None
+    if len(value) != 14 or not value.isascii() or not value.isdigit():
+        raise ShapeError(f"field {name!r} should be yyyyMMddHHmmss, got {value!r}")
+    try:
+        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=CHINA_TIME)
+    except ValueError:
+        raise ShapeError(f"field {name!r} is not a valid time: {value!r}") from None
+
+
+def flag(data: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    """``1``/``0`` (number or text) or a JSON boolean."""
+    value = _get(data, name, default)
+    if isinstance(value, bool):
+        return value
+    if value in (1, "1"):
+        return True
+    if value in (0, "0"):
+        return False
+    raise ShapeError(f"field {name!r} should be 1 or 0, got {value!r}")

@@ -75,7 +75,7 @@ class JubaoClient:
         self._http = httpx.Client(timeout=timeout, transport=transport)
 
     def __repr__(self) -> str:
-        return f"JubaoClient(app_id={self._core.app_id!r}, url={self._core.url!r})"
+        return f"JubaoClient(app_id={self._core.identity!r}, url={self._core.url!r})"
 
     def __enter__(self) -> JubaoClient:
         return self
