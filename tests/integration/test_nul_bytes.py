@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.console.support import hidden, log_in
 from tests.support.sandbox import RunningSandbox, running_sandbox
 
