@@ -98,6 +98,10 @@ def test_new_orders_check_their_fields() -> None:
         CreateOrderRequest(merchant_order_sn="C1", pay_type="wxpay", user_id="", total_fen=1)
     with pytest.raises(ValueError, match="expired_time"):
         FixedQrcodeRequest(merchant_order_sn="F1", total_fen=1, expired_time=0)
+    with pytest.raises(ValueError, match="expired_time"):
+        QrcodeOrderRequest(merchant_order_sn="Q1", total_fen=1, expired_time=-1)
+    with pytest.raises(ValueError, match="pay_type must be wxpay or alipay"):
+        QrcodeOrderRequest(merchant_order_sn="Q1", total_fen=1, pay_type="unionpay")
 
 
 def test_qrcode_fixed_qrcode_and_wap_biz_content() -> None:
@@ -108,6 +112,12 @@ def test_qrcode_fixed_qrcode_and_wap_biz_content() -> None:
         QrcodeOrderRequest(merchant_order_sn="Q1", total_fen=5, pay_type="wxpay").biz()["pay_type"]
         == "wxpay"
     )
+    assert wire(
+        QrcodeOrderRequest(
+            merchant_order_sn="Q1", total_fen=5, pay_type="alipay", body="b", expired_time=120
+        ).biz()
+    ) == ('{"merchant_order_sn":"Q1","pay_type":"alipay","total_amount":0.05,"body":"b",'
+          '"expired_time":120}')  # fmt: skip
     assert wire(
         FixedQrcodeRequest(
             merchant_id=3, merchant_order_sn="F1", total_amount="8.8", store_id=2, expired_time=600
@@ -289,7 +299,7 @@ def test_close_qrcode_fixed_qrcode_wap_and_callback_answers() -> None:
     )
     assert (qr.content, qr.store_id) == ("http://gw/qr/abc", 2)
     wallet = QrcodeOrder.from_wire({"order_sn": "1", "trade_no": "x", "qr_code": "weixin://x"})
-    assert wallet.content == "weixin://x"
+    assert (wallet.content, wallet.trade_no) == ("weixin://x", "x")
     with pytest.raises(ShapeError, match="qrcode_url"):
         QrcodeOrder.from_wire({"order_sn": "1"})
     fixed = FixedQrcode.from_wire({"qrcode_url": "http://gw/qr/f", "merchant_order_sn": "F1"})

@@ -2,17 +2,20 @@
 gateway's ``/gateway/agent`` with the WeChat and Alipay simulators over loopback HTTP.
 
 pay (payment code) -> query three ways -> refund -> refund query; create (WeChat JSAPI, paid
-through the simulator; Alipay JSAPI) -> close; typed 2.0 errors; callback config and 2.0
-notifications verified with the secret of whoever created the order."""
+through the simulator; Alipay JSAPI) -> close; the cashier codes (``qrcode``, ``fixed_qrcode``)
+and their page; typed 2.0 errors; callback config and 2.0 notifications verified with the
+secret of whoever created the order."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Literal
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,11 +36,15 @@ from jubao.client.v2 import (
     CloseRequest,
     CreateOrderRequest,
     Credentials,
+    FixedQrcode,
+    FixedQrcodeRequest,
     OrderQueryRequest,
     OrderStatus,
     PaymentNotification,
     PayRequest,
     PayType,
+    QrcodeOrder,
+    QrcodeOrderRequest,
     RefundNotification,
     RefundQueryRequest,
     RefundRequest,
@@ -219,6 +226,63 @@ async def test_wap_create(leveled: tuple[V2Api, Level], sandbox: RunningSandbox)
     assert wap.html.startswith(("http://", "https://", "<form"))
     order = await client.query(OrderQueryRequest(merchant_order_sn=f"v2-wap-{level}"))
     assert (order.order_sn, order.pay_type) == (wap.order_sn, PayType.ALIPAY)
+
+
+async def scan_elsewhere(url: str) -> httpx.Response:
+    """The cashier page as a phone's camera app opens it: no wallet in the User-Agent."""
+    async with httpx.AsyncClient() as http:
+        return await http.get(url, headers={"User-Agent": "Mozilla/5.0 (X11; Linux) Firefox/120"})
+
+
+def assert_asks_for_a_wallet(shown: httpx.Response) -> None:
+    assert shown.status_code == 200, shown.text
+    assert "请使用微信或支付宝扫码付款" in shown.text
+    assert "Please scan this code with WeChat or Alipay to pay" in shown.text
+
+
+async def test_cashier_codes_and_their_page(
+    leveled: tuple[V2Api, Level], sandbox: RunningSandbox
+) -> None:
+    client, level = leveled
+    page_prefix = f"{sandbox.settings.resolved_public_url}/qr/"
+    fixed_request = FixedQrcodeRequest(
+        merchant_order_sn=f"v2-fixed-{level}",
+        total_amount="8.80",
+        store_id=sandbox.info["store_id"],
+        body="早餐",
+        expired_time=300,
+    )
+    fixed = await client.fixed_qrcode(fixed_request)
+    assert isinstance(fixed, FixedQrcode)
+    assert fixed.merchant_order_sn == f"v2-fixed-{level}"
+    assert fixed.qrcode_url.startswith(page_prefix)
+    assert_asks_for_a_wallet(await scan_elsewhere(fixed.qrcode_url))
+    assert await client.fixed_qrcode(fixed_request) == fixed  # identical retry: the same code
+    with pytest.raises(NumberAlreadyUsed) as conflict:
+        await client.fixed_qrcode(dataclasses.replace(fixed_request, total_amount="8.81"))
+    assert (conflict.value.result_code, conflict.value.sub_code) == (2, "ORDER_SN_CONFLICT")
+
+    qrcode_request = QrcodeOrderRequest(merchant_order_sn=f"v2-qr-{level}", total_fen=5)
+    qrcode = await client.qrcode(qrcode_request)
+    assert isinstance(qrcode, QrcodeOrder)
+    assert qrcode.qrcode_url.startswith(page_prefix)
+    assert qrcode.content == qrcode.qr_code == qrcode.qrcode_url != fixed.qrcode_url
+    assert qrcode.trade_no == qrcode.order_sn and len(qrcode.order_sn) == 20
+    assert qrcode.merchant_order_sn == f"v2-qr-{level}"
+    assert (qrcode.store_id, qrcode.cashier_id) == (sandbox.info["store_id"], 0)  # the first store
+    assert_asks_for_a_wallet(await scan_elsewhere(qrcode.content))
+    assert await client.qrcode(qrcode_request) == qrcode
+    with pytest.raises(NumberAlreadyUsed) as conflict:
+        await client.qrcode(dataclasses.replace(qrcode_request, pay_type=PayType.ALIPAY))
+    assert conflict.value.result_code == 2
+    # a merchant_order_sn an order already has is not free for a code either
+    await client.pay(
+        PayRequest(merchant_order_sn=f"v2-qr-paid-{level}", auth_code=PAYS_AT_ONCE, total_fen=1)
+    )
+    with pytest.raises(NumberAlreadyUsed):
+        await client.qrcode(
+            QrcodeOrderRequest(merchant_order_sn=f"v2-qr-paid-{level}", total_fen=1)
+        )
 
 
 async def test_typed_errors(leveled: tuple[V2Api, Level], sandbox: RunningSandbox) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ from jubao.storage.sql import Tx, fetch_one
 __all__ = ["paypage_routes"]
 
 MAX_URL = 256
+# WeChat's prepay ids (``wx2014...``); checked before the query: PostgreSQL refuses a NUL in text
+_PREPAY_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -87,8 +90,10 @@ def paypage_routes(db: Database) -> list[Route]:
         query = request.query_params
         prepay_id = query.get("prepay_id", "")
         callback_url, cancel_url = query.get("callback_url"), query.get("cancel_url")
-        if not prepay_id or len(prepay_id) > 64:
+        if not prepay_id:
             return _refusal("缺少参数 prepay_id", 400)
+        if not _PREPAY_ID.fullmatch(prepay_id):
+            return _refusal("参数 prepay_id 格式不正确", 400)
         if not _http_url(callback_url) or not _http_url(cancel_url):
             return _refusal("callback_url 与 cancel_url 必须是 http 或 https 地址", 400)
         assert callback_url is not None and cancel_url is not None

@@ -61,6 +61,11 @@ def _pay_type(value: PayType | str | None) -> PayType | None:
         raise ValueError(f"pay_type must be one of {allowed}, got {value!r}") from None
 
 
+def _check_expired_time(value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        raise ValueError("expired_time is a positive number of seconds")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Scoped:
     merchant_id: int | None = None
@@ -172,24 +177,33 @@ class CreateOrderRequest(_NewOrder):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QrcodeOrderRequest(_NewOrder):
-    """``fbpay.order.qrcode`` (定额码): a one-order QR code for the customer to scan;
-    ``pay_type`` may be left out for the aggregated code any wallet can scan. Retried safely."""
+    """``fbpay.order.qrcode`` (定额码): a one-order QR code for the customer to scan; left
+    without ``pay_type`` any wallet can pay it, with ``wxpay`` or ``alipay`` only that wallet.
+    ``expired_time``: seconds the code is valid (the gateway takes 60 to 86400; 600 when left
+    out). Retried safely (``merchant_order_sn``)."""
 
     pay_type: PayType | str | None = None
+    expired_time: int | None = None
 
     def __post_init__(self) -> None:
         _NewOrder.__post_init__(self)
-        _pay_type(self.pay_type)
+        if _pay_type(self.pay_type) not in (None, PayType.WXPAY, PayType.ALIPAY):
+            raise ValueError(f"pay_type must be wxpay or alipay, got {self.pay_type!r}")
+        _check_expired_time(self.expired_time)
 
     def biz(self) -> dict[str, Any]:
         pay_type = _pay_type(self.pay_type)
-        return self._order_biz(**_present(pay_type=None if pay_type is None else str(pay_type)))
+        return {
+            **self._order_biz(**_present(pay_type=None if pay_type is None else str(pay_type))),
+            **_present(expired_time=self.expired_time),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FixedQrcodeRequest(_NewOrder):
     """``fbpay.fixed.qrcode.create`` (聚合码): one QR code that any wallet can scan, valid for
-    ``expired_time`` seconds. Retried safely (``merchant_order_sn``)."""
+    ``expired_time`` seconds (the gateway takes 60 to 86400; 600 when left out). Retried safely
+    (``merchant_order_sn``)."""
 
     expired_time: int | None = None
     sub_appid: str | None = None
@@ -198,8 +212,7 @@ class FixedQrcodeRequest(_NewOrder):
 
     def __post_init__(self) -> None:
         _NewOrder.__post_init__(self)
-        if self.expired_time is not None and self.expired_time <= 0:
-            raise ValueError("expired_time is a positive number of seconds")
+        _check_expired_time(self.expired_time)
 
     def biz(self) -> dict[str, Any]:
         return {

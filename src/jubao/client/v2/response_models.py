@@ -275,11 +275,14 @@ class Refund:
 
 @dataclass(frozen=True, slots=True)
 class QrcodeOrder:
-    """``fbpay.order.qrcode``: show ``qrcode_url`` (jubao's cashier page, any wallet) as a QR
-    code; ``qr_code`` is the wallet's own code content when the order named a ``pay_type``."""
+    """``fbpay.order.qrcode`` (定额码): show ``content`` as a QR code. jubao answers its cashier
+    page (``PUBLIC_URL/qr/<token>``) as both ``qrcode_url`` and ``qr_code`` (Fubei's JAVA
+    model has ``qr_code`` only); ``order_sn`` is reserved for the order the first wallet to open
+    the page creates, and ``trade_no`` is jubao's number for it (the same ``order_sn``)."""
 
     order_sn: str
     merchant_order_sn: str = ""
+    trade_no: str = ""
     qrcode_url: str = ""
     qr_code: str = ""
     store_id: int = 0
@@ -290,6 +293,7 @@ class QrcodeOrder:
         answer = cls(
             order_sn=read.text(data, "order_sn"),
             merchant_order_sn=read.text(data, "merchant_order_sn", ""),
+            trade_no=read.text(data, "trade_no", ""),
             qrcode_url=read.text(data, "qrcode_url", ""),
             qr_code=read.text(data, "qr_code", ""),
             store_id=read.integer(data, "store_id", 0),
@@ -307,19 +311,18 @@ class QrcodeOrder:
 
 @dataclass(frozen=True, slots=True)
 class FixedQrcode:
-    """``fbpay.fixed.qrcode.create`` (聚合码): render ``qrcode_url`` as a QR code; any wallet
-    can scan it until it expires."""
+    """``fbpay.fixed.qrcode.create`` (聚合码): render ``qrcode_url`` (jubao's cashier page,
+    ``PUBLIC_URL/qr/<token>``) as a QR code; any wallet can pay it until it expires. The order
+    is made when the first wallet opens the page: query it by ``merchant_order_sn`` then."""
 
     qrcode_url: str
     merchant_order_sn: str = ""
-    order_sn: str = ""
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> FixedQrcode:
         return cls(
             qrcode_url=read.text(data, "qrcode_url"),
             merchant_order_sn=read.text(data, "merchant_order_sn", ""),
-            order_sn=read.text(data, "order_sn", ""),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from jubao.web.console.i18n import LANG_COOKIE, Translator, choose_language
 __all__ = ["PREFIX", "Ctx", "Guard", "Renderer", "redirect", "translator"]
 
 PREFIX = "/console"
+_PATH_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # the shape of every id a console path names
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 _SECURITY_HEADERS = {
@@ -135,6 +137,10 @@ def too_large(request: Request, t: Translator, renderer: Renderer) -> Response:
 PageHandler = Callable[[Ctx], Awaitable[Response]]
 
 
+def _text_path_params(request: Request) -> list[str]:
+    return [value for value in request.path_params.values() if isinstance(value, str)]
+
+
 class Guard:
     """Wraps page handlers: a valid session is required; every POST must carry its CSRF token."""
 
@@ -160,6 +166,11 @@ class Guard:
                     return too_large(request, t, self.renderer)
                 if not self.auth.csrf_matches(session.csrf, form.get("csrf")):
                     return self._refused(request, t)
+            if not all(map(_PATH_ID.fullmatch, _text_path_params(request))):
+                # no order, app or vendor has such an id (and PostgreSQL refuses a NUL in text)
+                return self.renderer.html(
+                    request, t, "console_error.html", status=404, message=t("common.not_found")
+                )
             return await handler(Ctx(request, t, session, form))
 
         return endpoint

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from jubao.clock import CHINA
 from jubao.kinds import ChannelName, Scene
+from jubao.protocol.identifiers import unsafe_character
 from jubao.storage.sql import Row, Tx, fetch_all, fetch_one
 
 __all__ = [
@@ -119,7 +120,10 @@ class OrderFilter:
             start = day_start_ms(self.day)
             conditions.append("o.created_at >= ? AND o.created_at < ?")
             args.extend((start, start + DAY_MS))
-        if self.search:
+        if self.search and unsafe_character(self.search) is not None:
+            # no identifier holds a control character (and PostgreSQL refuses a NUL in text)
+            conditions.append("1 = 0")
+        elif self.search:
             conditions.append("(o.order_sn = ? OR o.merchant_order_sn = ?)")
             args.extend((self.search, self.search))
         return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), args
