@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -14,8 +12,6 @@ from jubao.client.core import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCore,
-    Done,
-    Retry,
     RetryPolicy,
 )
 from jubao.client.request_models import (
@@ -45,13 +41,14 @@ from jubao.client.response_models import (
     ScanResponse,
     ServerTime,
 )
+from jubao.client.shells import AsyncShell
 
 __all__ = ["AsyncJubaoClient"]
 
 T = TypeVar("T")
 
 
-class AsyncJubaoClient:
+class AsyncJubaoClient(AsyncShell):
     """An asyncio Open API client. Use it with ``async with``, or await ``aclose()``.
 
     ``base_url``: the gateway's origin (``http://127.0.0.1:8600``) or the full ``.../gateway`` URL.
@@ -72,42 +69,10 @@ class AsyncJubaoClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._core = ClientCore(app_id, app_secret, base_url, RetryPolicy(retries, backoff))
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        super().__init__(self._core, timeout, transport)
 
     def __repr__(self) -> str:
         return f"AsyncJubaoClient(app_id={self._core.identity!r}, url={self._core.url!r})"
-
-    async def __aenter__(self) -> AsyncJubaoClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Release the HTTP connections (this is not ``openapi.payment.order.close``)."""
-        await self._http.aclose()
-
-    async def _execute(self, operation: ops.Operation[T]) -> T:
-        exchange = self._core.start(operation)
-        request = exchange.request
-        while True:
-            step: Done[T] | Retry
-            try:
-                answer = await self._http.post(
-                    request.url, content=request.body, headers=request.headers
-                )
-            except httpx.TransportError as exc:
-                step = exchange.failed(exc)
-            else:
-                step = exchange.received(answer.status_code, answer.content)
-            if isinstance(step, Done):
-                return step.value
-            await asyncio.sleep(step.delay)
 
     async def mina(self, request: MinaRequest) -> MinaResponse:
         return await self._execute(ops.mina(request))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
@@ -14,8 +12,6 @@ from jubao.client.core import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     ClientCore,
-    Done,
-    Retry,
     RetryPolicy,
 )
 from jubao.client.request_models import (
@@ -45,13 +41,14 @@ from jubao.client.response_models import (
     ScanResponse,
     ServerTime,
 )
+from jubao.client.shells import SyncShell
 
 __all__ = ["JubaoClient"]
 
 T = TypeVar("T")
 
 
-class JubaoClient:
+class JubaoClient(SyncShell):
     """A blocking Open API client. Use it as a context manager, or call ``close()``.
 
     ``base_url``: the gateway's origin (``http://127.0.0.1:8600``) or the full ``.../gateway`` URL.
@@ -72,40 +69,10 @@ class JubaoClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._core = ClientCore(app_id, app_secret, base_url, RetryPolicy(retries, backoff))
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        super().__init__(self._core, timeout, transport)
 
     def __repr__(self) -> str:
         return f"JubaoClient(app_id={self._core.identity!r}, url={self._core.url!r})"
-
-    def __enter__(self) -> JubaoClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release the HTTP connections (this is not ``openapi.payment.order.close``)."""
-        self._http.close()
-
-    def _execute(self, operation: ops.Operation[T]) -> T:
-        exchange = self._core.start(operation)
-        request = exchange.request
-        while True:
-            step: Done[T] | Retry
-            try:
-                answer = self._http.post(request.url, content=request.body, headers=request.headers)
-            except httpx.TransportError as exc:
-                step = exchange.failed(exc)
-            else:
-                step = exchange.received(answer.status_code, answer.content)
-            if isinstance(step, Done):
-                return step.value
-            time.sleep(step.delay)
 
     def mina(self, request: MinaRequest) -> MinaResponse:
         return self._execute(ops.mina(request))

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
 from jubao.client import operations as ops_v1
-from jubao.client.core import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Done, Retry, RetryPolicy
+from jubao.client.core import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
+from jubao.client.shells import AsyncShell
 from jubao.client.v2 import operations as ops
 from jubao.client.v2.credentials import AgentCore, Credentials
 from jubao.client.v2.request_models import (
@@ -42,7 +41,7 @@ __all__ = ["AsyncJubaoV2Client"]
 T = TypeVar("T")
 
 
-class AsyncJubaoV2Client:
+class AsyncJubaoV2Client(AsyncShell):
     """An asyncio Open API 2.0 client (``/gateway/agent``). Use it with ``async with``, or await
     ``aclose()``.
 
@@ -63,42 +62,10 @@ class AsyncJubaoV2Client:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._core = AgentCore(credentials, base_url, RetryPolicy(retries, backoff))
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        super().__init__(self._core, timeout, transport)
 
     def __repr__(self) -> str:
         return f"AsyncJubaoV2Client({self._core.credentials!r}, url={self._core.url!r})"
-
-    async def __aenter__(self) -> AsyncJubaoV2Client:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Release the HTTP connections (this is not ``fbpay.order.close``)."""
-        await self._http.aclose()
-
-    async def _execute(self, operation: ops_v1.Operation[T]) -> T:
-        exchange = self._core.start(operation)
-        request = exchange.request
-        while True:
-            step: Done[T] | Retry
-            try:
-                answer = await self._http.post(
-                    request.url, content=request.body, headers=request.headers
-                )
-            except httpx.TransportError as exc:
-                step = exchange.failed(exc)
-            else:
-                step = exchange.received(answer.status_code, answer.content)
-            if isinstance(step, Done):
-                return step.value
-            await asyncio.sleep(step.delay)
 
     async def pay(self, request: PayRequest) -> Order:
         """The payment code's order: ``SUCCESS``, or ``USERPAYING`` while the payer confirms

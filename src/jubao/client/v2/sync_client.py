@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
 from jubao.client import operations as ops_v1
-from jubao.client.core import DEFAULT_RETRIES, DEFAULT_TIMEOUT, Done, Retry, RetryPolicy
+from jubao.client.core import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
+from jubao.client.shells import SyncShell
 from jubao.client.v2 import operations as ops
 from jubao.client.v2.credentials import AgentCore, Credentials
 from jubao.client.v2.request_models import (
@@ -41,7 +40,7 @@ __all__ = ["JubaoV2Client"]
 T = TypeVar("T")
 
 
-class JubaoV2Client:
+class JubaoV2Client(SyncShell):
     """A blocking Open API 2.0 client (``/gateway/agent``). Use it as a context manager, or call
     ``close()``.
 
@@ -62,40 +61,10 @@ class JubaoV2Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._core = AgentCore(credentials, base_url, RetryPolicy(retries, backoff))
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        super().__init__(self._core, timeout, transport)
 
     def __repr__(self) -> str:
         return f"JubaoV2Client({self._core.credentials!r}, url={self._core.url!r})"
-
-    def __enter__(self) -> JubaoV2Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release the HTTP connections (this is not ``fbpay.order.close``)."""
-        self._http.close()
-
-    def _execute(self, operation: ops_v1.Operation[T]) -> T:
-        exchange = self._core.start(operation)
-        request = exchange.request
-        while True:
-            step: Done[T] | Retry
-            try:
-                answer = self._http.post(request.url, content=request.body, headers=request.headers)
-            except httpx.TransportError as exc:
-                step = exchange.failed(exc)
-            else:
-                step = exchange.received(answer.status_code, answer.content)
-            if isinstance(step, Done):
-                return step.value
-            time.sleep(step.delay)
 
     def pay(self, request: PayRequest) -> Order:
         """The payment code's order: ``SUCCESS``, or ``USERPAYING`` while the payer confirms
