@@ -91,7 +91,8 @@ def decode_form(raw: bytes) -> dict[str, str]:
     return form
 
 
-def _content(form: Mapping[str, str]) -> Notification:
+def notified_data(form: Mapping[str, str]) -> dict[str, Any]:
+    """A verified notification's ``data`` object (1.0 and 2.0 share the envelope)."""
     if form.get("result_code") != "200":
         raise InvalidNotification(f"unexpected result_code {form.get('result_code')!r}")
     try:
@@ -100,6 +101,11 @@ def _content(form: Mapping[str, str]) -> Notification:
         raise InvalidNotification(f"data is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidNotification("data is not a JSON object")
+    return data
+
+
+def _content(form: Mapping[str, str]) -> Notification:
+    data = notified_data(form)
     try:
         if "refund_sn" in data:
             return RefundNotification.from_wire(data)

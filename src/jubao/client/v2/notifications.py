@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from jubao.client.errors import InvalidNotification, NotificationSignatureError
-from jubao.client.notifications import NOTIFICATION_ACK, decode_form
+from jubao.client.notifications import NOTIFICATION_ACK, decode_form, notified_data
 from jubao.client.reading import ShapeError
 from jubao.client.v2.response_models import Order, Refund
 from jubao.protocol import jsonwire
@@ -105,14 +105,7 @@ def _json_fields(raw: bytes) -> dict[str, str]:
 
 
 def _content(fields: Mapping[str, str]) -> Notification:
-    if fields.get("result_code") != "200":
-        raise InvalidNotification(f"unexpected result_code {fields.get('result_code')!r}")
-    try:
-        data: Any = jsonwire.loads(fields.get("data", ""))
-    except jsonwire.JsonError as exc:
-        raise InvalidNotification(f"data is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidNotification("data is not a JSON object")
+    data = notified_data(fields)
     try:
         if "refund_sn" in data:
             return RefundNotification.from_wire(data)
