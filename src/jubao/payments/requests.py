@@ -4,9 +4,11 @@ turns its own wire request into one of these (``web/methods_v1.py``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.money import Fen
+from jubao.protocol.methods import SceneOrder
 
 __all__ = ["CreateOrder"]
 
@@ -33,3 +35,28 @@ class CreateOrder:
     # a cashier code (``payments.cashier_codes``) reserves the order's number and sets its expiry
     order_sn: str | None = None
     expire_at: int | None = None  # epoch ms; default: now + ``order_expire_seconds``
+
+    @classmethod
+    def of(
+        cls,
+        order: SceneOrder,
+        channel: ChannelName,
+        scene: Scene,
+        fingerprint: str,
+        **extra: Any,
+    ) -> CreateOrder:
+        """The order's common fields (both API generations parse them into a ``SceneOrder``);
+        ``extra`` is what the scene adds (payer, payment code, return page, API generation)."""
+        return cls(
+            channel=channel,
+            scene=scene,
+            merchant_order_sn=order.merchant_order_sn,
+            total_fen=order.total_fen,
+            store_id=order.store_id,
+            fingerprint=fingerprint,
+            cashier_id=order.cashier_id,
+            call_back_url=order.call_back_url,
+            body=order.body,
+            attach=order.attach,
+            **extra,
+        )

@@ -43,30 +43,12 @@ async def _mina(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[
     return views.wallet_answer(order)
 
 
-def _create(
-    order: methods.SceneOrder, channel: ChannelName, scene: Scene, fingerprint: str, **extra: Any
-) -> CreateOrder:
-    return CreateOrder(
-        channel=channel,
-        scene=scene,
-        merchant_order_sn=order.merchant_order_sn,
-        total_fen=order.total_fen,
-        store_id=order.store_id,
-        fingerprint=fingerprint,
-        cashier_id=order.cashier_id,
-        call_back_url=order.call_back_url,
-        body=order.body,
-        attach=order.attach,
-        **extra,
-    )
-
-
 async def _swipe(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
     request = methods.parse_swipe(biz)
     # the code is single-use: a retry with the same merchant_order_sn and another code is a
     # different payment, and refused as a conflict
     fingerprint = request.order.fingerprint(request.channel.value, request.auth_code)
-    create = _create(
+    create = CreateOrder.of(
         request.order, request.channel, Scene.BARCODE, fingerprint, auth_code=request.auth_code
     )
     return views.order_view(await service.create(app, create))
@@ -75,14 +57,14 @@ async def _swipe(service: PaymentService, app: App, biz: dict[str, Any]) -> dict
 async def _scan(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
     request = methods.parse_scan(biz)
     fingerprint = request.order.fingerprint(request.channel.value)
-    create = _create(request.order, request.channel, Scene.NATIVE, fingerprint)
+    create = CreateOrder.of(request.order, request.channel, Scene.NATIVE, fingerprint)
     return views.scan_answer(await service.create(app, create))
 
 
 async def _h5pay(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
     request = methods.parse_h5pay(biz)
     fingerprint = request.order.fingerprint(request.sub_open_id)
-    create = _create(
+    create = CreateOrder.of(
         request.order, ChannelName.WECHATPAY, Scene.JSAPI, fingerprint,
         payer_id=request.sub_open_id,
     )  # fmt: skip
@@ -92,7 +74,7 @@ async def _h5pay(service: PaymentService, app: App, biz: dict[str, Any]) -> dict
 async def _alipay_h5(service: PaymentService, app: App, biz: dict[str, Any]) -> dict[str, Any]:
     request = methods.parse_alipay_h5(biz)
     fingerprint = request.order.fingerprint(request.buyer_id)
-    create = _create(
+    create = CreateOrder.of(
         request.order, ChannelName.ALIPAY, Scene.JSAPI, fingerprint, payer_id=request.buyer_id
     )
     return views.alipay_h5_answer(await service.create(app, create))

@@ -40,20 +40,8 @@ async def create_order(
         if store is None:
             raise BusinessRuleError("商户还没有门店，请先创建门店", sub_code="STORE_NOT_FOUND")
         order = dataclasses.replace(order, store_id=store.store_id)
-    return CreateOrder(
-        channel=channel,
-        scene=scene,
-        merchant_order_sn=order.merchant_order_sn,
-        total_fen=order.total_fen,
-        store_id=order.store_id,
-        fingerprint=order.fingerprint(fbpay.pay_type_of(channel), *extra_fingerprint),
-        cashier_id=order.cashier_id,
-        call_back_url=order.call_back_url,
-        body=order.body,
-        attach=order.attach,
-        api=ApiVersion.V2,
-        **extra,
-    )
+    fingerprint = order.fingerprint(fbpay.pay_type_of(channel), *extra_fingerprint)
+    return CreateOrder.of(order, channel, scene, fingerprint, api=ApiVersion.V2, **extra)
 
 
 async def _pay(service: PaymentService, caller: Caller, biz: dict[str, Any]) -> dict[str, Any]:
