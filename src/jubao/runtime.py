@@ -177,6 +177,7 @@ def production_channel(settings: Settings) -> Channel:
             public_key_id=settings.wechat_public_key_id,
             timeout=settings.wechat_timeout_seconds,
             platform_mode=settings.wechat_platform_mode,
+            rsa_threads=settings.rsa_threads,
         )
     )
 
@@ -212,6 +213,7 @@ def alipay_channel(settings: Settings) -> AlipayChannel | None:
                 timeout=settings.alipay_timeout_seconds,
                 sys_service_provider_id=settings.alipay_sys_service_provider_id or None,
                 oauth_authorize_url=settings.alipay_oauth_authorize_url,
+                rsa_threads=settings.rsa_threads,
             )
         )
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -15,6 +15,7 @@ SIMULATOR = Path(jubao.channels.alipay_simulator.__file__).parent
 CHANNEL_ALLOWED = (
     "jubao.channels.alipay.",
     "jubao.channels.base",
+    "jubao.channels.offload",
     "jubao.errors",
     "jubao.httppool",
     "jubao.kinds",

@@ -207,6 +207,9 @@ class Settings:
     log_format: LogFormat = "text"  # json: one JSON object per line, for log collectors
     # `jubao serve`: processes, and whether to trust a reverse proxy's forwarded headers
     workers: Count = 1
+    # the channels' RSA signatures on worker threads rather than inline: off, since one process
+    # per core gains nothing from them (docs/benchmarks.md); the sandbox always uses them
+    rsa_threads: Flag = False
     proxy_headers: Flag = False
     forwarded_allow_ips: Host = "127.0.0.1"
     # an env file read before the environment (``jubao simulator`` writes DATA_DIR/channel.env)

@@ -10,7 +10,6 @@ contract's operations in Alipay's terms. The exchange itself (signing, verificat
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -356,7 +355,7 @@ class AlipayChannel:
         biz["product_code"] = "QUICK_WAP_WAY"
         if request.return_url:
             biz["quit_url"] = request.return_url  # where "back" leaves the cashier page
-        url = await asyncio.to_thread(
+        url = await self._transport.rsa(
             self._transport.page_url,
             "alipay.trade.wap.pay",
             biz,

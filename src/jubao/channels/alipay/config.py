@@ -36,6 +36,8 @@ class AlipayConfig:
     """The ISV's own PID, sent as ``extend_params.sys_service_provider_id`` (rebate tagging)."""
     oauth_authorize_url: str = DEFAULT_OAUTH_AUTHORIZE_URL
     """Alipay's user-authorisation page (``publicAppAuthorize.htm``); a simulator's elsewhere."""
+    rsa_threads: bool = True
+    """Sign and verify on worker threads (``channels.offload``); ``jubao serve`` does it inline."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.gateway_url)

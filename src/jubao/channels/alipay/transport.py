@@ -9,7 +9,6 @@ errors, unsigned, unverifiable or malformed answers are ``ChannelUnavailable``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jubao.channels.alipay import mapping, signing, statement
 from jubao.channels.alipay.config import AlipayConfig
 from jubao.channels.base import ChannelBinding
+from jubao.channels.offload import offload
 from jubao.errors import ChannelUnavailable
 from jubao.httppool import PooledClient
 
@@ -48,6 +48,7 @@ class Transport:
         self._config = config
         self._app_key = app_key
         self._alipay_key = alipay_key
+        self.rsa = offload(config.rsa_threads)
         self._clock = clock
         self._injected = http_client
         self._pool = (
@@ -110,8 +111,7 @@ class Transport:
         ``codeless``: the method answers success without a ``code`` (alipay.system.oauth.token);
         its failures still come with one."""
         query, body = self._params(method, biz, binding, notify_url, app_params)
-        # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
-        query["sign"] = await asyncio.to_thread(
+        query["sign"] = await self.rsa(
             signing.sign, self._app_key, signing.request_content({**query, **body})
         )
         client = self._client()
@@ -127,7 +127,7 @@ class Transport:
             raise ChannelUnavailable("支付宝：请求超时") from None
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"支付宝：网络错误（{type(exc).__name__}）") from None
-        doc = await asyncio.to_thread(self._verified, method, response)
+        doc = await self.rsa(self._verified, method, response)
         code = str(doc.get("code", ""))
         if codeless and "code" not in doc:
             return mapping.SUCCESS, doc

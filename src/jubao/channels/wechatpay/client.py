@@ -10,7 +10,6 @@ WeChat Pay signature or it is not trusted (``ChannelUnavailable``). Error classe
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -38,6 +37,7 @@ from jubao.channels.base import (
     TransactionEvent,
     WalletPackage,
 )
+from jubao.channels.offload import offload
 from jubao.channels.wechatpay import aesgcm, mapping, signing, tradebill
 from jubao.channels.wechatpay.certificates import CERTIFICATES_PATH
 from jubao.channels.wechatpay.config import WechatPayConfig
@@ -127,6 +127,7 @@ class WechatPayChannel:
         # Parsed once: an RSA key load costs more than the signature itself.
         self._private_key = load_private_key(config.private_key_pem)
         self._apiv3_key = config.apiv3_key.encode("ascii")
+        self._rsa = offload(config.rsa_threads)
         self._base = config.base_url.rstrip("/")
         self._clock = clock or _utc_now
         # The request path is bound by the WeChat round trip: allow plenty of concurrency
@@ -138,6 +139,10 @@ class WechatPayChannel:
         self._downloads: httpx.AsyncClient | None = None
         self._user_agent = f"jubao/{__version__}"
         self._keys = PlatformKeys(config, self._clock, self._fetch_certificates)
+
+    @property
+    def config(self) -> WechatPayConfig:
+        return self._config
 
     # ---- Channel --------------------------------------------------------------------------------
 
@@ -154,8 +159,7 @@ class WechatPayChannel:
         prepay_id = await self.prepay(request)
         app_id = request.binding.app_id
         assert app_id is not None  # prepay refused a binding without one
-        # An RSA signature: on a worker thread (the GIL is released) so the loop keeps serving.
-        signed = await asyncio.to_thread(self.sign_params, app_id, prepay_id)
+        signed = await self._rsa(self.sign_params, app_id, prepay_id)
         return WalletPackage(prepay_id=prepay_id, params=signed.as_wire())
 
     async def prepay(self, request: PaymentRequest) -> str:
@@ -492,8 +496,7 @@ class WechatPayChannel:
         request = client.build_request(
             method, url, params=params, content=body, headers=headers, timeout=self._config.timeout
         )
-        # RSA signing releases the GIL: on a worker thread it runs beside the event loop.
-        request.headers["Authorization"] = await asyncio.to_thread(
+        request.headers["Authorization"] = await self._rsa(
             self._authorization, request, body or b""
         )
         return request

@@ -38,6 +38,8 @@ class WechatPayConfig:
     timeout: float = 10.0
     notify_window_seconds: int = 300
     platform_mode: str = "public_key"
+    rsa_threads: bool = True
+    """Sign on worker threads (``channels.offload``); ``jubao serve`` signs inline."""
     certificate_refresh_seconds: float = 12 * 3600
     """Certificate mode: download the certificates again after this long."""
     certificate_renew_before_seconds: float = 7 * 86400
