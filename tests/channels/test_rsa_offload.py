@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jubao.channels import offload
-from jubao.channels.base import Scene
+from jubao.kinds import Scene
 from jubao.channels.wechatpay import WechatPayChannel, signing
 from jubao.config import Settings
 from jubao.runtime import production_channel

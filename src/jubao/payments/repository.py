@@ -96,18 +96,40 @@ def add_event(order_id: int, now: int, kind: str, detail: str = "") -> Tx[None]:
     )
 
 
-def insert_order(order: NewOrder, now: int) -> Tx[tuple[OrderRecord, bool] | None]:
+_ORDER_COLUMNS = (
+    "order_sn, merchant_id, app_id, merchant_order_sn, fingerprint, store_id, cashier_id, "
+    "channel, scene, channel_merchant_id, channel_app_id, payer_id, total_fen, body, attach, "
+    "call_back_url, state, expire_at, created_at, updated_at, api_version, vendor_sn"
+)
+_INSERT_ORDER = (
+    f"INSERT INTO orders ({_ORDER_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING RETURNING *"
+)
+
+
+def _with_event(write: str, kind: str) -> str:
+    """PostgreSQL: ``write`` (``... RETURNING *``) and its order event as one statement, so the
+    unit needs no ``BEGIN``/``COMMIT`` round trips; the statement answers the written row."""
+    return (
+        f"WITH written AS ({write}), event AS ("
+        "INSERT INTO order_events (order_id, at, kind, detail) "
+        f"SELECT order_id, CAST(? AS BIGINT), '{kind}', CAST(? AS TEXT) FROM written) "
+        "SELECT * FROM written"
+    )
+
+
+_INSERT_ORDER_WITH_EVENT = _with_event(_INSERT_ORDER, "CREATED")
+
+
+def insert_order(
+    order: NewOrder, now: int, dialect: str = "sqlite"
+) -> Tx[tuple[OrderRecord, bool] | None]:
     """Insert, or return the existing order with this merchant_order_sn.
 
     ``None`` means the generated order_sn collided with another order: draw a new one.
     """
-    inserted = yield fetch_one(
-        "INSERT INTO orders (order_sn, merchant_id, app_id, merchant_order_sn, fingerprint, "
-        "store_id, cashier_id, channel, scene, channel_merchant_id, channel_app_id, payer_id, "
-        "total_fen, body, attach, call_back_url, state, expire_at, created_at, updated_at, "
-        "api_version, vendor_sn) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT DO NOTHING RETURNING *",
+    values = (
         order.order_sn,
         order.merchant_id,
         order.app_id,
@@ -131,9 +153,17 @@ def insert_order(order: NewOrder, now: int) -> Tx[tuple[OrderRecord, bool] | Non
         order.api_version.value,
         order.vendor_sn,
     )
+    detail = f"{order.total_fen} 分"
+    if dialect == "postgresql":
+        inserted = yield fetch_one(_INSERT_ORDER_WITH_EVENT, *values, now, detail, alone=True)
+        if inserted.first is not None:
+            ORDER_EVENTS.labels("CREATED").inc()
+    else:
+        inserted = yield fetch_one(_INSERT_ORDER, *values)
+        if inserted.first is not None:
+            yield from add_event(inserted.first["order_id"], now, "CREATED", detail)
     row = inserted.first
     if row is not None:
-        yield from add_event(row["order_id"], now, "CREATED", f"{order.total_fen} 分")
         return OrderRecord.from_row(row), True
     existing = (
         yield fetch_one(
@@ -190,6 +220,7 @@ def store_instruction(
     prepay_expires_at: int,
     instruction: str,
     now: int,
+    dialect: str = "sqlite",
 ) -> Tx[OrderRecord]:
     """Record the channel's payment instruction unless another request already did (compare-and-
     set on the prepay id it replaces); return the order as stored, so every caller answers alike."""
@@ -197,18 +228,22 @@ def store_instruction(
     condition = "prepay_id IS NULL AND instruction IS NULL"
     if previous_prepay_id is not None:
         condition, args = "prepay_id = ?", (previous_prepay_id,)
-    stored = yield fetch_one(
+    update = (
         "UPDATE orders SET prepay_id = ?, prepay_expires_at = ?, instruction = ?, updated_at = ? "
-        f"WHERE order_id = ? AND {condition} RETURNING *",
-        prepay_id,
-        prepay_expires_at,
-        instruction,
-        now,
-        order_id,
-        *args,
+        f"WHERE order_id = ? AND {condition} RETURNING *"
     )
+    values = (prepay_id, prepay_expires_at, instruction, now, order_id, *args)
+    if dialect == "postgresql":
+        stored = yield fetch_one(
+            _with_event(update, "PREPAY"), *values, now, prepay_id or "", alone=True
+        )
+        if stored.first is not None:
+            ORDER_EVENTS.labels("PREPAY").inc()
+    else:
+        stored = yield fetch_one(update, *values)
+        if stored.first is not None:
+            yield from add_event(order_id, now, "PREPAY", prepay_id or "")
     if stored.first is not None:
-        yield from add_event(order_id, now, "PREPAY", prepay_id or "")
         return OrderRecord.from_row(stored.first)
     return (yield from _order(order_id))
 

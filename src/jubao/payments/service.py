@@ -203,7 +203,7 @@ class PaymentService:
                 api_version=request.api,
                 vendor_sn=None if isinstance(caller, App) else caller.vendor.vendor_sn,
             )
-            outcome = await self._db.write(partial(repo.insert_order, new, now))
+            outcome = await self._db.write(partial(repo.insert_order, new, now, self._db.dialect))
             if outcome is not None:
                 return outcome
         raise StorageError("订单号生成冲突，请重试")
@@ -298,6 +298,7 @@ class PaymentService:
                 now + INSTRUCTION_VALIDITY_MS,
                 instructions.encode(instruction),
                 now,
+                self._db.dialect,
             )
         )
 
@@ -317,7 +318,14 @@ class PaymentService:
         marker = instructions.encode_state(instructions.PaymentCodeSubmitted())
         stored = await self._db.write(
             partial(
-                repo.store_instruction, order.order_id, None, None, order.expire_at, marker, now
+                repo.store_instruction,
+                order.order_id,
+                None,
+                None,
+                order.expire_at,
+                marker,
+                now,
+                self._db.dialect,
             )
         )
         applied = await self._apply_transaction(order.channel, outcome.transaction, source="create")

@@ -4,7 +4,9 @@ Units are the same generators the SQLite driver runs; ``?`` placeholders become 
 
 Round trips are the cost here (each is a wake-up of the event loop and of the server): a reading
 unit runs without ``BEGIN``/``COMMIT`` (under READ COMMITTED, PostgreSQL's default, each statement
-takes its own snapshot inside a transaction too, so one adds nothing), and a connection goes back to
+takes its own snapshot inside a transaction too, so one adds nothing), a writing unit whose first
+statement is marked ``alone`` (one statement that writes all it must, ``storage.sql``) runs
+without them too, and a connection goes back to
 the pool without asyncpg's reset query (jubao sets no session state: no ``SET``, ``LISTEN``, or
 advisory lock outside ``migrate``, which releases its own). Measured in docs/benchmarks.md.
 """
@@ -91,12 +93,17 @@ class PostgresDatabase:
         return await self._run(unit, transaction=False)
 
     async def _run(self, unit: Callable[[], Tx[T]], *, transaction: bool) -> T:
+        generator = unit()
+        try:
+            first = next(generator)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
         try:
             async with self._pool.acquire() as conn:
-                if not transaction:
-                    return await _drive(conn, unit)
+                if not transaction or first.alone:
+                    return await _drive(conn, generator, first, reads_after=first.alone)
                 async with conn.transaction():
-                    return await _drive(conn, unit)
+                    return await _drive(conn, generator, first)
         except asyncpg.UniqueViolationError as exc:
             raise DuplicateKey(str(exc)) from exc
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -112,12 +119,16 @@ async def _keep_session(conn: Any) -> None:
     """The pool's reset: nothing beyond asyncpg's own rollback of an unfinished transaction."""
 
 
-async def _drive(conn: Any, unit: Callable[[], Tx[T]]) -> T:
-    generator = unit()
+async def _drive(conn: Any, generator: Tx[T], query: Query, *, reads_after: bool = False) -> T:
+    """Run ``generator`` from its first ``query``. ``reads_after``: it began with a statement run
+    ``alone`` (outside a transaction), so what it yields next must only read."""
     try:
-        query = next(generator)
         while True:
-            query = generator.send(await _execute(conn, query))
+            result = await _execute(conn, query)
+            query = generator.send(result)
+            if reads_after and query.sql.lstrip()[:6].upper() != "SELECT":
+                # the first statement has committed alone: a later write could not join it
+                raise StorageError("单语句写入之后只能读取（单元写法错误）")
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
 

@@ -7,6 +7,12 @@ on a pooled asyncpg connection. SQL uses ``?`` placeholders; the PostgreSQL driv
     def rename(store_id: int, name: str) -> Tx[bool]:
         result = yield execute("UPDATE stores SET name = ? WHERE store_id = ?", name, store_id)
         return result.rowcount == 1
+
+A writing unit is one transaction, unless its first statement is marked ``alone``: a statement
+complete by itself (on PostgreSQL, a writable ``WITH`` that writes an order and its event at once),
+which the PostgreSQL driver then runs without ``BEGIN``/``COMMIT``, two round trips fewer. What such
+a unit yields after it may only read (``SELECT``). The SQLite driver ignores the mark: its units
+share one commit anyway.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ class Query:
     sql: str
     params: tuple[Any, ...]
     mode: Mode
+    alone: bool = False
 
 
 @dataclass(slots=True)
@@ -46,8 +53,8 @@ def execute(sql: str, *params: Any) -> Query:
     return Query(sql, params, "execute")
 
 
-def fetch_one(sql: str, *params: Any) -> Query:
-    return Query(sql, params, "one")
+def fetch_one(sql: str, *params: Any, alone: bool = False) -> Query:
+    return Query(sql, params, "one", alone)
 
 
 def fetch_all(sql: str, *params: Any) -> Query:
