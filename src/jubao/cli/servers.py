@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from jubao import heap
 from jubao.cli.common import chosen_options, opened, run_async, settings
 from jubao.config import Settings, env_var
 from jubao.runtime import (
@@ -37,6 +38,7 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> Any:
     import uvicorn
 
+    heap.settle()
     config = uvicorn.Config(
         app, host=configured.host, port=configured.port, lifespan="on", **uvicorn_options
     )
@@ -214,6 +216,7 @@ def worker(ctx: click.Context) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await runtime.start()
+        heap.settle()
         click.echo(
             "jubao worker running (notifications, maintenance, reconciliation); SIGTERM to stop"
         )

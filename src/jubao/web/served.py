@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jubao import heap
 from jubao.config import Settings
 from jubao.observe.logs import configure_logging
 from jubao.runtime import (
@@ -50,6 +51,7 @@ class ServedApp:
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
         self._app = create_app(runtime)
+        heap.settle()
         replayed = False
 
         async def replay() -> Message:
