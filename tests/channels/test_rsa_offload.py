@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from jubao.channels import offload
-from jubao.kinds import Scene
 from jubao.channels.wechatpay import WechatPayChannel, signing
 from jubao.config import Settings
+from jubao.kinds import Scene
 from jubao.runtime import production_channel
 from jubao.sandbox import build_standalone_simulator
 from tests.channels.test_wechatpay_client import always, prepay_request
