@@ -11,6 +11,7 @@ import jubao.channels.wechatpay
 PACKAGE = Path(jubao.channels.wechatpay.__file__).parent
 # Besides itself, the channel needs only the contract, the error tree and the version string.
 ALLOWED_PREFIXES = (
+    "jubao.channels.offload",
     "jubao.channels.wechatpay",
     "jubao.channels.base",
     "jubao.errors",
