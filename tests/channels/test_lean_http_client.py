@@ -158,3 +158,15 @@ def test_proxies_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch)
     assert to(httpx.URL("https://api.mch.weixin.qq.com/v3/x")) == "http://proxy.internal:3128"
     assert to(httpx.URL("https://api.internal/v3/x")) is None
     assert to(httpx.URL("http://127.0.0.1:8610/v3/x")) is None  # no HTTP_PROXY
+
+
+def test_built_requests_share_no_state() -> None:
+    """Parsed addresses are reused; each request still gets its own query and headers, and a
+    caller's header replaces httpx's default of that name whatever its case."""
+    client = AiohttpClient(timeout=5)
+    url = "https://api.mch.weixin.qq.com/v3/pay/partner/transactions/out-trade-no/A1"
+    first = client.build_request("GET", url, params={"sub_mchid": "1"}, headers={"accept": "x/y"})
+    second = client.build_request("GET", url, params={"sub_mchid": "2"})
+    assert first.url.query == b"sub_mchid=1" and second.url.query == b"sub_mchid=2"
+    assert first.headers.get_list("Accept") == ["x/y"]
+    assert second.headers.get_list("Accept") == ["*/*"]
