@@ -20,12 +20,13 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import httpx
 
 from jubao.clock import Clock, system_clock
 from jubao.config import Settings
-from jubao.httppool import PooledClient
+from jubao.httppool import PinnedAiohttpClient
 from jubao.notify import repository as repo
 from jubao.notify.repository import AttemptRecord, NotificationRecord, NotificationStatus
 from jubao.notify.schedule import RetryPolicy
@@ -68,17 +69,13 @@ class Dispatcher:
         self._policy = RetryPolicy(settings.notify_schedule)
         self._guard = guard or UrlGuard(allow_private=settings.notify_allow_private)
         self._sealer = sealer_for(settings)  # app secrets are sealed at rest
-        # trust_env=False: a proxy from the environment would resolve the host itself and undo
-        # the address pinning (see urlguard.Destination).
+        # Tests inject an httpx client (MockTransport, ASGITransport); production posts over
+        # aiohttp, a fifth of httpx's CPU per request (docs/benchmarks.md). Neither uses a proxy
+        # from the environment: a proxy would resolve the host itself and undo the address
+        # pinning (see urlguard.Destination).
         self._injected = http_client
         self._pool = (
-            PooledClient(
-                pools=max(1, settings.notify_concurrency // 4),
-                per_pool=4,
-                timeout=settings.notify_timeout_seconds,
-                follow_redirects=False,
-                trust_env=False,
-            )
+            PinnedAiohttpClient(connections=settings.notify_concurrency)
             if http_client is None
             else None
         )
@@ -233,31 +230,60 @@ class Dispatcher:
             return None, f"internal error: {type(exc).__name__}"
 
     async def _post(self, destination: Destination, form: dict[str, str]) -> Reply:
-        headers = {"Host": destination.host_header, "User-Agent": USER_AGENT}
-        if destination.url.scheme == "https":
-            # the pool keys connections by (scheme, IP, port): never let a TLS connection verified
-            # for one host name carry another name's notification
-            headers["Connection"] = "close"
-        client = self._pool.next() if self._pool is not None else self._injected
-        assert client is not None  # one of the two is always set
-        request = client.build_request(
-            "POST",
-            destination.pinned_url,
-            data=form,
-            headers=headers,
-            extensions=destination.extensions,
-            timeout=self._settings.notify_timeout_seconds,
-        )
-        response = await client.send(request, stream=True, follow_redirects=False)
-        try:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) >= MAX_ANSWER_BYTES:
-                    break
-            return Reply(response.status_code, bytes(body[:MAX_ANSWER_BYTES]))
-        finally:
-            await response.aclose()
+        https = destination.url.scheme == "https"
+        headers = [
+            ("Host", destination.host_header),
+            ("Accept", "*/*"),
+            ("Accept-Encoding", "gzip, deflate"),  # what both clients decode
+            # the httpx pool keys connections by (scheme, IP, port): never let a TLS connection
+            # verified for one host name carry another name's notification
+            ("Connection", "close" if https else "keep-alive"),
+            ("User-Agent", USER_AGENT),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ]
+        content = urlencode(form).encode("ascii")
+        timeout = self._settings.notify_timeout_seconds
+        if self._pool is not None:
+            status, body = await self._pool.post(
+                destination.pinned_url,
+                content,
+                headers,
+                server_hostname=destination.server_hostname,
+                seconds=timeout,
+                max_bytes=MAX_ANSWER_BYTES,
+                keep_alive=not https,
+            )
+            return Reply(status, body)
+        return await _post_httpx(self._injected, destination, content, headers, timeout)
+
+
+async def _post_httpx(
+    client: httpx.AsyncClient | None,
+    destination: Destination,
+    content: bytes,
+    headers: list[tuple[str, str]],
+    seconds: float,
+) -> Reply:
+    """The same POST through an injected ``httpx.AsyncClient`` (tests)."""
+    assert client is not None  # set whenever the dispatcher has no pool of its own
+    request = client.build_request(
+        "POST",
+        destination.pinned_url,
+        content=content,
+        headers=headers,
+        extensions=destination.extensions,
+        timeout=seconds,
+    )
+    response = await client.send(request, stream=True, follow_redirects=False)
+    try:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= MAX_ANSWER_BYTES:
+                break
+        return Reply(response.status_code, bytes(body[:MAX_ANSWER_BYTES]))
+    finally:
+        await response.aclose()
 
 
 def _head(body: bytes) -> str:
