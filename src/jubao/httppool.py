@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import socket
 import ssl
 import urllib.request
 from collections.abc import Mapping
@@ -220,39 +221,43 @@ def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.
 
 
 class PinnedAiohttpClient:
-    """POSTs to an address already vetted, over one aiohttp pool: the notification dispatcher's
-    client (``notify.urlguard.Destination`` says why it connects to an address, not a name).
+    """POSTs to an address already vetted, over aiohttp: the notification dispatcher's client
+    (``notify.urlguard.Destination`` says why it connects to an address, not a name).
 
     It never resolves a name: its resolver refuses every lookup, so a URL whose host is not an
     address literal fails to connect. The caller's ``Host`` header is sent as given and, for
     https, ``server_hostname`` is the name sent as SNI and verified against the certificate
     (aiohttp keys pooled connections by it too). At most ``max_bytes`` of the answer are read;
-    a connection whose answer was not read to its end is closed, not reused. No proxy, no
+    a connection whose answer was not read to its end is closed, not reused, and so is every
+    connection of a request sent with ``keep_alive=False`` (a pool of its own). No proxy, no
     ``~/.netrc``, no cookies, no redirects. Failures are httpx's exceptions.
     """
 
     def __init__(self, *, connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
         self._connections = connections
         self._ssl = ssl_context
-        self._session: Any = None  # created on first use, inside the event loop that uses it
+        # by keep_alive; each created on first use, inside the event loop that uses it
+        self._sessions: dict[bool, Any] = {}
         self._timeouts: dict[float, Any] = {}
 
-    def _open(self) -> Any:
+    def _open(self, keep_alive: bool) -> Any:
         import aiohttp
 
         connector = aiohttp.TCPConnector(
             limit=self._connections,
-            keepalive_timeout=KEEPALIVE_SECONDS,
+            # force_close: closed after each answer whatever the server says
+            force_close=not keep_alive,
+            keepalive_timeout=KEEPALIVE_SECONDS if keep_alive else None,
             ssl=self._ssl or shared_ssl_context(),
             resolver=_no_resolver(),
         )
-        self._session = aiohttp.ClientSession(
+        session = self._sessions[keep_alive] = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
             skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
         )
-        return self._session
+        return session
 
     def _timeout(self, seconds: float) -> Any:
         timeout = self._timeouts.get(seconds)
@@ -278,7 +283,7 @@ class PinnedAiohttpClient:
         import aiohttp
         from yarl import URL
 
-        session = self._session or self._open()
+        session = self._sessions.get(keep_alive) or self._open(keep_alive)
         try:
             async with session.post(
                 URL(str(url), encoded=True),
@@ -294,16 +299,16 @@ class PinnedAiohttpClient:
                     if not chunk:
                         break
                     body += chunk
-                if not keep_alive or not answer.content.at_eof():
-                    answer.close()  # the connection, not just the answer
+                if not answer.content.at_eof():
+                    answer.close()  # the connection too: never reused with an answer unread
                 return answer.status, body
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
             raise _as_httpx_error(exc, None) from exc
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
 
 
 def _no_resolver() -> Any:
@@ -311,7 +316,8 @@ def _no_resolver() -> Any:
 
     class NoResolver(aiohttp.abc.AbstractResolver):
         async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[Any]:
-            raise OSError(f"{host} is not an address: this client resolves no names")
+            message = f"{host} is not an address: this client resolves no names"
+            raise socket.gaierror(socket.EAI_NONAME, message)
 
         async def close(self) -> None:
             return None
