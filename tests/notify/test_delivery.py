@@ -493,3 +493,21 @@ async def test_https_is_verified_for_the_original_name_and_never_kept_alive(
     assert attempt["http_status"] is None and attempt["error"].startswith("ConnectError")
     assert "certificate" in attempt["error"]
     assert impostor.heads == []  # the form never went to a server not proven to be the merchant
+
+
+async def test_one_claim_signs_each_apps_notifications_with_that_apps_secret(world: World) -> None:
+    """Secrets are read once per claim and signer: rows of two apps in one claim each carry
+    their own app's signature."""
+    other = await open_shop(world.db, callback_url=world.receiver.callback_url)
+    other.counter = 1000  # order numbers apart from the first shop's
+    other_secret = "e" * 32
+    await world.db.write(lambda: merchant_repo.update_app_secret(other.app_id, other_secret))
+    for shop in (world.shop, other, world.shop, other):
+        await shop.paid_order(world.receiver.callback_url)
+    assert await deliver_once(world.db, fast_settings()) == 4
+
+    by_app: dict[str, list[bool]] = {}
+    for hit in world.receiver.hits:
+        secret = SECRET if int(hit.data["order_sn"][-7:]) < 1000 else other_secret
+        by_app.setdefault(secret, []).append(reference_verify(hit.form, secret))
+    assert by_app == {SECRET: [True, True], other_secret: [True, True]}
