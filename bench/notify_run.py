@@ -2,7 +2,8 @@
 
 Writes N paid orders through the real repositories (``insert_order`` then ``mark_paid``, which
 writes the outbox row in the same transaction), then times jubao's ``Dispatcher`` (its production
-loop, ``start()``) delivering them all to the receiver. Prints one JSON line.
+loop, ``start()``) delivering them all to the receiver. Prints one JSON line: the rate, and this
+process's CPU per delivery over the delivery phase (the dispatcher, and the polls of the counts).
 
 Args: RECEIVER_URL DATABASE_URL COUNT DATA_DIR
 """

@@ -3,14 +3,14 @@
 httpcore does work proportional to its pool's size on every request (a ``poll()`` per idle
 connection in ``has_expired``, and an idle count that walks the pool): one 256-connection pool
 cost ~2.8 ms of CPU per request at 64 in flight, sixteen pools of sixteen ~0.5 ms (profiled with
-py-spy, docs/benchmarks.md). The notification dispatcher and the Alipay channel use
-``PooledClient``.
+py-spy, docs/benchmarks.md). The Alipay channel uses ``PooledClient``.
 
 The WeChat Pay channel's prepay call is on every order's path: it uses ``AiohttpClient``, which
 speaks the two methods of ``httpx.AsyncClient`` the channel calls (``build_request`` and ``send``,
 httpx requests and responses) over aiohttp's connection pool, about a fifth of the CPU per request
 (docs/benchmarks.md, "The outbound HTTP client"). Tests inject an ``httpx.AsyncClient`` (a
-``MockTransport`` or ``ASGITransport``) in its place, as before.
+``MockTransport`` or ``ASGITransport``) in its place, as before. The notification dispatcher
+posts over ``PinnedAiohttpClient``: to vetted addresses only, its answers bounded.
 """
 
 from __future__ import annotations
