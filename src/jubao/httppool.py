@@ -239,6 +239,7 @@ class PinnedAiohttpClient:
         # by keep_alive; each created on first use, inside the event loop that uses it
         self._sessions: dict[bool, Any] = {}
         self._timeouts: dict[float, Any] = {}
+        self._closed = False
 
     def _open(self, keep_alive: bool) -> Any:
         import aiohttp
@@ -283,6 +284,8 @@ class PinnedAiohttpClient:
         import aiohttp
         from yarl import URL
 
+        if self._closed:
+            raise RuntimeError("the client has been closed")  # as httpx.AsyncClient does
         session = self._sessions.get(keep_alive) or self._open(keep_alive)
         try:
             async with session.post(
@@ -306,6 +309,7 @@ class PinnedAiohttpClient:
             raise _as_httpx_error(exc, None) from exc
 
     async def aclose(self) -> None:
+        self._closed = True
         for session in self._sessions.values():
             await session.close()
         self._sessions.clear()

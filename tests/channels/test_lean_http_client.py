@@ -223,6 +223,8 @@ async def test_the_pinned_client_closes_the_connection_when_asked() -> None:
         finally:
             await client.aclose()
     assert recorder.connections == 2
+    with pytest.raises(RuntimeError, match="closed"):
+        await post(client, url + "/n")
 
 
 async def test_the_pinned_client_decodes_and_fails_as_httpx_did() -> None:
