@@ -3,20 +3,21 @@
 httpcore does work proportional to its pool's size on every request (a ``poll()`` per idle
 connection in ``has_expired``, and an idle count that walks the pool): one 256-connection pool
 cost ~2.8 ms of CPU per request at 64 in flight, sixteen pools of sixteen ~0.5 ms (profiled with
-py-spy, docs/benchmarks.md). The notification dispatcher and the Alipay channel use
-``PooledClient``.
+py-spy, docs/benchmarks.md). The Alipay channel uses ``PooledClient``.
 
 The WeChat Pay channel's prepay call is on every order's path: it uses ``AiohttpClient``, which
 speaks the two methods of ``httpx.AsyncClient`` the channel calls (``build_request`` and ``send``,
 httpx requests and responses) over aiohttp's connection pool, about a fifth of the CPU per request
 (docs/benchmarks.md, "The outbound HTTP client"). Tests inject an ``httpx.AsyncClient`` (a
-``MockTransport`` or ``ASGITransport``) in its place, as before.
+``MockTransport`` or ``ASGITransport``) in its place, as before. The notification dispatcher
+posts over ``PinnedAiohttpClient``: to vetted addresses only, its answers bounded.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import socket
 import ssl
 import urllib.request
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ from typing import Any
 import httpx
 from httpx._client import ACCEPT_ENCODING, USER_AGENT
 
-__all__ = ["AiohttpClient", "PooledClient", "shared_ssl_context"]
+__all__ = ["AiohttpClient", "PinnedAiohttpClient", "PooledClient", "shared_ssl_context"]
 
 # Idle connections are dropped before the 5 s after which common servers (uvicorn, nginx's
 # default is longer) close them: reusing one as the server closes it fails the request.
@@ -198,21 +199,141 @@ class AiohttpClient:
                     content=body,
                     request=request,
                 )
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise httpx.ConnectTimeout(str(exc), request=request) from exc
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout(str(exc), request=request) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(str(exc), request=request) from exc
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
-        except aiohttp.ClientResponseError as exc:  # a malformed answer
-            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise httpx.ReadError(str(exc), request=request) from exc
+        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            raise _as_httpx_error(exc, request) from exc
 
     async def aclose(self) -> None:
         self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.HTTPError:
+    """The httpx exception ``httpx.AsyncClient`` would have raised for aiohttp's ``exc``."""
+    import aiohttp
+
+    error: type[httpx.HTTPError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        error = httpx.ConnectTimeout
+    elif isinstance(exc, TimeoutError):
+        error = httpx.ReadTimeout
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        error = httpx.ConnectError
+    elif isinstance(
+        exc,  # the connection dropped, or a malformed answer
+        (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError),
+    ):
+        error = httpx.RemoteProtocolError
+    else:
+        error = httpx.ReadError
+    return error(str(exc), request=request)
+
+
+class PinnedAiohttpClient:
+    """POSTs to an address already vetted, over aiohttp: the notification dispatcher's client
+    (``notify.urlguard.Destination`` says why it connects to an address, not a name).
+
+    It never resolves a name: its resolver refuses every lookup, so a URL whose host is not an
+    address literal fails to connect. The caller's ``Host`` header is sent as given and, for
+    https, ``server_hostname`` is the name sent as SNI and verified against the certificate
+    (aiohttp keys pooled connections by it too). At most ``max_bytes`` of the answer are read;
+    a connection whose answer was not read to its end is closed, not reused, and so is every
+    connection of a request sent with ``keep_alive=False`` (a pool of its own). No proxy, no
+    ``~/.netrc``, no cookies, no redirects. Failures are httpx's exceptions.
+    """
+
+    def __init__(self, *, connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._connections = connections
+        self._ssl = ssl_context
+        # by keep_alive; each created on first use, inside the event loop that uses it
+        self._sessions: dict[bool, Any] = {}
+        self._timeouts: dict[float, Any] = {}
+        self._closed = False
+
+    def _open(self, keep_alive: bool) -> Any:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(
+            limit=self._connections,
+            # force_close: closed after each answer whatever the server says
+            force_close=not keep_alive,
+            keepalive_timeout=KEEPALIVE_SECONDS if keep_alive else None,
+            ssl=self._ssl or shared_ssl_context(),
+            resolver=_no_resolver(),
+        )
+        session = self._sessions[keep_alive] = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+        )
+        return session
+
+    def _timeout(self, seconds: float) -> Any:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            import aiohttp
+
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
+
+    async def post(
+        self,
+        url: httpx.URL,
+        content: bytes,
+        headers: list[tuple[str, str]],
+        *,
+        server_hostname: str | None,
+        seconds: float,
+        max_bytes: int,
+        keep_alive: bool = True,
+    ) -> tuple[int, bytes]:
+        """POST ``content`` within ``seconds``; the answer's status and at most ``max_bytes`` of
+        its (decoded) body. ``keep_alive=False`` closes the connection after the answer."""
+        import aiohttp
+        from yarl import URL
+
+        if self._closed:
+            raise RuntimeError("the client has been closed")  # as httpx.AsyncClient does
+        session = self._sessions.get(keep_alive) or self._open(keep_alive)
+        try:
+            async with session.post(
+                URL(str(url), encoded=True),
+                data=content,
+                headers=headers,
+                server_hostname=server_hostname,
+                timeout=self._timeout(seconds),
+                allow_redirects=False,
+            ) as answer:
+                body = b""
+                while len(body) < max_bytes:
+                    chunk = await answer.content.read(max_bytes - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
+                if not answer.content.at_eof():
+                    answer.close()  # the connection too: never reused with an answer unread
+                return answer.status, body
+        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            raise _as_httpx_error(exc, None) from exc
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
+
+
+def _no_resolver() -> Any:
+    import aiohttp.abc
+
+    class NoResolver(aiohttp.abc.AbstractResolver):
+        async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[Any]:
+            message = f"{host} is not an address: this client resolves no names"
+            raise socket.gaierror(socket.EAI_NONAME, message)
+
+        async def close(self) -> None:
+            return None
+
+    return NoResolver()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jubao import httppool
 from jubao.config import Settings
+from jubao.httppool import PinnedAiohttpClient
 from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.merchants import repository as merchant_repo
 from jubao.notify import repository as repo
@@ -38,6 +41,7 @@ from tests.notify.support import (
     settle,
     wait_until,
 )
+from tests.notify.tls import tls_merchant
 
 
 def reference_verify(form: dict[str, str], secret: str) -> bool:
@@ -431,3 +435,79 @@ async def test_a_vendors_order_is_signed_with_the_vendors_current_secret(world: 
     await db.write(lambda: repo.resend(notification_id, now_ms()))
     assert await deliver_once(db, fast_settings()) == 1
     assert reference_verify(world.receiver.hits[-1].form, "t" * 32)
+
+
+async def test_production_posts_over_aiohttp_the_request_httpx_sent(world: World) -> None:
+    """The dispatcher's own client (``PinnedAiohttpClient``) and an injected httpx client put the
+    same head and form on the wire; the tests above run over the former."""
+    assert isinstance(Dispatcher(world.db, fast_settings())._pool, PinnedAiohttpClient)
+    world.receiver.answer(Answer(body="fail"), Answer())
+    notification_id = await world.shop.paid_order(world.receiver.callback_url)
+    assert await deliver_once(world.db, fast_settings(notify_schedule=(0.0,))) == 1
+    client = httpx.AsyncClient()
+    dispatcher = Dispatcher(world.db, fast_settings(notify_schedule=(0.0,)), http_client=client)
+    try:
+        row = await settle(dispatcher.run_once, world.db, notification_id)
+    finally:
+        await dispatcher.stop()
+        await client.aclose()
+    assert row["status"] == "DELIVERED"
+    lean, plain = world.receiver.hits
+    assert lean.form == plain.form and lean.path == plain.path == "/notify"
+    assert lean.headers == plain.headers
+    assert lean.headers["user-agent"] == "jubao-notify/1.0"
+
+
+async def test_https_is_verified_for_the_original_name_and_never_kept_alive(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def dns(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    guard = UrlGuard(allow_private=True, resolver=dns)
+    async with (
+        tls_merchant("merchant.example", tmp_path / "good") as merchant,
+        tls_merchant("elsewhere.example", tmp_path / "bad") as impostor,
+    ):
+        trusted = ssl.create_default_context()
+        for server in (merchant, impostor):  # both certificates are trusted; names differ
+            trusted.load_verify_locations(cadata=server.certificate_pem)
+        monkeypatch.setattr(httppool, "shared_ssl_context", lambda: trusted)
+        good = [
+            await world.shop.paid_order(f"https://Merchant.Example:{merchant.port}/notify")
+            for _ in range(2)
+        ]
+        bad = await world.shop.paid_order(f"https://merchant.example:{impostor.port}/notify")
+        dispatcher = Dispatcher(world.db, fast_settings(), guard=guard)
+        try:
+            await dispatcher.run_once()
+        finally:
+            await dispatcher.stop()
+
+    for notification_id in good:
+        row = await world.db.read(lambda n=notification_id: notification(n))  # type: ignore[misc]
+        assert row["status"] == "DELIVERED"
+    assert merchant.server_names == ["merchant.example"] * 2  # one TLS connection each
+    assert all(f"Host: merchant.example:{merchant.port}".encode() in h for h in merchant.heads)
+    [attempt] = await world.db.read(lambda: attempts(bad))
+    assert attempt["http_status"] is None and attempt["error"].startswith("ConnectError")
+    assert "certificate" in attempt["error"]
+    assert impostor.heads == []  # the form never went to a server not proven to be the merchant
+
+
+async def test_one_claim_signs_each_apps_notifications_with_that_apps_secret(world: World) -> None:
+    """Secrets are read once per claim and signer: rows of two apps in one claim each carry
+    their own app's signature."""
+    other = await open_shop(world.db, callback_url=world.receiver.callback_url)
+    other.counter = 1000  # order numbers apart from the first shop's
+    other_secret = "e" * 32
+    await world.db.write(lambda: merchant_repo.update_app_secret(other.app_id, other_secret))
+    for shop in (world.shop, other, world.shop, other):
+        await shop.paid_order(world.receiver.callback_url)
+    assert await deliver_once(world.db, fast_settings()) == 4
+
+    by_app: dict[str, list[bool]] = {}
+    for hit in world.receiver.hits:
+        secret = SECRET if int(hit.data["order_sn"][-7:]) < 1000 else other_secret
+        by_app.setdefault(secret, []).append(reference_verify(hit.form, secret))
+    assert by_app == {SECRET: [True, True], other_secret: [True, True]}

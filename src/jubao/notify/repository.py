@@ -10,6 +10,7 @@ newer outcome. A worker that dies loses nothing: its lease expires and the row i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -169,6 +170,23 @@ def signing_secret(row: NotificationRecord) -> Tx[tuple[str, bytes] | None]:
         return (str(found["vendor_secret"]), vendor_aad(row.vendor_sn)) if found else None
     stored = yield from app_secret(row.app_id)
     return (stored, secret_aad(row.app_id)) if stored is not None else None
+
+
+def signer_of(row: NotificationRecord) -> tuple[str, str]:
+    """Whose secret signs ``row``: ``("vendor", vendor_sn)`` or ``("app", app_id)``."""
+    return ("vendor", row.vendor_sn) if row.vendor_sn is not None else ("app", row.app_id)
+
+
+def signing_secrets(
+    rows: Iterable[NotificationRecord],
+) -> Tx[dict[tuple[str, str], tuple[str, bytes] | None]]:
+    """``signing_secret`` of each signer of ``rows`` (see ``signer_of``), each read once."""
+    found: dict[tuple[str, str], tuple[str, bytes] | None] = {}
+    for row in rows:
+        signer = signer_of(row)
+        if signer not in found:
+            found[signer] = yield from signing_secret(row)
+    return found
 
 
 def record_attempt(

@@ -20,10 +20,11 @@ Rules, applied to every address the host resolves to (one bad address refuses th
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -174,32 +175,32 @@ class Destination:
     Why pin: resolving once to check and letting the HTTP client resolve again to connect leaves a
     window (DNS rebinding: a short TTL answers a public address first and 127.0.0.1 next). So the
     request goes to ``pinned_url`` (the vetted IP literal) with the original ``Host`` header, and
-    for https the original name as SNI and for certificate verification (``sni_hostname``, which
-    httpcore uses as ``server_hostname``). A custom transport would do the same with more code and a
-    dependency on httpcore internals.
+    for https the original name as SNI and for certificate verification (``server_hostname``,
+    which httpx takes as the ``sni_hostname`` extension).
     """
 
     url: httpx.URL
     address: str
+    # derived once (a Destination is cached per URL and address, see ``_destination``)
+    pinned_url: httpx.URL = field(init=False, compare=False)
+    host_header: str = field(init=False, compare=False)
+    server_hostname: str | None = field(init=False, compare=False)  # https: SNI, certificate
 
-    @property
-    def pinned_url(self) -> httpx.URL:
-        return self.url.copy_with(host=self.address)
-
-    @property
-    def host_header(self) -> str:
-        default_port = {"http": 80, "https": 443}[self.url.scheme]
-        host = self.url.raw_host.decode("ascii")
-        if ":" in host:  # an IPv6 literal
-            host = f"[{host}]"
-        port = self.url.port
-        return host if port in (None, default_port) else f"{host}:{port}"
+    def __post_init__(self) -> None:
+        url = self.url
+        host = url.raw_host.decode("ascii")  # IDNA form, as DNS has it
+        header = f"[{host}]" if ":" in host else host  # an IPv6 literal in brackets
+        if url.port not in (None, {"http": 80, "https": 443}[url.scheme]):
+            header = f"{header}:{url.port}"
+        object.__setattr__(self, "pinned_url", url.copy_with(host=self.address))
+        object.__setattr__(self, "host_header", header)
+        object.__setattr__(self, "server_hostname", host if url.scheme == "https" else None)
 
     @property
     def extensions(self) -> dict[str, str]:
-        if self.url.scheme != "https":
-            return {}
-        return {"sni_hostname": self.url.raw_host.decode("ascii")}  # IDNA form, as DNS has it
+        """``server_hostname`` as httpx takes it."""
+        name = self.server_hostname
+        return {} if name is None else {"sni_hostname": name}
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -251,7 +252,7 @@ class UrlGuard:
     async def vet(self, url: str) -> Destination:
         """Check ``url`` and resolve its host; raise ``UrlRefused`` unless every address passes."""
         try:
-            parsed = httpx.URL(url)
+            parsed = _parse(url)
         except (httpx.InvalidURL, TypeError) as exc:
             raise UrlRefused(f"invalid URL: {exc}") from exc
         if parsed.scheme not in ("http", "https"):
@@ -267,4 +268,15 @@ class UrlGuard:
             reason = self.permits(address, parsed.host)
             if reason is not None:
                 raise UrlRefused(f"{parsed.host} resolves to {address}: {reason} address refused")
-        return Destination(parsed, addresses[0])
+        return _destination(url, addresses[0])
+
+
+# Parsing is a pure function of the text; the checks above run on every call (DNS may move).
+@functools.lru_cache(maxsize=1024)
+def _parse(url: str) -> httpx.URL:
+    return httpx.URL(url)
+
+
+@functools.lru_cache(maxsize=1024)
+def _destination(url: str, address: str) -> Destination:
+    return Destination(_parse(url), address)
