@@ -119,3 +119,27 @@ values = st.recursive(
 def test_the_fast_path_writes_what_the_python_writer_writes(value: Any) -> None:
     assert jsonwire.dumps(value) == slow(value)
     assert jsonwire.dumpb(value) == slow(value).encode("utf-8", "strict")
+
+
+@pytest.mark.parametrize(("opening", "closing"), [("[", "]"), ('{"k":', "}")])
+def test_nesting_is_accepted_up_to_32_containers(opening: str, closing: str) -> None:
+    def nested(depth: int) -> str:
+        return opening * depth + "1" + closing * depth
+
+    assert jsonwire.loads(nested(32)) is not None
+    assert jsonwire.loads(f"[{nested(31)}, 2, [], {{}}]") is not None
+    with pytest.raises(jsonwire.JsonError, match="嵌套"):
+        jsonwire.loads(nested(33))
+    with pytest.raises(jsonwire.JsonError, match="嵌套"):
+        jsonwire.loads(f'{{"a": 1, "b": [{nested(32)}]}}')
+
+
+def test_loads_keeps_the_standard_librarys_rules() -> None:
+    assert jsonwire.loads('{"a": 1.10}') == {"a": Decimal("1.10")}
+    assert jsonwire.loads(b'{"a": 1}') == {"a": 1}
+    with pytest.raises(jsonwire.JsonError):
+        jsonwire.loads('\ufeff{"a": 1}')  # a BOM, as json.loads refuses it
+    with pytest.raises(jsonwire.JsonError, match="重复"):
+        jsonwire.loads('{"a": 1, "a": 2}')
+    with pytest.raises(jsonwire.JsonError, match="NaN"):
+        jsonwire.loads('{"a": NaN}')

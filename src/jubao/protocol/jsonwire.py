@@ -69,14 +69,23 @@ def _reject_constant(name: str) -> Any:
     raise JsonError(f"不支持的数值 {name}")
 
 
+# One decoder for every call: ``json.loads`` with hooks builds a new one each time.
+_decoder = json.JSONDecoder(
+    parse_float=_decimal, parse_constant=_reject_constant, object_pairs_hook=_pairs
+)
+
+
 def loads(text: str | bytes) -> Any:
     try:
-        value = json.loads(
-            text,
-            parse_float=_decimal,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_pairs,
-        )
+        if isinstance(text, str) and not text.startswith("\ufeff"):  # json.loads refuses a BOM
+            value = _decoder.decode(text)
+        else:
+            value = json.loads(
+                text,
+                parse_float=_decimal,
+                parse_constant=_reject_constant,
+                object_pairs_hook=_pairs,
+            )
     except JsonError:
         raise
     except (ValueError, RecursionError) as exc:
@@ -87,13 +96,24 @@ def loads(text: str | bytes) -> Any:
 
 
 def _depth(value: Any, level: int = 0) -> int:
-    if level > _MAX_DEPTH:
-        return level
+    """How many containers deep ``value`` goes (a scalar: ``level``); stops past the limit."""
     if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
+        items: Any = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return level
+    deepest = level + 1
+    if deepest > _MAX_DEPTH:
+        return deepest
+    for item in items:
+        if isinstance(item, dict | list):  # a scalar is no deeper than its container
+            found = _depth(item, level + 1)
+            if found > deepest:
+                deepest = found
+                if deepest > _MAX_DEPTH:
+                    return deepest
+    return deepest
 
 
 def _default(value: Any) -> Any:
@@ -183,7 +203,14 @@ def _plain(value: Any, found: list[Decimal]) -> bool:
         for key, item in value.items():
             if type(key) is not str:
                 return False
-            if type(item) not in _SCALARS and not _plain(item, found):
+            kind = type(item)
+            if kind in _SCALARS:
+                continue
+            if kind is Decimal:  # the usual amount, without a call
+                if not item.is_finite():
+                    raise TypeError("non-finite Decimal")
+                found.append(item)
+            elif not _plain(item, found):
                 return False
         return True
     if isinstance(value, list | tuple):
