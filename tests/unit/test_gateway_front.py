@@ -22,6 +22,7 @@ from jubao.config import Settings
 from jubao.errors import InvalidParameter
 from jubao.protocol import envelope as env
 from jubao.web.answer import Reply
+from jubao.web.bodies import BodyIncomplete, BodyTooLarge, receive_bounded
 from jubao.web.fastpath import GatewayFront
 from jubao.web.gateway import SignedEndpoint, Signer
 
@@ -208,3 +209,33 @@ async def test_other_paths_go_to_the_app_behind() -> None:
     await GatewayFront(behind, {})(scope("/gatewayx"), body_once(), Recorder())
     await GatewayFront(behind, {})({"type": "lifespan"}, body_once(), Recorder())
     assert seen == ["/gatewayx", "lifespan"]
+
+
+def messages(*items: Message) -> tuple[Receive, list[Message]]:
+    pending = list(items)
+
+    async def receive() -> Message:
+        return pending.pop(0)
+
+    return receive, pending
+
+
+async def test_the_body_is_read_bounded_from_receive() -> None:
+    parts = [
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"", "more_body": True},
+        {"type": "http.request", "body": b"cd", "more_body": False},
+    ]
+    receive, _ = messages(*parts)
+    assert await receive_bounded(receive, None, 4) == b"abcd"
+    receive, pending = messages(*parts)
+    with pytest.raises(BodyTooLarge, match="1 字节"):
+        await receive_bounded(receive, None, 1)  # counted while it streams
+    assert pending == parts[1:]  # refused at the first chunk over the limit
+    receive, pending = messages(*parts)
+    with pytest.raises(BodyTooLarge, match="1 KiB"):
+        await receive_bounded(receive, b" 2048 ", 1024)  # declared: refused before a byte
+    assert len(pending) == 3
+    receive, _ = messages(parts[0], {"type": "http.disconnect"})
+    with pytest.raises(BodyIncomplete):
+        await receive_bounded(receive, None, 1024)
