@@ -1,4 +1,5 @@
-"""Bounded request bodies: every inbound route reads its body through ``read_bounded``.
+"""Bounded request bodies: every inbound route reads its body through ``read_bounded`` (the
+gateway's front, which has no ``Request``, through ``receive_bounded``: the same rules).
 
 A declared ``Content-Length`` over the limit is refused before a byte is read; a chunked body is
 counted while it streams and refused as soon as it passes the limit, so no route ever buffers more
