@@ -105,7 +105,7 @@ async def test_slow_work_is_answered_timeout_at_the_deadline_and_still_finishes(
     assert sent.sent_at is not None and sent.sent_at - started < 0.45  # not after the work
     assert sent.payload["sub_code"] == "TIMEOUT"
     assert endpoint.finished  # the work ran to its end; its answer was not sent
-    assert time.perf_counter() - started >= 0.6
+    assert time.perf_counter() - started >= 0.55  # it waited for the work (0.6 s)
 
 
 async def test_timed_out_work_that_fails_later_is_logged(caplog: pytest.LogCaptureFixture) -> None:
