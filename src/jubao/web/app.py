@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from jubao.payments.cashier_codes import cashier_codes_for
 from jubao.runtime import Runtime
@@ -15,7 +17,7 @@ from jubao.web.admin import admin_routes
 from jubao.web.cashier_page import CashierPage
 from jubao.web.channel_callback import ChannelCallback
 from jubao.web.console import console_routes
-from jubao.web.fastpath import GatewayFastPath
+from jubao.web.fastpath import Endpoint, GatewayFront
 from jubao.web.gateway import Gateway
 from jubao.web.gateway_agent import AgentGateway
 from jubao.web.health import health_routes
@@ -24,6 +26,18 @@ from jubao.web.paypage import paypage_routes
 from jubao.web.requestid import RequestIdMiddleware
 
 __all__ = ["create_app"]
+
+
+class _Fronted(Starlette):
+    """Starlette behind the gateway's front: ``/gateway`` never enters Starlette or its
+    middleware (``web/fastpath.py``); everything else is served as Starlette serves it."""
+
+    def __init__(self, endpoints: dict[str, Endpoint], **options: Any) -> None:
+        super().__init__(**options)
+        self._front = GatewayFront(super().__call__, endpoints)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._front(scope, receive, send)
 
 
 def create_app(
@@ -43,7 +57,7 @@ def create_app(
         )
         for channel in runtime.channels
     ]
-    # Everything under /gateway is served by GatewayFastPath (below), never by these routes.
+    # Everything under /gateway is served by the front (_Fronted), never by these routes.
     routes: list[BaseRoute] = [
         *callbacks,
         *health_routes(runtime),
@@ -63,16 +77,11 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = Starlette(
+    app = _Fronted(
+        {"/gateway": gateway.handle, "/gateway/agent": agent.handle},
         routes=routes,
         lifespan=lifespan,
-        middleware=[
-            Middleware(RequestIdMiddleware),  # outermost: every answer carries the id
-            Middleware(
-                GatewayFastPath,
-                endpoints={"/gateway": gateway.handle, "/gateway/agent": agent.handle},
-            ),
-        ],
+        middleware=[Middleware(RequestIdMiddleware)],  # every answer carries the id
     )
     app.state.runtime = runtime
     return app

@@ -1,4 +1,5 @@
-"""Bounded request bodies: every inbound route reads its body through ``read_bounded``.
+"""Bounded request bodies: every inbound route reads its body through ``read_bounded`` (the
+gateway's front, which has no ``Request``, through ``receive_bounded``: the same rules).
 
 A declared ``Content-Length`` over the limit is refused before a byte is read; a chunked body is
 counted while it streams and refused as soon as it passes the limit, so no route ever buffers more
@@ -12,10 +13,11 @@ from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData
 from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
 from jubao.errors import InvalidParameter
 
-__all__ = ["BodyIncomplete", "BodyTooLarge", "read_bounded", "read_form"]
+__all__ = ["BodyIncomplete", "BodyTooLarge", "read_bounded", "read_form", "receive_bounded"]
 
 _MAX_FORM_FIELDS = 100
 
@@ -52,6 +54,32 @@ async def read_bounded(request: Request, limit: int) -> bytes:
     except ClientDisconnect:
         raise BodyIncomplete() from None
     return b"".join(chunks)
+
+
+async def receive_bounded(receive: Receive, declared: bytes | None, limit: int) -> bytes:
+    """``read_bounded`` straight from ASGI ``receive``, without a ``Request`` (the gateway's
+    front): the same checks and messages. ``declared``: the raw ``Content-Length``, if sent."""
+    if declared is not None:
+        text = declared.decode("latin-1").strip()
+        if text.isascii() and text.isdigit() and int(text) > limit:
+            raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        elif kind == "http.disconnect":
+            raise BodyIncomplete()
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def read_form(request: Request, limit: int) -> FormData:

@@ -11,7 +11,9 @@ the signature, so nobody without the app secret can spend an app's budget or bur
 unsigned junk costs one MD5 and a cached app lookup.
 The whole request runs under ``request_timeout_seconds``: reading the body is cancelled at the
 deadline; processing is not (a half-run payment step is never cut short), the caller gets
-``TIMEOUT`` and the work finishes in the background, so an identical retry replays its outcome.
+``TIMEOUT`` at the deadline and the work finishes in the request's own task, its answer dropped,
+so an identical retry replays its outcome. One timer per request does this (``_Deadline``), not a
+task and ``asyncio.wait`` (a tenth of the CPU of an ``order.query``, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from jubao.channels.timed import upstream_seconds
 from jubao.config import Settings
@@ -49,7 +51,8 @@ from jubao.security.ratelimit import RateLimiter
 from jubao.security.replay import ReplayGuard
 from jubao.storage.database import Database
 from jubao.web import requestline
-from jubao.web.bodies import read_bounded
+from jubao.web.answer import Header, Reply
+from jubao.web.bodies import receive_bounded
 from jubao.web.methods_v1 import HANDLERS
 
 __all__ = ["Gateway", "SignedEndpoint", "Signer", "json_response"]
@@ -64,7 +67,7 @@ def json_response(
     payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        jsonwire.dumps(payload).encode("utf-8"),
+        jsonwire.dumpb(payload),
         status_code=status,
         media_type="application/json;charset=UTF-8",
         headers=headers,
@@ -111,62 +114,53 @@ class SignedEndpoint(ABC, Generic[P, C]):
         self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self._replay = ReplayGuard(db)
         self._answers = RequestLedger(db)
-        self._detached: set[asyncio.Task[env.Data]] = set()
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, scope: Scope, receive: Receive, reply: Reply) -> None:
+        """Answer one POST (``web/fastpath.py`` calls this with its request id set)."""
         started = time.perf_counter()
         facts = requestline.begin()
         with upstream_seconds() as upstream:
+            deadline: _Deadline | None = None
+            if self._timeout > 0:
+
+                def expire() -> Awaitable[None]:
+                    payload = self.failure(RequestTimeout())
+                    return reply.json(payload, _finish(facts, payload, started, upstream[0]))
+
+                deadline = _Deadline(self._timeout, expire)
             try:
-                payload = env.success(await self._answer(request))
-            except SealingError as exc:
-                log.error("app secret cannot be opened: %s", exc.detail)
-                payload = self.failure(exc)
-            except JubaoError as exc:
-                payload = self.failure(exc)
-            except Exception:  # last line of defence: a clean envelope, details only in our log
-                log.exception("unexpected error in gateway")
-                payload = self.failure(JubaoError())
-        total = time.perf_counter() - started
-        requestline.finish(facts, payload, total, upstream[0])
-        timing = {
-            # time spent in jubao itself, without waiting on WeChat
-            "X-Gateway-Time": f"{(total - upstream[0]) * 1000:.2f}ms",
-            "X-Upstream-Time": f"{upstream[0] * 1000:.2f}ms",
-        }
-        return json_response(payload, headers=timing)
-
-    async def _answer(self, request: Request) -> env.Data:
-        content_type = request.headers.get("content-type", "")  # JSON, or a urlencoded form
-        if self._timeout <= 0:
-            return await self._process(await self._read_body(request), content_type)
-        deadline = asyncio.get_running_loop().time() + self._timeout
-        try:
-            async with asyncio.timeout_at(deadline):
-                body = await self._read_body(request)
-        except TimeoutError:
-            raise RequestTimeout("读取请求体超时") from None
-        work = asyncio.ensure_future(self._process(body, content_type))
-        remaining = deadline - asyncio.get_running_loop().time()
-        done, _ = await asyncio.wait({work}, timeout=max(remaining, 0))
-        if not done:
-            self._detach(work)
-            raise RequestTimeout()
-        return work.result()
-
-    def _detach(self, work: asyncio.Task[env.Data]) -> None:
-        """Let timed-out work finish on its own; log it only if it fails unexpectedly."""
-        self._detached.add(work)
-
-        def finished(task: asyncio.Task[env.Data]) -> None:
-            self._detached.discard(task)
-            if task.cancelled():
+                payload = await self._outcome(scope, receive, deadline)
+            finally:
+                if deadline is not None:
+                    deadline.timer.cancel()
+            if deadline is not None and deadline.answering is not None:
+                # The caller has had TIMEOUT (or is getting it): this outcome is dropped here; the
+                # ledger keeps it for an identical retry, as it keeps every stored answer.
+                await deadline.answering
                 return
-            error = task.exception()
-            if error is not None and not isinstance(error, JubaoError):
-                log.error("timed-out gateway request failed later", exc_info=error)
+            await reply.json(payload, _finish(facts, payload, started, upstream[0]))
 
-        work.add_done_callback(finished)
+    async def _outcome(
+        self, scope: Scope, receive: Receive, deadline: _Deadline | None
+    ) -> dict[str, Any]:
+        try:
+            content_type, declared = _headers(scope)
+            if deadline is None:
+                body = await self._read_body(receive, declared)
+            else:
+                body = await deadline.reading(self._read_body(receive, declared))
+            return env.success(await self._process(body, content_type))
+        except SealingError as exc:
+            log.error("app secret cannot be opened: %s", exc.detail)
+            return self.failure(exc)
+        except JubaoError as exc:
+            return self.failure(exc)
+        except Exception:  # last line of defence: a clean envelope, details only in our log
+            if deadline is not None and deadline.answering is not None:
+                log.exception("timed-out gateway request failed later")
+            else:
+                log.exception("unexpected error in gateway")
+            return self.failure(JubaoError())
 
     # ---- what an endpoint decides ----------------------------------------------------------
 
@@ -210,11 +204,70 @@ class SignedEndpoint(ABC, Generic[P, C]):
             lambda: handler(self._service, caller, biz),
         )
 
-    async def _read_body(self, request: Request) -> bytes:
-        body = await read_bounded(request, self._max_body)
+    async def _read_body(self, receive: Receive, declared: bytes | None) -> bytes:
+        body = await receive_bounded(receive, declared, self._max_body)
         if not body:
             raise InvalidParameter("请求体为空", sub_code="INVALID_JSON")
         return body
+
+
+def _headers(scope: Scope) -> tuple[str, bytes | None]:
+    """The body's content type (JSON, or a urlencoded form) and its declared length."""
+    content_type, declared = b"", None
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            if not content_type:
+                content_type = value
+        elif key == b"content-length" and declared is None:
+            declared = value
+    return content_type.decode("latin-1"), declared
+
+
+def _finish(
+    facts: requestline.GatewayFacts, payload: dict[str, Any], started: float, upstream: float
+) -> list[Header]:
+    """The request line and metrics, then the timing headers of the answer."""
+    total = time.perf_counter() - started
+    requestline.finish(facts, payload, total, upstream)
+    return [
+        # time spent in jubao itself, without waiting on WeChat
+        (b"x-gateway-time", b"%.2fms" % ((total - upstream) * 1000)),
+        (b"x-upstream-time", b"%.2fms" % (upstream * 1000)),
+    ]
+
+
+class _Deadline:
+    """A request's deadline, one timer and no task of its own: while the body is read the timer
+    cancels the read (``RequestTimeout``); after that it starts ``expire``'s answer (``TIMEOUT``)
+    at once while the work carries on in the request's task, undisturbed."""
+
+    __slots__ = ("_expire", "_reading", "_task", "answering", "timer")
+
+    def __init__(self, seconds: float, expire: Callable[[], Awaitable[None]]) -> None:
+        self._task = asyncio.current_task()
+        self._expire = expire
+        self._reading = False
+        self.answering: asyncio.Future[None] | None = None  # the TIMEOUT answer, once started
+        self.timer = asyncio.get_running_loop().call_later(seconds, self._fire)
+
+    def _fire(self) -> None:
+        if self._reading:
+            self._reading = False
+            if self._task is not None:
+                self._task.cancel()
+            return
+        self.answering = asyncio.ensure_future(self._expire())
+
+    async def reading(self, read: Awaitable[bytes]) -> bytes:
+        self._reading = True
+        try:
+            return await read
+        except asyncio.CancelledError:
+            if self._reading or self._task is None or self._task.uncancel() > 0:
+                raise  # not (only) the deadline's cancellation
+            raise RequestTimeout("读取请求体超时") from None
+        finally:
+            self._reading = False
 
 
 class Gateway(SignedEndpoint[App, App]):

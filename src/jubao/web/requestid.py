@@ -2,7 +2,8 @@
 else a fresh one. The id is set in ``jubao.observe.logs``' context variable for the whole
 request, so every log line made while serving it (the gateway's request line, channel calls,
 errors) names it. Pure ASGI: the answer's body is never touched, so Fubei envelopes keep their
-exact shape."""
+exact shape. The gateway's front (``web/fastpath.py``) does the same for ``/gateway``, which
+never reaches this middleware."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jubao.observe.logs import install_request_ids, request_id_var
 
-__all__ = ["HEADER", "RequestIdMiddleware", "accepted_request_id"]
+__all__ = ["HEADER", "REQUEST_ID_KEY", "RequestIdMiddleware", "accepted_request_id"]
 
 HEADER = "X-Request-Id"
-_HEADER_KEY = b"x-request-id"
+REQUEST_ID_KEY = b"x-request-id"  # as ASGI names it
 MAX_LENGTH = 128
 # Visible ASCII without quotes, backslash or spaces: safe in a header, a log line and JSON.
 _PRINTABLE = re.compile(rf"[!#-\[\]-~]{{1,{MAX_LENGTH}}}")
@@ -65,7 +66,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        offered = next((value for key, value in scope["headers"] if key == _HEADER_KEY), None)
+        offered = next((value for key, value in scope["headers"] if key == REQUEST_ID_KEY), None)
         request_id = accepted_request_id(offered)
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -73,8 +74,8 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k != _HEADER_KEY]
-                headers.append((_HEADER_KEY, raw_id))
+                headers = [(k, v) for k, v in message.get("headers", []) if k != REQUEST_ID_KEY]
+                headers.append((REQUEST_ID_KEY, raw_id))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -1,9 +1,10 @@
 """The gateway's one log line and metrics per request.
 
-``Gateway.handle`` opens a ``GatewayFacts`` for the request and the parsing steps note what they
-learn (method, app, merchant order); at the end ``finish`` writes the line and counts the request.
-The facts live in a context variable so that ``_process``, which runs in its own task, fills the
-same object. Nothing secret is noted: no sign, no biz content beyond the merchant's order number.
+``SignedEndpoint.handle`` opens a ``GatewayFacts`` for the request and the parsing steps note what
+they learn (method, app, merchant order); at the end ``finish`` writes the line and counts the
+request. The facts live in a context variable, so the parsing steps deep in ``_process`` fill them
+without being handed them. Nothing secret is noted: no sign, no biz content beyond the merchant's
+order number.
 """
 
 from __future__ import annotations
