@@ -26,7 +26,7 @@ __all__ = ["migrate", "sandbox", "serve", "simulator", "worker"]
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
     """Run ``main`` on uvloop when it is installed (uvicorn[standard] brings it), as
-    ``uvicorn.run`` does for ``serve``: the sandbox and the simulator serve on it too."""
+    ``uvicorn.run`` does for ``serve``: the sandbox, the simulator and the worker run on it too."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvicorn[standard] is a dependency
@@ -232,7 +232,7 @@ def worker(ctx: click.Context) -> None:
         finally:
             await runtime.stop()
 
-    asyncio.run(run())
+    _run(run())  # uvloop, as serve's processes and the benchmark's dispatcher run
 
 
 @click.command()
