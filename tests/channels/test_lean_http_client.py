@@ -16,6 +16,7 @@ import pytest
 
 from jubao.httppool import AiohttpClient, PinnedAiohttpClient
 from tests.notify.tls import tls_merchant
+from tests.support.rawhttp import read_request
 from tests.support.servers import listening_socket
 
 
@@ -32,13 +33,9 @@ class Recorder:
         self.connections += 1
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
+                head, body = await read_request(reader)
                 self.heads.append(head)
-                self.bodies.append(await reader.readexactly(length))
+                self.bodies.append(body)
                 writer.write(self.answer)
                 await writer.drain()
         writer.close()
