@@ -182,7 +182,7 @@ class Run:
             return
         try:
             with production.deployment(work, url) as deployed:
-                rates = {}
+                rates, cpu_ms = {}, {}
                 for workers in (1, 2):
                     key, label = f"production.w{workers}", f"production, serve --workers {workers}"
                     with production.serve(deployed, workers) as server:
@@ -191,9 +191,16 @@ class Run:
                     self.server_done(server)
                     self.production_figures(key, label, result, signature_ms)
                     rates[workers] = result.load.rate
+                    cpu_ms[workers] = result.gateway_cpu_ms
                 self.figures["production.scaling"] = at_least(
                     rates[2] / rates[1] if rates[1] else math.nan, 1.6, "x",
                     "production: orders/s with 2 workers / 1 worker",
+                )  # fmt: skip
+                # What the ratio above cannot show where the machine is saturated: whether the
+                # gateway itself does more work per order with more processes (1.0: it does not)
+                self.figures["production.cpu_scaling"] = info(
+                    cpu_ms[1] / cpu_ms[2] if cpu_ms[2] else math.nan, "x",
+                    "production: orders per gateway CPU-second, 2 workers / 1 worker",
                 )  # fmt: skip
                 self.startup_serve(deployed)
             self.server_done(deployed.simulator)
@@ -220,6 +227,11 @@ class Run:
         )
         self.figures[f"{key}.simulator_cpu"] = info(
             result.simulator_cpu_ms, "ms", f"{label}: simulator CPU per order"
+        )
+        # gateway and simulator together, in cores: how much of the machine the run left idle
+        busy = (result.gateway_cpu_ms + result.simulator_cpu_ms) * load.rate / 1000
+        self.figures[f"{key}.cores_busy"] = info(
+            busy, "cores", f"{label}: gateway + simulator CPU in use"
         )
         share = result.rsa_share(signature_ms, GATEWAY_SIGNATURES_PER_ORDER)
         self.figures[f"{key}.rsa_share"] = at_least(
