@@ -6,9 +6,9 @@ Round trips are the cost here (each is a wake-up of the event loop and of the se
 unit runs without ``BEGIN``/``COMMIT`` (under READ COMMITTED, PostgreSQL's default, each statement
 takes its own snapshot inside a transaction too, so one adds nothing), a writing unit whose first
 statement is marked ``alone`` (one statement that writes all it must, ``storage.sql``) runs
-without them too, and a connection goes back to
-the pool without asyncpg's reset query (jubao sets no session state: no ``SET``, ``LISTEN``, or
-advisory lock outside ``migrate``, which releases its own). Measured in docs/benchmarks.md.
+without them too, and a connection goes back to the pool without asyncpg's reset query (jubao
+sets no session state: no ``SET``, ``LISTEN``, or advisory lock outside ``migrate``, which
+releases its own). Measured in docs/benchmarks.md.
 """
 
 from __future__ import annotations
