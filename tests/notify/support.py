@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,6 +24,8 @@ from starlette.routing import Route
 from jubao.config import Settings
 from jubao.kinds import ChannelName, Scene
 from jubao.merchants import repository as merchant_repo
+from jubao.notify.dispatcher import Dispatcher
+from jubao.notify.urlguard import UrlGuard
 from jubao.payments import repository as payment_repo
 from jubao.payments.views import order_view
 from jubao.storage.database import Database
@@ -232,3 +235,20 @@ async def settle(
 
     await wait_until(done, within)
     return await db.read(lambda: notification(notification_id))
+
+
+async def settle_over(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    notification_id: int,
+    guard: UrlGuard | None = None,
+) -> Row:
+    """``settle`` with a dispatcher that posts through ``client`` (the tests' transport seam);
+    both are closed after."""
+    dispatcher = Dispatcher(db, settings, http_client=client, guard=guard)
+    try:
+        return await settle(dispatcher.run_once, db, notification_id)
+    finally:
+        await dispatcher.stop()
+        await client.aclose()

@@ -39,6 +39,7 @@ from tests.notify.support import (
     open_shop,
     running_receiver,
     settle,
+    settle_over,
     wait_until,
 )
 from tests.notify.tls import tls_merchant
@@ -373,14 +374,8 @@ async def test_https_is_pinned_with_the_original_name_as_sni(world: World) -> No
 
     notification_id = await world.shop.paid_order("https://Merchant.Example/notify?k=1")
     client = httpx.AsyncClient(transport=httpx.MockTransport(merchant))
-    dispatcher = Dispatcher(
-        world.db, fast_settings(), http_client=client, guard=UrlGuard(resolver=dns)
-    )
-    try:
-        row = await settle(dispatcher.run_once, world.db, notification_id)
-    finally:
-        await dispatcher.stop()
-        await client.aclose()
+    guard = UrlGuard(resolver=dns)
+    row = await settle_over(client, world.db, fast_settings(), notification_id, guard)
     assert row["status"] == "DELIVERED"
     [request] = seen
     assert str(request.url) == "https://93.184.216.34/notify?k=1"
@@ -444,13 +439,8 @@ async def test_production_posts_over_aiohttp_the_request_httpx_sent(world: World
     world.receiver.answer(Answer(body="fail"), Answer())
     notification_id = await world.shop.paid_order(world.receiver.callback_url)
     assert await deliver_once(world.db, fast_settings(notify_schedule=(0.0,))) == 1
-    client = httpx.AsyncClient()
-    dispatcher = Dispatcher(world.db, fast_settings(notify_schedule=(0.0,)), http_client=client)
-    try:
-        row = await settle(dispatcher.run_once, world.db, notification_id)
-    finally:
-        await dispatcher.stop()
-        await client.aclose()
+    settings = fast_settings(notify_schedule=(0.0,))
+    row = await settle_over(httpx.AsyncClient(), world.db, settings, notification_id)
     assert row["status"] == "DELIVERED"
     lean, plain = world.receiver.hits
     assert lean.form == plain.form and lean.path == plain.path == "/notify"
