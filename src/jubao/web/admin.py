@@ -28,7 +28,7 @@ from jubao.notify.resend import resend_notification
 from jubao.notify.views import notification_view
 from jubao.security.admin_token import GuessThrottle, client_address, shared_throttle
 from jubao.storage.database import Database
-from jubao.web.gateway import json_response
+from jubao.web.answer import json_response
 
 __all__ = ["AdminContext", "admin_routes"]
 

@@ -1,5 +1,6 @@
-"""One JSON answer straight to ASGI ``send``: the gateway's front (``web/fastpath.py``) answers
-without Starlette's ``Response``, in two ``send`` calls (start, body).
+"""JSON answers. The gateway's front (``web/fastpath.py``) answers straight to ASGI ``send``,
+without Starlette's ``Response``, in two ``send`` calls (start, body): ``Reply``. The other JSON
+routes (admin, health) answer with ``json_response``.
 
 An exchange is answered once: the first ``json`` call sends, later ones (the work of a request
 whose deadline already answered ``TIMEOUT``) are dropped.
@@ -10,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import Send
 
 from jubao.protocol import jsonwire
 
-__all__ = ["Header", "Reply"]
+__all__ = ["Header", "Reply", "json_response"]
 
 Header = tuple[bytes, bytes]
 
@@ -49,3 +51,14 @@ class Reply:
             }
         )
         await self._send({"type": "http.response.body", "body": body})
+
+
+def json_response(
+    payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        jsonwire.dumpb(payload),
+        status_code=status,
+        media_type="application/json;charset=UTF-8",
+        headers=headers,
+    )

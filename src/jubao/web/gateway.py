@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from jubao.channels.timed import upstream_seconds
@@ -45,7 +44,7 @@ from jubao.merchants.directory import MerchantDirectory
 from jubao.merchants.models import App
 from jubao.payments.service import PaymentService
 from jubao.protocol import envelope as env
-from jubao.protocol import jsonwire, methods, signing
+from jubao.protocol import methods, signing
 from jubao.security.idempotency import RequestLedger
 from jubao.security.ratelimit import RateLimiter
 from jubao.security.replay import ReplayGuard
@@ -55,23 +54,12 @@ from jubao.web.answer import Header, Reply
 from jubao.web.bodies import receive_bounded
 from jubao.web.methods_v1 import HANDLERS
 
-__all__ = ["Gateway", "SignedEndpoint", "Signer", "json_response"]
+__all__ = ["Gateway", "SignedEndpoint", "Signer"]
 
 log = logging.getLogger("jubao.gateway")
 
 # Methods that answer whatever biz_content holds (absent, empty, any JSON): Java sends {}, PHP [].
 IGNORES_BIZ = frozenset({methods.GET_TIME})
-
-
-def json_response(
-    payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        jsonwire.dumpb(payload),
-        status_code=status,
-        media_type="application/json;charset=UTF-8",
-        headers=headers,
-    )
 
 
 P = TypeVar("P")  # who signed (an App, a Vendor)

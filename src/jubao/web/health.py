@@ -29,7 +29,7 @@ from jubao.storage.database import Database
 from jubao.storage.migrations import load_migrations
 from jubao.storage.sql import Tx, fetch_one
 from jubao.web.admin import _authorized
-from jubao.web.gateway import json_response
+from jubao.web.answer import json_response
 
 __all__ = ["health_routes"]
 
