@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -30,9 +31,11 @@ from jubao.web.gateway import SignedEndpoint, Signer
 class Scripted(SignedEndpoint[str, str]):
     """The shared pipeline with its processing replaced: sleeps, then answers or raises."""
 
+    handlers: Mapping[str, Any] = {}
+
     def __init__(self, timeout: float, delay: float = 0.0, error: Exception | None = None) -> None:
         settings = Settings.from_env(env={}, request_timeout_seconds=timeout)
-        super().__init__(None, None, settings, None, {})  # type: ignore[arg-type]
+        super().__init__(None, None, settings, None)  # type: ignore[arg-type]
         self.delay = delay
         self.error = error
         self.finished = False

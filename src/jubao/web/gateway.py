@@ -85,6 +85,7 @@ class SignedEndpoint(ABC, Generic[P, C]):
     caller -> identical-request ledger -> one handler of the method table."""
 
     vendors = False  # whether parse_envelope accepts a vendor_sn instead of an app_id
+    handlers: Mapping[str, Handler[C]]  # the endpoint's method table
 
     def __init__(
         self,
@@ -92,11 +93,9 @@ class SignedEndpoint(ABC, Generic[P, C]):
         merchants: MerchantDirectory,
         settings: Settings,
         db: Database,
-        handlers: Mapping[str, Handler[C]],
     ) -> None:
         self._service = service
         self._merchants = merchants
-        self._handlers = handlers
         self._max_body = settings.max_body_bytes
         self._timeout = settings.request_timeout_seconds
         self._limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -178,7 +177,7 @@ class SignedEndpoint(ABC, Generic[P, C]):
             wait = self._limiter.retry_after(signer.key)
             raise RateLimited(f"请求过于频繁，请 {max(wait, 0.01):.2f} 秒后重试")
         await self._replay.check_key(signer.key, envelope.nonce, strict=signer.strict_nonce)
-        handler = self._handlers.get(envelope.method)
+        handler = self.handlers.get(envelope.method)
         if handler is None:
             raise MethodNotSupported(f"不支持的接口方法 method={envelope.method[:64]}")
         biz = {} if envelope.method in IGNORES_BIZ else env.parse_biz(envelope)
@@ -261,14 +260,7 @@ class _Deadline:
 class Gateway(SignedEndpoint[App, App]):
     """``POST /gateway``: Open API 1.0, signed by a merchant's app."""
 
-    def __init__(
-        self,
-        service: PaymentService,
-        merchants: MerchantDirectory,
-        settings: Settings,
-        db: Database,
-    ) -> None:
-        super().__init__(service, merchants, settings, db, HANDLERS)
+    handlers = HANDLERS
 
     async def signer(self, envelope: env.Envelope) -> Signer[App]:
         app = await self._merchants.app(envelope.app_id)

@@ -16,14 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jubao.config import Settings
 from jubao.errors import AppNotFound, JubaoError, MerchantNotFound
-from jubao.merchants.directory import MerchantDirectory
 from jubao.merchants.models import App, Caller, Vendor, VendorAct
-from jubao.payments.service import PaymentService
 from jubao.protocol import envelope as env
 from jubao.protocol import fbpay
-from jubao.storage.database import Database
 from jubao.web.gateway import SignedEndpoint, Signer
 from jubao.web.methods_v2 import HANDLERS
 
@@ -32,15 +28,7 @@ __all__ = ["AgentGateway"]
 
 class AgentGateway(SignedEndpoint[App | Vendor, Caller]):
     vendors = True
-
-    def __init__(
-        self,
-        service: PaymentService,
-        merchants: MerchantDirectory,
-        settings: Settings,
-        db: Database,
-    ) -> None:
-        super().__init__(service, merchants, settings, db, HANDLERS)
+    handlers = HANDLERS
 
     def failure(self, error: JubaoError) -> dict[str, Any]:
         code = fbpay.result_code_of(error.sub_code)
