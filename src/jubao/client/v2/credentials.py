@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from jubao.client.core import AGENT_PATH, ClientCore, Exchange, PreparedRequest, RetryPolicy
 from jubao.client.operations import Operation
+from jubao.client.v2.request_models import check_merchant_id
 
 __all__ = ["AgentCore", "AppCredentials", "Credentials", "VendorCredentials"]
 
@@ -44,11 +45,7 @@ class VendorCredentials:
     merchant_id: int | None = None
 
     def __post_init__(self) -> None:
-        merchant_id = self.merchant_id
-        if merchant_id is not None and (
-            isinstance(merchant_id, bool) or not isinstance(merchant_id, int) or merchant_id <= 0
-        ):
-            raise ValueError("merchant_id must be a positive int")
+        check_merchant_id(self.merchant_id)
 
 
 Credentials = AppCredentials | VendorCredentials
