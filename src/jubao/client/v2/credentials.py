@@ -63,19 +63,12 @@ class AgentCore:
     ) -> None:
         self.credentials = credentials
         if isinstance(credentials, VendorCredentials):
-            self._core = ClientCore(
-                credentials.vendor_sn,
-                credentials.vendor_secret,
-                base_url,
-                policy,
-                nonce,
-                identity_key="vendor_sn",
-                path=AGENT_PATH,
-            )
+            key, identity, secret = "vendor_sn", credentials.vendor_sn, credentials.vendor_secret
         else:
-            self._core = ClientCore(
-                credentials.app_id, credentials.app_secret, base_url, policy, nonce, path=AGENT_PATH
-            )
+            key, identity, secret = "app_id", credentials.app_id, credentials.app_secret
+        self._core = ClientCore(
+            identity, secret, base_url, policy, nonce, identity_key=key, path=AGENT_PATH
+        )
         self.url = self._core.url
 
     def __repr__(self) -> str:  # never shows the secret
