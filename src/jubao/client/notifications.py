@@ -54,7 +54,7 @@ def parse_notification(body: bytes | Mapping[str, str], app_secret: str) -> Noti
     """
     if not app_secret:
         raise ValueError("app_secret is required to verify a notification")
-    form = _form(body)
+    form = form_fields(body)
     if not form.get("sign"):
         raise NotificationSignatureError("the notification has no sign")
     if not wire.verify_form(form, app_secret):
@@ -64,9 +64,10 @@ def parse_notification(body: bytes | Mapping[str, str], app_secret: str) -> Noti
     return _content(form)
 
 
-def _form(body: bytes | Mapping[str, str]) -> dict[str, str]:
+def form_fields(body: bytes | Mapping[str, str]) -> dict[str, str]:
+    """A form body (bytes) or an already-parsed form, as text fields (1.0 and 2.0)."""
     if isinstance(body, bytes | bytearray | memoryview):
-        return decode_form(bytes(body))
+        return _decode_form(bytes(body))
     form: dict[str, str] = {}
     for key, value in body.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -75,7 +76,7 @@ def _form(body: bytes | Mapping[str, str]) -> dict[str, str]:
     return form
 
 
-def decode_form(raw: bytes) -> dict[str, str]:
+def _decode_form(raw: bytes) -> dict[str, str]:
     if len(raw) > _MAX_FORM_BYTES:
         raise InvalidNotification("notification body too large")
     try:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from jubao.client.core import AGENT_PATH, ClientCore, Exchange, PreparedRequest, RetryPolicy
 from jubao.client.operations import Operation
+from jubao.client.v2.request_models import check_merchant_id
 
 __all__ = ["AgentCore", "AppCredentials", "Credentials", "VendorCredentials"]
 
@@ -44,11 +45,7 @@ class VendorCredentials:
     merchant_id: int | None = None
 
     def __post_init__(self) -> None:
-        merchant_id = self.merchant_id
-        if merchant_id is not None and (
-            isinstance(merchant_id, bool) or not isinstance(merchant_id, int) or merchant_id <= 0
-        ):
-            raise ValueError("merchant_id must be a positive int")
+        check_merchant_id(self.merchant_id)
 
 
 Credentials = AppCredentials | VendorCredentials
@@ -66,19 +63,12 @@ class AgentCore:
     ) -> None:
         self.credentials = credentials
         if isinstance(credentials, VendorCredentials):
-            self._core = ClientCore(
-                credentials.vendor_sn,
-                credentials.vendor_secret,
-                base_url,
-                policy,
-                nonce,
-                identity_key="vendor_sn",
-                path=AGENT_PATH,
-            )
+            key, identity, secret = "vendor_sn", credentials.vendor_sn, credentials.vendor_secret
         else:
-            self._core = ClientCore(
-                credentials.app_id, credentials.app_secret, base_url, policy, nonce, path=AGENT_PATH
-            )
+            key, identity, secret = "app_id", credentials.app_id, credentials.app_secret
+        self._core = ClientCore(
+            identity, secret, base_url, policy, nonce, identity_key=key, path=AGENT_PATH
+        )
         self.url = self._core.url
 
     def __repr__(self) -> str:  # never shows the secret

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from jubao.client.errors import InvalidNotification, NotificationSignatureError
-from jubao.client.notifications import NOTIFICATION_ACK, decode_form, notified_data
+from jubao.client.notifications import NOTIFICATION_ACK, form_fields, notified_data
 from jubao.client.reading import ShapeError
 from jubao.client.v2.response_models import Order, Refund
 from jubao.protocol import jsonwire
@@ -70,17 +70,9 @@ def parse_notification(body: bytes | Mapping[str, str], secret: str) -> Notifica
 
 
 def _fields(body: bytes | Mapping[str, str]) -> dict[str, str]:
-    if isinstance(body, bytes | bytearray | memoryview):
-        raw = bytes(body)
-        if raw.lstrip()[:1] == b"{":
-            return _json_fields(raw)
-        return decode_form(raw)
-    fields: dict[str, str] = {}
-    for key, value in body.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise InvalidNotification("notification fields must be text")
-        fields[key] = value
-    return fields
+    if isinstance(body, bytes | bytearray | memoryview) and bytes(body).lstrip()[:1] == b"{":
+        return _json_fields(bytes(body))
+    return form_fields(body)
 
 
 def _json_fields(raw: bytes) -> dict[str, str]:

@@ -42,7 +42,8 @@ def _order_sn_text(value: str) -> None:
         raise ValueError("merchant_order_sn must not start or end with spaces")
 
 
-def _check_merchant_id(value: int | None) -> None:
+def check_merchant_id(value: int | None) -> None:
+    """``None`` or a positive int (requests and ``VendorCredentials``)."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
         raise ValueError("merchant_id must be a positive int")
 
@@ -71,7 +72,7 @@ class _Scoped:
     merchant_id: int | None = None
 
     def __post_init__(self) -> None:
-        _check_merchant_id(self.merchant_id)
+        check_merchant_id(self.merchant_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
