@@ -26,7 +26,13 @@ from typing import Any
 import httpx
 from httpx._client import ACCEPT_ENCODING, USER_AGENT
 
-__all__ = ["AiohttpClient", "PinnedAiohttpClient", "PooledClient", "shared_ssl_context"]
+__all__ = [
+    "AiohttpClient",
+    "PinnedAiohttpClient",
+    "PooledClient",
+    "parsed_url",
+    "shared_ssl_context",
+]
 
 # Idle connections are dropped before the 5 s after which common servers (uvicorn, nginx's
 # default is longer) close them: reusing one as the server closes it fails the request.
@@ -73,9 +79,10 @@ _DEFAULT_HEADERS = (
 )
 
 
-@functools.lru_cache(maxsize=256)
-def _parsed_url(url: str) -> httpx.URL:
-    """A channel calls a few addresses over and over; httpx.URL is immutable, so one parse each."""
+@functools.lru_cache(maxsize=1024)
+def parsed_url(url: str) -> httpx.URL:
+    """``httpx.URL(url)``, parsed once per text: a channel calls a few addresses over and over, the
+    dispatcher its merchants' callbacks; an ``httpx.URL`` is immutable, so sharing it is safe."""
     return httpx.URL(url)
 
 
@@ -129,7 +136,7 @@ class AiohttpClient:
         seconds = self._timeout if timeout is None else timeout
         return httpx.Request(
             method,
-            _parsed_url(url),
+            parsed_url(url),
             params=params,
             content=content,
             headers=merged,

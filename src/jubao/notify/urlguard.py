@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from jubao.httppool import parsed_url
+
 __all__ = [
     "Destination",
     "IPAddress",
@@ -252,7 +254,7 @@ class UrlGuard:
     async def vet(self, url: str) -> Destination:
         """Check ``url`` and resolve its host; raise ``UrlRefused`` unless every address passes."""
         try:
-            parsed = _parse(url)
+            parsed = parsed_url(url)
         except (httpx.InvalidURL, TypeError) as exc:
             raise UrlRefused(f"invalid URL: {exc}") from exc
         if parsed.scheme not in ("http", "https"):
@@ -273,10 +275,5 @@ class UrlGuard:
 
 # Parsing is a pure function of the text; the checks above run on every call (DNS may move).
 @functools.lru_cache(maxsize=1024)
-def _parse(url: str) -> httpx.URL:
-    return httpx.URL(url)
-
-
-@functools.lru_cache(maxsize=1024)
 def _destination(url: str, address: str) -> Destination:
-    return Destination(_parse(url), address)
+    return Destination(parsed_url(url), address)
