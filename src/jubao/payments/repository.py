@@ -8,6 +8,7 @@ so storage never imports a view.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from jubao.payments.states import (
     can_transition,
 )
 from jubao.protocol import jsonwire
-from jubao.storage.sql import Tx, execute, fetch_all, fetch_one
+from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
 
 __all__ = [
     "NewOrder",
@@ -108,6 +109,7 @@ _INSERT_ORDER = (
 )
 
 
+@functools.lru_cache(maxsize=16)
 def _with_event(write: str, kind: str) -> str:
     """PostgreSQL: ``write`` (``... RETURNING *``) and its order event as one statement, so the
     unit needs no ``BEGIN``/``COMMIT`` round trips; the statement answers the written row."""
@@ -119,7 +121,21 @@ def _with_event(write: str, kind: str) -> str:
     )
 
 
-_INSERT_ORDER_WITH_EVENT = _with_event(_INSERT_ORDER, "CREATED")
+def _written_with_event(
+    dialect: str, write: str, values: tuple[Any, ...], now: int, kind: str, detail: str
+) -> Tx[Row | None]:
+    """``write`` (at most one row, ``... RETURNING *``) and, when it wrote that row, the row's
+    order event, committed together: on PostgreSQL one statement run ``alone``, elsewhere two
+    statements of the unit. Returns the written row."""
+    if dialect == "postgresql":
+        row = (yield fetch_one(_with_event(write, kind), *values, now, detail, alone=True)).first
+        if row is not None:
+            ORDER_EVENTS.labels(kind).inc()  # as add_event counts
+        return row
+    row = (yield fetch_one(write, *values)).first
+    if row is not None:
+        yield from add_event(row["order_id"], now, kind, detail)
+    return row
 
 
 def insert_order(
@@ -154,15 +170,7 @@ def insert_order(
         order.vendor_sn,
     )
     detail = f"{order.total_fen} 分"
-    if dialect == "postgresql":
-        inserted = yield fetch_one(_INSERT_ORDER_WITH_EVENT, *values, now, detail, alone=True)
-        if inserted.first is not None:
-            ORDER_EVENTS.labels("CREATED").inc()
-    else:
-        inserted = yield fetch_one(_INSERT_ORDER, *values)
-        if inserted.first is not None:
-            yield from add_event(inserted.first["order_id"], now, "CREATED", detail)
-    row = inserted.first
+    row = yield from _written_with_event(dialect, _INSERT_ORDER, values, now, "CREATED", detail)
     if row is not None:
         return OrderRecord.from_row(row), True
     existing = (
@@ -233,18 +241,9 @@ def store_instruction(
         f"WHERE order_id = ? AND {condition} RETURNING *"
     )
     values = (prepay_id, prepay_expires_at, instruction, now, order_id, *args)
-    if dialect == "postgresql":
-        stored = yield fetch_one(
-            _with_event(update, "PREPAY"), *values, now, prepay_id or "", alone=True
-        )
-        if stored.first is not None:
-            ORDER_EVENTS.labels("PREPAY").inc()
-    else:
-        stored = yield fetch_one(update, *values)
-        if stored.first is not None:
-            yield from add_event(order_id, now, "PREPAY", prepay_id or "")
-    if stored.first is not None:
-        return OrderRecord.from_row(stored.first)
+    row = yield from _written_with_event(dialect, update, values, now, "PREPAY", prepay_id or "")
+    if row is not None:
+        return OrderRecord.from_row(row)
     return (yield from _order(order_id))
 
 
