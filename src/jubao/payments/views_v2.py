@@ -24,7 +24,6 @@ __all__ = [
     "finish_time",
     "order_status",
     "order_view",
-    "query_view",
     "refund_notification",
     "refund_view",
     "wap_answer",
@@ -63,8 +62,8 @@ def finish_time(ms: int | None) -> str:
 
 
 def order_view(order: OrderRecord) -> dict[str, Any]:
-    """The order fields of ``fbpay.order.pay`` and ``.query``; also the payment notification's
-    ``data`` (``uid`` is the merchant, as Fubei's callback names it)."""
+    """The order fields of ``fbpay.order.pay`` and ``.query`` (reference 6); also the payment
+    notification's ``data`` (``uid`` is the merchant, as Fubei's callback names it)."""
     fee = 0  # jubao charges no fee of its own
     paid = order.state == OrderState.SUCCESS
     return {
@@ -90,11 +89,6 @@ def order_view(order: OrderRecord) -> dict[str, Any]:
         "payment_list": [],
         "is_can_part_refund": 1 if order.refundable_fen > 0 else 0,
     }
-
-
-def query_view(order: OrderRecord) -> dict[str, Any]:
-    """``fbpay.order.query``: the order fields (reference 6)."""
-    return order_view(order)
 
 
 def create_answer(order: OrderRecord) -> dict[str, Any]:

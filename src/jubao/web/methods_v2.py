@@ -73,7 +73,7 @@ async def _wap(service: PaymentService, caller: Caller, biz: dict[str, Any]) -> 
 
 
 async def _query(service: PaymentService, caller: Caller, biz: dict[str, Any]) -> dict[str, Any]:
-    return views_v2.query_view(await service.query(caller, fbpay.parse_order_ref(biz)))
+    return views_v2.order_view(await service.query(caller, fbpay.parse_order_ref(biz)))
 
 
 async def _close(service: PaymentService, caller: Caller, biz: dict[str, Any]) -> dict[str, Any]:
