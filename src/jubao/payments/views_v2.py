@@ -17,6 +17,7 @@ from jubao.money import fen_to_yuan
 from jubao.payments import instructions
 from jubao.payments.records import OrderRecord, RefundRecord
 from jubao.payments.states import OrderState, RefundState
+from jubao.payments.views import merchant_refund_sn
 
 __all__ = [
     "close_answer",
@@ -150,9 +151,7 @@ def refund_view(order: OrderRecord, refund: RefundRecord) -> dict[str, Any]:
         "merchant_order_sn": order.merchant_order_sn,
         "ins_order_sn": order.order_sn,
         "refund_sn": refund.refund_sn,
-        "merchant_refund_sn": (
-            "" if refund.merchant_refund_sn == refund.refund_sn else refund.merchant_refund_sn
-        ),
+        "merchant_refund_sn": merchant_refund_sn(refund),
         "refund_amount": fen_to_yuan(refund.refund_fen),
         "buyer_refund_amount": fen_to_yuan(
             refund.refund_fen if refund.status == RefundState.SUCCESS else 0
