@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
 from jubao.clock import system_clock
 from jubao.money import Fen
 from jubao.payments.cashier_codes import CashierCodeRecord, CashierCodeRequest, cashier_codes_for
 from jubao.storage.sql import Tx, execute, fetch_one
-from tests.console.support import ADMIN_TOKEN, merchant_receiver, running_console_sandbox
+from tests.console.support import ADMIN_TOKEN, merchant_receiver
 from tests.support.sandbox import RunningSandbox
 from tests.support.waiting import wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 WECHAT_UA = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A; wv) AppleWebKit/537.36 (KHTML, like "
     "Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 "
@@ -48,24 +44,6 @@ pytestmark = pytest.mark.slow
 PAID_SHOWN = (
     "(document.getElementById('status') || {textContent: ''}).textContent.startsWith('支付完成')"
 )
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - one stat before the browser starts
-        pytest.skip("chromium not installed: apt-get install chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[RunningSandbox]:
-    async with running_console_sandbox(tmp_path / "data", admin_token=ADMIN_TOKEN) as running:
-        yield running
 
 
 async def new_code(

@@ -10,52 +10,24 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.console.support import (
     ADMIN_TOKEN,
     Receiver,
     merchant_receiver,
-    running_console_sandbox,
 )
 from tests.support.sandbox import RunningSandbox
 from tests.support.waiting import eventually
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 - one stat before the browser starts
-        pytest.skip("chromium not installed: apt-get install chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     async with merchant_receiver() as running:
-        yield running
-
-
-@pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[RunningSandbox]:
-    async with running_console_sandbox(tmp_path / "data", admin_token=ADMIN_TOKEN) as running:
         yield running
 
 

@@ -112,14 +112,8 @@ def insert_code(code: NewCashierCode, now: int) -> Tx[tuple[CashierCodeRecord, b
     )
     if inserted.first is not None:
         return CashierCodeRecord.from_row(inserted.first), True
-    existing = (
-        yield fetch_one(
-            "SELECT * FROM cashier_codes WHERE merchant_id = ? AND merchant_order_sn = ?",
-            code.merchant_id,
-            code.merchant_order_sn,
-        )
-    ).first
-    return (CashierCodeRecord.from_row(existing), False) if existing else None
+    existing = yield from find_code(code.merchant_id, code.merchant_order_sn)
+    return (existing, False) if existing else None
 
 
 def find_code_by_token(token: str) -> Tx[CashierCodeRecord | None]:

@@ -12,6 +12,7 @@ from jubao.payments.states import OrderState
 
 __all__ = [
     "alipay_h5_answer",
+    "merchant_refund_sn",
     "order_view",
     "refund_view",
     "scan_answer",
@@ -46,6 +47,12 @@ def order_view(order: OrderRecord) -> dict[str, Any]:
     }
 
 
+def merchant_refund_sn(refund: RefundRecord) -> str:
+    """Empty for a refund asked without one, as Fubei answers it (jubao then keys the refund on
+    its own refund_sn, so the stored value equals refund_sn); both API generations."""
+    return "" if refund.merchant_refund_sn == refund.refund_sn else refund.merchant_refund_sn
+
+
 def refund_view(order: OrderRecord, refund: RefundRecord) -> dict[str, Any]:
     """The fields of ``openapi.payment.order.refund`` / ``.refund.query`` (reference 5.9, 5.10)."""
     return {
@@ -53,11 +60,7 @@ def refund_view(order: OrderRecord, refund: RefundRecord) -> dict[str, Any]:
         "merchant_order_sn": order.merchant_order_sn,
         "trade_no": order.order_sn,
         "refund_sn": refund.refund_sn,
-        # a refund asked without one answers it empty, as Fubei does (jubao keys it on its own
-        # refund_sn, so the stored value equals refund_sn)
-        "merchant_refund_sn": (
-            "" if refund.merchant_refund_sn == refund.refund_sn else refund.merchant_refund_sn
-        ),
+        "merchant_refund_sn": merchant_refund_sn(refund),
         "refund_money": fen_to_yuan(refund.refund_fen),
         "refund_status": refund.status.wire,
         "refund_time": (refund.finished_at // 1000) if refund.finished_at else 0,

@@ -17,6 +17,7 @@ from jubao.money import fen_to_yuan
 from jubao.payments import instructions
 from jubao.payments.records import OrderRecord, RefundRecord
 from jubao.payments.states import OrderState, RefundState
+from jubao.payments.views import merchant_refund_sn
 
 __all__ = [
     "close_answer",
@@ -24,7 +25,6 @@ __all__ = [
     "finish_time",
     "order_status",
     "order_view",
-    "query_view",
     "refund_notification",
     "refund_view",
     "wap_answer",
@@ -63,8 +63,8 @@ def finish_time(ms: int | None) -> str:
 
 
 def order_view(order: OrderRecord) -> dict[str, Any]:
-    """The order fields of ``fbpay.order.pay`` and ``.query``; also the payment notification's
-    ``data`` (``uid`` is the merchant, as Fubei's callback names it)."""
+    """The order fields of ``fbpay.order.pay`` and ``.query`` (reference 6); also the payment
+    notification's ``data`` (``uid`` is the merchant, as Fubei's callback names it)."""
     fee = 0  # jubao charges no fee of its own
     paid = order.state == OrderState.SUCCESS
     return {
@@ -90,11 +90,6 @@ def order_view(order: OrderRecord) -> dict[str, Any]:
         "payment_list": [],
         "is_can_part_refund": 1 if order.refundable_fen > 0 else 0,
     }
-
-
-def query_view(order: OrderRecord) -> dict[str, Any]:
-    """``fbpay.order.query``: the order fields (reference 6)."""
-    return order_view(order)
 
 
 def create_answer(order: OrderRecord) -> dict[str, Any]:
@@ -156,9 +151,7 @@ def refund_view(order: OrderRecord, refund: RefundRecord) -> dict[str, Any]:
         "merchant_order_sn": order.merchant_order_sn,
         "ins_order_sn": order.order_sn,
         "refund_sn": refund.refund_sn,
-        "merchant_refund_sn": (
-            "" if refund.merchant_refund_sn == refund.refund_sn else refund.merchant_refund_sn
-        ),
+        "merchant_refund_sn": merchant_refund_sn(refund),
         "refund_amount": fen_to_yuan(refund.refund_fen),
         "buyer_refund_amount": fen_to_yuan(
             refund.refund_fen if refund.status == RefundState.SUCCESS else 0

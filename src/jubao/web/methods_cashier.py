@@ -10,15 +10,14 @@ its hosted page (``web/cashier_page.py``), ``PUBLIC_URL/qr/<token>``.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 from urllib.parse import quote
 
-from jubao.errors import BusinessRuleError
 from jubao.merchants.models import Caller
 from jubao.payments.cashier_codes import CashierCodeRecord, CashierCodeRequest, cashier_codes_for
 from jubao.payments.service import PaymentService
 from jubao.protocol import fbpay_qrcode
+from jubao.web.default_store import in_default_store
 
 __all__ = ["fixed_qrcode_create", "order_qrcode"]
 
@@ -26,12 +25,7 @@ __all__ = ["fixed_qrcode_create", "order_qrcode"]
 async def _create(
     service: PaymentService, caller: Caller, request: fbpay_qrcode.QrcodeRequest
 ) -> CashierCodeRecord:
-    order = request.order
-    if order.store_id == 0:  # none named: the merchant's first store, as for every 2.0 order
-        store = await service.merchants.default_store(caller.merchant.merchant_id)
-        if store is None:
-            raise BusinessRuleError("商户还没有门店，请先创建门店", sub_code="STORE_NOT_FOUND")
-        order = dataclasses.replace(order, store_id=store.store_id)
+    order = await in_default_store(service, caller, request.order)
     code = CashierCodeRequest(
         merchant_order_sn=order.merchant_order_sn,
         total_fen=order.total_fen,

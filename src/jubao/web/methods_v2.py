@@ -5,11 +5,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from jubao.errors import BusinessRuleError
 from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.merchants.models import Caller
 from jubao.payments import views_v2
@@ -18,6 +16,7 @@ from jubao.payments.service import PaymentService
 from jubao.protocol import fbpay, fbpay_qrcode
 from jubao.protocol.methods import SceneOrder
 from jubao.web import methods_cashier
+from jubao.web.default_store import in_default_store
 
 __all__ = ["HANDLERS", "Handler", "create_order"]
 
@@ -33,13 +32,9 @@ async def create_order(
     *extra_fingerprint: object,
     **extra: Any,
 ) -> CreateOrder:
-    """The service's ``CreateOrder`` for a 2.0 order. ``store_id`` 0 (absent) is the merchant's
-    first store, as Fubei falls back to the merchant's default store."""
-    if order.store_id == 0:
-        store = await service.merchants.default_store(caller.merchant.merchant_id)
-        if store is None:
-            raise BusinessRuleError("商户还没有门店，请先创建门店", sub_code="STORE_NOT_FOUND")
-        order = dataclasses.replace(order, store_id=store.store_id)
+    """The service's ``CreateOrder`` for a 2.0 order, in the merchant's first store when it names
+    none."""
+    order = await in_default_store(service, caller, order)
     fingerprint = order.fingerprint(fbpay.pay_type_of(channel), *extra_fingerprint)
     return CreateOrder.of(order, channel, scene, fingerprint, api=ApiVersion.V2, **extra)
 
@@ -73,7 +68,7 @@ async def _wap(service: PaymentService, caller: Caller, biz: dict[str, Any]) -> 
 
 
 async def _query(service: PaymentService, caller: Caller, biz: dict[str, Any]) -> dict[str, Any]:
-    return views_v2.query_view(await service.query(caller, fbpay.parse_order_ref(biz)))
+    return views_v2.order_view(await service.query(caller, fbpay.parse_order_ref(biz)))
 
 
 async def _close(service: PaymentService, caller: Caller, biz: dict[str, Any]) -> dict[str, Any]:
