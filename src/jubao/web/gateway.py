@@ -54,7 +54,7 @@ from jubao.web.answer import Header, Reply
 from jubao.web.bodies import receive_bounded
 from jubao.web.methods_v1 import HANDLERS
 
-__all__ = ["Gateway", "SignedEndpoint", "Signer"]
+__all__ = ["Gateway", "SignedEndpoint", "Signer", "signing_app"]
 
 log = logging.getLogger("jubao.gateway")
 
@@ -257,15 +257,21 @@ class _Deadline:
             self._reading = False
 
 
+async def signing_app(merchants: MerchantDirectory, app_id: str) -> App:
+    """The app an envelope names as its signer (1.0 always, 2.0 when it names one)."""
+    app = await merchants.app(app_id)
+    if app is None:
+        raise AppNotFound(f"app_id {app_id[:32]} 不存在")
+    return app
+
+
 class Gateway(SignedEndpoint[App, App]):
     """``POST /gateway``: Open API 1.0, signed by a merchant's app."""
 
     handlers = HANDLERS
 
     async def signer(self, envelope: env.Envelope) -> Signer[App]:
-        app = await self._merchants.app(envelope.app_id)
-        if app is None:
-            raise AppNotFound(f"app_id {envelope.app_id[:32]} 不存在")
+        app = await signing_app(self._merchants, envelope.app_id)
         return Signer(app.app_id, app.app_secret, app, app.strict_nonce)
 
     async def caller(self, signer: Signer[App], biz: dict[str, Any]) -> App:

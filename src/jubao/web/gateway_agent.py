@@ -20,7 +20,7 @@ from jubao.errors import AppNotFound, JubaoError, MerchantNotFound
 from jubao.merchants.models import App, Caller, Vendor, VendorAct
 from jubao.protocol import envelope as env
 from jubao.protocol import fbpay
-from jubao.web.gateway import SignedEndpoint, Signer
+from jubao.web.gateway import SignedEndpoint, Signer, signing_app
 from jubao.web.methods_v2 import HANDLERS
 
 __all__ = ["AgentGateway"]
@@ -36,9 +36,7 @@ class AgentGateway(SignedEndpoint[App | Vendor, Caller]):
 
     async def signer(self, envelope: env.Envelope) -> Signer[App | Vendor]:
         if envelope.app_id:
-            app = await self._merchants.app(envelope.app_id)
-            if app is None:
-                raise AppNotFound(f"app_id {envelope.app_id[:32]} 不存在")
+            app = await signing_app(self._merchants, envelope.app_id)
             return Signer(app.app_id, app.app_secret, app, app.strict_nonce)
         vendor = await self._merchants.vendor(envelope.vendor_sn)
         if vendor is None:
