@@ -7,24 +7,18 @@ import gzip
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from jubao.channels.simulator.ids import CHINA
-from tests.simulator.conftest import World
+from tests.simulator.conftest import World, open_world
 from tests.simulator.support import (
     OTHER_SUB_MCHID,
     SP_MCHID,
     SUB_APPID,
     SUB_MCHID,
-    FakeClock,
-    Merchant,
-    Receiver,
-    host_app,
-    make_simulator,
     verify_signed,
 )
 
@@ -38,20 +32,10 @@ SUMMARY = (
 )
 
 
-async def _world(**config: Any) -> AsyncIterator[World]:
-    receiver, clock = Receiver(), FakeClock()
-    sim = make_simulator(receiver, clock=clock, **config)
-    await sim.start()
-    transport = httpx.ASGITransport(app=host_app(sim))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim.test") as http:
-        yield World(sim, Merchant(http, clock), receiver, clock, http)
-    await sim.stop()
-
-
 @pytest.fixture
 async def at_once() -> AsyncIterator[World]:
     """Bills available at once, as in the sandbox."""
-    async for world in _world(bill_ready_hour=None):
+    async for world in open_world(bill_ready_hour=None):
         yield world
 
 
@@ -152,7 +136,7 @@ async def test_bill_types_and_sub_merchants(at_once: World) -> None:
 
 
 async def test_gzip_bom_and_crlf() -> None:
-    async for world in _world(bill_ready_hour=None, bill_bom=True, bill_crlf=True):
+    async for world in open_world(bill_ready_hour=None, bill_bom=True, bill_crlf=True):
         await world.merchant.paid_order("order-0001", total=100)
         applied = (await apply(world, today(world), tar_type="GZIP")).json()
         fetched = await download(world, applied["download_url"])

@@ -18,33 +18,18 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from jubao.channels.simulator import Simulator
-from tests.simulator.conftest import World
+from tests.simulator.conftest import World, open_world
 from tests.simulator.support import (
     APIV3_KEY,
-    FakeClock,
-    Merchant,
-    Receiver,
-    host_app,
-    make_simulator,
     rsa_verify,
 )
 
 CERTIFICATES = "/v3/certificates"
 
 
-async def _world(data_dir: Path | None = None, **config: Any) -> AsyncIterator[World]:
-    receiver, clock = Receiver(), FakeClock()
-    sim = make_simulator(receiver, data_dir=data_dir, clock=clock, **config)
-    await sim.start()
-    transport = httpx.ASGITransport(app=host_app(sim))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim.test") as http:
-        yield World(sim, Merchant(http, clock), receiver, clock, http)
-    await sim.stop()
-
-
 @pytest.fixture
 async def certified() -> AsyncIterator[World]:
-    async for world in _world(platform_mode="certificate"):
+    async for world in open_world(platform_mode="certificate"):
         yield world
 
 
@@ -166,9 +151,9 @@ async def test_public_key_mode_serves_certificates_to_certificate_clients(world:
 
 
 async def test_certificates_survive_a_restart(tmp_path: Path) -> None:
-    async for world in _world(tmp_path, platform_mode="certificate"):
+    async for world in open_world(tmp_path, platform_mode="certificate"):
         _, (entry,) = await certificates(world)
-    async for world in _world(tmp_path, platform_mode="certificate"):
+    async for world in open_world(tmp_path, platform_mode="certificate"):
         answer, data = await certificates(world)
         assert [item["serial_no"] for item in data] == [entry["serial_no"]]
         assert answer.headers["Wechatpay-Serial"] == entry["serial_no"]

@@ -36,6 +36,7 @@ from tests.simulator.support import (
 )
 
 wechatpayv3 = pytest.importorskip("wechatpayv3")
+pytest.importorskip("wechatpayv3.core")  # patched below; WeChatPay() imports it, the package not
 
 
 class Served:
@@ -86,16 +87,52 @@ def serving(tmp_path: Path, **overrides: Any) -> Iterator[Served]:
         socket.close()
 
 
-def _client(served: Served) -> Any:
-    private_pem = sp_private_key().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+def _private_pem() -> str:
+    return (
+        sp_private_key()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
     )
+
+
+def _pay_as_payer(served: Served, client: Any, prepay_id: str) -> httpx.Response:
+    """The payer, with sign_params made by the third-party client's own paySign."""
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+    package = f"prepay_id={prepay_id}"
+    sign_params = {
+        "appId": SUB_APPID,
+        "timeStamp": timestamp,
+        "nonceStr": nonce,
+        "package": package,
+        "signType": "RSA",
+        "paySign": client.sign([SUB_APPID, timestamp, nonce, package]),
+    }
+    paid = httpx.post(
+        f"{served.url}/request-payment",
+        json={"sign_params": sign_params, "openid": OPENID},
+        timeout=10,
+    )
+    assert paid.status_code == 200, paid.text
+    return paid
+
+
+def _first_notification(served: Served) -> tuple[dict[str, str], bytes]:
+    deadline = time.monotonic() + 10
+    while not served.notifications:
+        assert time.monotonic() < deadline, "no notification arrived"
+        time.sleep(0.01)
+    return served.notifications[0]
+
+
+def _client(served: Served) -> Any:
     client = wechatpayv3.WeChatPay(
         wechatpay_type=wechatpayv3.WeChatPayType.MINIPROG,
         mchid=SP_MCHID,
-        private_key=private_pem.decode(),
+        private_key=_private_pem(),
         cert_serial_no=SERIAL_NO,
         appid=SP_APPID,
         apiv3_key=APIV3_KEY,
@@ -125,33 +162,13 @@ def test_wechatpayv3_prepay_pay_query_and_callback(served: Served) -> None:
     assert code == 200, text
     assert json.loads(text)["trade_state"] == "NOTPAY"
 
-    # the payer, with sign_params made by the third-party client's own paySign
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
-    package = f"prepay_id={prepay_id}"
-    sign_params = {
-        "appId": SUB_APPID,
-        "timeStamp": timestamp,
-        "nonceStr": nonce,
-        "package": package,
-        "signType": "RSA",
-        "paySign": client.sign([SUB_APPID, timestamp, nonce, package]),
-    }
-    paid = httpx.post(
-        f"{served.url}/request-payment",
-        json={"sign_params": sign_params, "openid": OPENID},
-        timeout=10,
-    )
-    assert paid.status_code == 200, paid.text
+    paid = _pay_as_payer(served, client, prepay_id)
 
     code, text = client.query(out_trade_no="wpv3-0001", sub_mchid=SUB_MCHID)
     assert code == 200, text
     assert json.loads(text)["trade_state"] == "SUCCESS"
 
-    deadline = time.monotonic() + 10
-    while not served.notifications:
-        assert time.monotonic() < deadline, "no notification arrived"
-        time.sleep(0.01)
-    headers, body = served.notifications[0]
+    headers, body = _first_notification(served)
     decoded = client.callback(headers, body)
     assert decoded is not None, "wechatpayv3 could not verify the notification"
     assert decoded["event_type"] == "TRANSACTION.SUCCESS"
@@ -179,15 +196,10 @@ def test_wechatpayv3_in_platform_certificate_mode(
             download(core)
 
         monkeypatch.setattr(wechatpayv3.core.Core, "_init_certificates", pointed_at_the_simulator)
-        private_pem = sp_private_key().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
         client = wechatpayv3.WeChatPay(
             wechatpay_type=wechatpayv3.WeChatPayType.MINIPROG,
             mchid=SP_MCHID,
-            private_key=private_pem.decode(),
+            private_key=_private_pem(),
             cert_serial_no=SERIAL_NO,
             appid=SP_APPID,
             apiv3_key=APIV3_KEY,
@@ -207,27 +219,8 @@ def test_wechatpayv3_in_platform_certificate_mode(
         )
         assert code == 200, text  # its answer verified with the downloaded certificate
         prepay_id = json.loads(text)["prepay_id"]
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
-        package = f"prepay_id={prepay_id}"
-        sign_params = {
-            "appId": SUB_APPID,
-            "timeStamp": timestamp,
-            "nonceStr": nonce,
-            "package": package,
-            "signType": "RSA",
-            "paySign": client.sign([SUB_APPID, timestamp, nonce, package]),
-        }
-        paid = httpx.post(
-            f"{served.url}/request-payment",
-            json={"sign_params": sign_params, "openid": OPENID},
-            timeout=10,
-        )
-        assert paid.status_code == 200, paid.text
-        deadline = time.monotonic() + 10
-        while not served.notifications:
-            assert time.monotonic() < deadline, "no notification arrived"
-            time.sleep(0.01)
-        headers, body = served.notifications[0]
+        _pay_as_payer(served, client, prepay_id)
+        headers, body = _first_notification(served)
         assert headers["wechatpay-serial"] == listed["serial_no"]
         decoded = client.callback(headers, body)
         assert decoded is not None, "wechatpayv3 could not verify the notification"

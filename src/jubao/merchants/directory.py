@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from jubao.clock import Clock, system_clock
 from jubao.ids import new_app_id, new_app_secret, new_vendor_sn
@@ -11,10 +12,14 @@ from jubao.merchants import repository as repo
 from jubao.merchants.models import App, Cashier, Merchant, MerchantChannel, Store, Vendor
 from jubao.security.sealing import Sealer
 from jubao.storage.database import Database
+from jubao.storage.sql import Tx
 
 __all__ = ["MerchantDirectory", "NewApp", "NewVendor"]
 
 _CACHE_MS = 5_000  # a rotated secret takes effect within this long on every instance
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,43 +56,37 @@ class MerchantDirectory:
         # new sub-merchant binding with its simulator).
         self.on_merchant_created: list[Callable[[Merchant], None]] = []
 
-    async def app(self, app_id: str) -> App | None:
+    async def _cached(
+        self, table: dict[K, tuple[int, V | None]], key: K, find: Callable[[], Tx[V | None]]
+    ) -> V | None:
+        """``find``'s answer, kept for ``_CACHE_MS`` (a miss too)."""
         now = self._clock()
-        cached = self._cache.get(app_id)
+        cached = table.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        app = await self._db.read(lambda: repo.find_app(app_id, self._sealer))
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[app_id] = (now + _CACHE_MS, app)
-        return app
+        found = await self._db.read(find)
+        if len(table) > 10_000:
+            table.clear()
+        table[key] = (now + _CACHE_MS, found)
+        return found
+
+    async def app(self, app_id: str) -> App | None:
+        return await self._cached(self._cache, app_id, lambda: repo.find_app(app_id, self._sealer))
 
     async def merchant(self, merchant_id: int) -> Merchant | None:
         """A merchant with its channel bindings (cached like apps)."""
-        now = self._clock()
-        cached = self._merchants.get(merchant_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        merchant = await self._db.read(lambda: repo.find_merchant(merchant_id, self._sealer))
-        if len(self._merchants) > 10_000:
-            self._merchants.clear()
-        self._merchants[merchant_id] = (now + _CACHE_MS, merchant)
-        return merchant
+        return await self._cached(
+            self._merchants, merchant_id, lambda: repo.find_merchant(merchant_id, self._sealer)
+        )
 
     def forget(self, app_id: str) -> None:
         self._cache.pop(app_id, None)
 
     async def vendor(self, vendor_sn: str) -> Vendor | None:
         """A vendor for request verification (cached like apps)."""
-        now = self._clock()
-        cached = self._vendors.get(vendor_sn)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        vendor = await self._db.read(lambda: repo.find_vendor(vendor_sn, self._sealer))
-        if len(self._vendors) > 10_000:
-            self._vendors.clear()
-        self._vendors[vendor_sn] = (now + _CACHE_MS, vendor)
-        return vendor
+        return await self._cached(
+            self._vendors, vendor_sn, lambda: repo.find_vendor(vendor_sn, self._sealer)
+        )
 
     async def vendor_merchant(self, vendor: Vendor, merchant_id: int) -> Merchant | None:
         """The merchant if it belongs to ``vendor``; ``None`` for any other merchant id."""

@@ -164,13 +164,6 @@ def merchant_id(biz: dict[str, Any]) -> int | None:
     return fields.integer(biz, "merchant_id", minimum=1, maximum=fields.INT10_MAX)
 
 
-def _url(biz: dict[str, Any], name: str) -> str | None:
-    url = fields.text(biz, name, max_len=256)
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise InvalidParameter(f"参数 {name} 必须是 http 或 https 地址")
-    return url
-
-
 def parse_order(biz: dict[str, Any]) -> SceneOrder:
     """The common part of every 2.0 order: ``total_amount`` in yuan, ``notify_url``. A missing
     (or 0, as .NET sends it) ``store_id`` is the merchant's default store: ``store_id`` 0."""
@@ -186,7 +179,7 @@ def parse_order(biz: dict[str, Any]) -> SceneOrder:
         total_fen=total_fen,
         store_id=store_id or 0,
         cashier_id=cashier_id or None,
-        call_back_url=_url(biz, "notify_url"),
+        call_back_url=fields.url(biz, "notify_url"),
         body=fields.text(biz, "body", max_len=128, multiline=True),
         attach=fields.text(biz, "attach", max_len=127, multiline=True),
     )
@@ -253,7 +246,7 @@ class WapRequest:
 
 def parse_wap(biz: dict[str, Any]) -> WapRequest:
     """``fbpay.order.wap.create``: Alipay's page for a mobile browser outside the wallet."""
-    return WapRequest(order=parse_order(biz), return_url=_url(biz, "return_url"))
+    return WapRequest(order=parse_order(biz), return_url=fields.url(biz, "return_url"))
 
 
 def parse_order_ref(biz: dict[str, Any]) -> OrderRef:
@@ -320,7 +313,7 @@ class CallbackConfig:
 def parse_callback_config(biz: dict[str, Any]) -> CallbackConfig:
     """``fbpay.pay.callback.config``: the payment (``callback_url``) and refund
     (``refund_callback_url``) addresses; the other kinds Fubei lists are not jubao's."""
-    config = CallbackConfig(_url(biz, "callback_url"), _url(biz, "refund_callback_url"))
+    config = CallbackConfig(fields.url(biz, "callback_url"), fields.url(biz, "refund_callback_url"))
     if not (config.pay_url or config.refund_url):
         raise InvalidParameter(
             "callback_url、refund_callback_url 至少传一个", sub_code="MISSING_PARAMETER"

@@ -13,7 +13,7 @@ from jubao.money import Fen, MoneyError, parse_yuan
 from jubao.protocol import jsonwire
 from jubao.protocol.identifiers import refuse_unsafe_identifier
 
-__all__ = ["INT10_MAX", "integer", "money", "text"]
+__all__ = ["INT10_MAX", "integer", "money", "text", "url"]
 
 _MAX_INT = 2**53 - 1
 INT10_MAX = 10**10 - 1  # the reference's "int(10)": at most ten digits
@@ -103,3 +103,11 @@ def money(biz: dict[str, Any], name: str, *, required: bool = False) -> Fen | No
         return parse_yuan(value, field=f"参数 {name}")
     except MoneyError as exc:
         raise InvalidParameter(str(exc), sub_code="INVALID_AMOUNT") from exc
+
+
+def url(biz: dict[str, Any], name: str) -> str | None:
+    """An address jubao will call or send a browser to: http or https, at most 256 characters."""
+    value = text(biz, name, max_len=256)
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise InvalidParameter(f"参数 {name} 必须是 http 或 https 地址")
+    return value

@@ -72,9 +72,7 @@ def parse_mina(biz: dict[str, Any]) -> MinaRequest:
     cashier_id = fields.integer(biz, "cashier_id", minimum=0, maximum=fields.INT10_MAX)
     # The seed names it call_back_url; the Java SDK sends call_back.
     url_key = "call_back_url" if biz.get("call_back_url") not in (None, "") else "call_back"
-    call_back_url = fields.text(biz, url_key, max_len=256)
-    if call_back_url is not None and not call_back_url.startswith(("http://", "https://")):
-        raise InvalidParameter(f"参数 {url_key} 必须是 http 或 https 地址")
+    call_back_url = fields.url(biz, url_key)
     # Free text: CR/LF allowed (notifications carry it form-encoded, JSON escapes it)
     body = fields.text(biz, "body", max_len=128, multiline=True)
     attach = fields.text(biz, "attach", max_len=127, multiline=True)
@@ -219,9 +217,7 @@ def _scene_order(biz: dict[str, Any]) -> SceneOrder:
     total_fen = fields.money(biz, "total_fee", required=True)
     store_id = fields.integer(biz, "store_id", required=True, minimum=1, maximum=fields.INT10_MAX)
     cashier_id = fields.integer(biz, "cashier_id", minimum=0, maximum=fields.INT10_MAX)
-    call_back_url = fields.text(biz, "call_back_url", max_len=256)
-    if call_back_url is not None and not call_back_url.startswith(("http://", "https://")):
-        raise InvalidParameter("参数 call_back_url 必须是 http 或 https 地址")
+    call_back_url = fields.url(biz, "call_back_url")
     assert merchant_order_sn and total_fen and store_id  # required above
     return SceneOrder(
         merchant_order_sn=merchant_order_sn,
