@@ -44,6 +44,7 @@ CREATE TABLE reconciliation_differences (
     UNIQUE (day, channel, kind, order_sn, refund_sn)
 );
 CREATE INDEX reconciliation_differences_open ON reconciliation_differences (resolved, day);
+CREATE INDEX reconciliation_differences_run ON reconciliation_differences (last_run_id);
 
 -- The scheduled run of a day and channel, claimed by one worker: a lease that runs out (a worker
 -- died) or a failed run (statement not ready yet) lets the next claim try again.

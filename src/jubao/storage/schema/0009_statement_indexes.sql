@@ -5,6 +5,3 @@
 CREATE INDEX orders_merchant_paid ON orders (merchant_id, paid_at);
 CREATE INDEX orders_merchant_created ON orders (merchant_id, created_at);
 CREATE INDEX refunds_status_finished ON refunds (status, finished_at);
--- A reconciliation run reads back the differences it found (reconciliation/service.py). Here,
--- not in 0008: a database that already applied 0008 gets it too.
-CREATE INDEX reconciliation_differences_run ON reconciliation_differences (last_run_id);
