@@ -237,6 +237,21 @@ async def test_bad_input_is_9996(
     assert answer["sub_code"] == sub_code
 
 
+async def test_addresses_jubao_calls_must_be_http_or_https(sandbox: RunningSandbox) -> None:
+    """notify_url, return_url and the callback addresses: 1.0's address check, in 2.0 too."""
+    calls = [
+        (CREATE, jsapi_biz(sandbox, "U1", "wxpay", notify_url="ftp://m.example/n"), "notify_url"),
+        (WAP, {**jsapi_biz(sandbox, "U2", "alipay"), "return_url": "javascript:x"}, "return_url"),
+        (CALLBACK_CONFIG, {"callback_url": "file:///etc/passwd"}, "callback_url"),
+        (CALLBACK_CONFIG, {"refund_callback_url": "ftp://m.example/r"}, "refund_callback_url"),
+    ]
+    for method, biz, field in calls:
+        answer = await sandbox.agent(method, biz)
+        assert answer["result_code"] == 9996, answer
+        assert answer["sub_code"] == "INVALID_PARAMETER", answer
+        assert field in answer["result_message"], answer
+
+
 async def test_bad_envelopes_are_9996_never_500(sandbox: RunningSandbox) -> None:
     for content in (b"", b"{", b"[]", b'{"method":"fbpay.order.query"}', "\xff".encode("latin-1")):
         answer = await sandbox.http.post(
