@@ -1,16 +1,14 @@
-"""Outbound HTTP: several small httpx pools used in turn, and a leaner client on aiohttp.
+"""Outbound HTTP: several small httpx pools used in turn, and a lean client on aiohttp.
 
 httpcore does work proportional to its pool's size on every request (a ``poll()`` per idle
 connection in ``has_expired``, and an idle count that walks the pool): one 256-connection pool
 cost ~2.8 ms of CPU per request at 64 in flight, sixteen pools of sixteen ~0.5 ms (profiled with
 py-spy, docs/benchmarks.md). The Alipay channel uses ``PooledClient``.
 
-The WeChat Pay channel's prepay call is on every order's path: it uses ``AiohttpClient``, which
-speaks the two methods of ``httpx.AsyncClient`` the channel calls (``build_request`` and ``send``,
-httpx requests and responses) over aiohttp's connection pool, about a fifth of the CPU per request
-(docs/benchmarks.md, "The outbound HTTP client"). Tests inject an ``httpx.AsyncClient`` (a
-``MockTransport`` or ``ASGITransport``) in its place, as before. The notification dispatcher
-posts over ``PinnedAiohttpClient``: to vetted addresses only, its answers bounded.
+The WeChat Pay channel's calls are on every order's path: they go over ``jubao.http1``, which
+shares ``parsed_url``, ``shared_ssl_context`` and ``KEEPALIVE_SECONDS`` with this module. The
+notification dispatcher posts over ``PinnedAiohttpClient``: to vetted addresses only, its answers
+bounded.
 """
 
 from __future__ import annotations
@@ -19,15 +17,12 @@ import functools
 import itertools
 import socket
 import ssl
-import urllib.request
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from httpx._client import ACCEPT_ENCODING, USER_AGENT
 
 __all__ = [
-    "AiohttpClient",
+    "KEEPALIVE_SECONDS",
     "PinnedAiohttpClient",
     "PooledClient",
     "parsed_url",
@@ -69,151 +64,11 @@ class PooledClient:
             await client.aclose()
 
 
-# What httpx.AsyncClient puts on every request before the caller's headers: the same here, so
-# the upstream sees the same request whichever client sent it.
-_DEFAULT_HEADERS = (
-    ("Accept", "*/*"),
-    ("Accept-Encoding", ACCEPT_ENCODING),  # what httpx can decode here
-    ("Connection", "keep-alive"),
-    ("User-Agent", USER_AGENT),
-)
-
-
 @functools.lru_cache(maxsize=1024)
 def parsed_url(url: str) -> httpx.URL:
     """``httpx.URL(url)``, parsed once per text: a channel calls a few addresses over and over, the
     dispatcher its merchants' callbacks; an ``httpx.URL`` is immutable, so sharing it is safe."""
     return httpx.URL(url)
-
-
-class AiohttpClient:
-    """``build_request`` and ``send`` as ``httpx.AsyncClient`` has them (httpx requests in,
-    httpx responses out, httpx's exceptions), over one aiohttp connection pool.
-
-    The request is built by httpx, so its path and query are byte for byte what a caller signs
-    (``request.url.raw_path``) and what goes on the wire (the URL is passed on encoded). The body
-    is read whole and decoded by httpx (``Content-Encoding``), as ``httpx.AsyncClient.send``
-    does. HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY are read once, as httpx reads them by
-    default (and, like httpx, not ``~/.netrc``). Responses' cookies are not kept (a payment API
-    sets none).
-    """
-
-    def __init__(self, *, timeout: float, connections: int = 256) -> None:
-        self._timeout = timeout
-        self._connections = connections
-        self._session: Any = None  # created on first use, inside the event loop that uses it
-        self._closed = False
-        # Read once, as httpx does when a client is made (aiohttp's trust_env would read the
-        # environment and ~/.netrc again for every request: 15 % of the gateway's samples).
-        self._proxies = urllib.request.getproxies_environment()
-        self._proxy_of: dict[tuple[str, str], str | None] = {}
-
-    @property
-    def is_closed(self) -> bool:
-        return self._closed
-
-    def next(self) -> AiohttpClient:
-        """The client itself (one pool): ``PooledClient``'s interface."""
-        return self
-
-    def build_request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> httpx.Request:
-        # httpx.AsyncClient's merge (defaults, then the caller's, replacing by name) as one list:
-        # httpx.Headers.update and URL parsing were 60 % of building a request (docs/benchmarks.md)
-        merged = list(_DEFAULT_HEADERS)
-        if headers:
-            replaced = {name.lower() for name in headers}
-            merged = [pair for pair in merged if pair[0].lower() not in replaced]
-            merged.extend(headers.items())
-        seconds = self._timeout if timeout is None else timeout
-        return httpx.Request(
-            method,
-            parsed_url(url),
-            params=params,
-            content=content,
-            headers=merged,
-            extensions={"timeout": {"connect": seconds, "read": seconds, "pool": seconds}},
-        )
-
-    def _proxy(self, url: httpx.URL) -> str | None:
-        """HTTP(S)_PROXY / ALL_PROXY for the URL's scheme, unless NO_PROXY names its host."""
-        key = (url.scheme, url.netloc.decode("ascii"))
-        if key not in self._proxy_of:
-            proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
-            host = key[1]
-            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-            if proxy and bypass(host, self._proxies):
-                proxy = None
-            self._proxy_of[key] = proxy or None
-        return self._proxy_of[key]
-
-    def _open(self) -> Any:
-        import aiohttp
-
-        connector = aiohttp.TCPConnector(
-            limit=self._connections,
-            keepalive_timeout=KEEPALIVE_SECONDS,
-            ssl=shared_ssl_context(),
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,  # httpx decodes, as it would have
-            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-        )
-        return self._session
-
-    async def send(self, request: httpx.Request) -> httpx.Response:
-        import aiohttp
-        from yarl import URL
-
-        if self._closed:
-            raise RuntimeError("the client has been closed")  # as httpx.AsyncClient does
-        session = self._session or self._open()
-        limits = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=limits.get("pool"),  # waiting for a pooled connection, then connecting
-            sock_connect=limits.get("connect"),
-            sock_read=limits.get("read"),
-        )
-        try:
-            async with session.request(
-                request.method,
-                URL(str(request.url), encoded=True),
-                headers=[
-                    (key.decode("latin-1"), value.decode("latin-1"))
-                    for key, value in request.headers.raw
-                    if key.lower() not in (b"host", b"content-length")  # aiohttp writes both
-                ],
-                data=request.content if request.content else None,
-                timeout=timeout,
-                allow_redirects=False,
-                proxy=self._proxy(request.url),
-            ) as answer:
-                body = await answer.read()
-                return httpx.Response(
-                    answer.status,
-                    headers=list(answer.raw_headers),
-                    content=body,
-                    request=request,
-                )
-        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
-            raise _as_httpx_error(exc, request) from exc
-
-    async def aclose(self) -> None:
-        self._closed = True
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
 
 def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.HTTPError:

@@ -15,6 +15,7 @@ ALLOWED_PREFIXES = (
     "jubao.channels.wechatpay",
     "jubao.channels.base",
     "jubao.errors",
+    "jubao.http1",
     "jubao.httppool",
     "jubao.kinds",
 )

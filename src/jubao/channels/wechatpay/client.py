@@ -49,7 +49,8 @@ from jubao.errors import (
     ChannelNotificationRejected,
     ChannelUnavailable,
 )
-from jubao.httppool import AiohttpClient
+from jubao.http1 import AnswerLike, Http1Client, Outbound
+from jubao.httppool import parsed_url
 from jubao.kinds import ChannelName, Scene
 
 __all__ = ["SignParams", "WechatPayChannel"]
@@ -131,10 +132,10 @@ class WechatPayChannel:
         self._base = config.base_url.rstrip("/")
         self._clock = clock or _utc_now
         # The request path is bound by the WeChat round trip: allow plenty of concurrency
-        # (256 connections) on the lean client (jubao.httppool). An injected client is used alone.
+        # (256 connections) on the lean client (jubao.http1). An injected client is used alone.
         self._injected = http_client
-        self._pool = AiohttpClient(timeout=config.timeout) if http_client is None else None
-        # Bills are streamed under a size bound, which the lean client cannot do: a plain httpx
+        self._lean = Http1Client(connections=256) if http_client is None else None
+        # Bills are streamed under a size bound, which the lean client does not do: a plain httpx
         # client, made on the first download (a day's bill is one request, not the hot path).
         self._downloads: httpx.AsyncClient | None = None
         self._user_agent = f"jubao/{__version__}"
@@ -320,7 +321,7 @@ class WechatPayChannel:
         """``GET download_url``, signed like any request; the answer is the bill itself,
         unsigned (its SHA-1 came in the signed application answer), read up to a bound."""
         client = self._download_client()
-        request = await self._signed_request(client, "GET", url)
+        request = _as_httpx(client, await self._signed("GET", url))
         try:
             response = await client.send(request, stream=True)
             try:
@@ -367,8 +368,8 @@ class WechatPayChannel:
 
     async def aclose(self) -> None:
         self._keys.aclose()
-        if self._pool is not None:
-            await self._pool.aclose()
+        if self._lean is not None:
+            await self._lean.aclose()
         if self._downloads is not None:
             await self._downloads.aclose()
 
@@ -419,7 +420,7 @@ class WechatPayChannel:
     def _now(self) -> int:
         return int(self._clock().timestamp())
 
-    async def _fetch_certificates(self) -> httpx.Response:
+    async def _fetch_certificates(self) -> AnswerLike:
         # Verified by PlatformKeys with the certificates it carries (nothing else could).
         return await self._call("GET", CERTIFICATES_PATH, verified=False)
 
@@ -445,24 +446,26 @@ class WechatPayChannel:
         params: Mapping[str, str] | None = None,
         payload: Mapping[str, Any] | None = None,
         verified: bool = True,
-    ) -> httpx.Response:
+    ) -> AnswerLike:
         """One signed request; a 2xx answer is returned once its signature verifies (not
         ``verified``: the caller checks it, as for the certificates that verify themselves)."""
         if verified:
             await self._keys.refresh_if_due()
         body = _dump(payload) if payload is not None else None
-        client = self._client()
-        request = await self._signed_request(
-            client, method, self._base + path, params=params, body=body
-        )
+        request = await self._signed(method, self._base + path, params=params, body=body)
+        response: AnswerLike
         try:
-            response = await client.send(request)
+            if self._lean is not None:
+                response = await self._lean.send(request)
+            else:
+                assert self._injected is not None  # one of the two is always set
+                response = await self._injected.send(_as_httpx(self._injected, request))
         except httpx.TimeoutException:
             raise ChannelUnavailable("微信支付：请求超时") from None
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"微信支付：网络错误（{type(exc).__name__}）") from None
         self._checked(response)
-        if verified and response.is_success:
+        if verified and 200 <= response.status_code < 300:
             await self._verify_answer(response)
         return response
 
@@ -473,40 +476,35 @@ class WechatPayChannel:
             self._downloads = httpx.AsyncClient(timeout=self._config.timeout)
         return self._downloads
 
-    def _client(self) -> httpx.AsyncClient | AiohttpClient:
-        client = self._pool.next() if self._pool is not None else self._injected
-        assert client is not None  # one of the two is always set
-        return client
-
-    async def _signed_request(
+    async def _signed(
         self,
-        client: httpx.AsyncClient | AiohttpClient,
         method: str,
         url: str,
         *,
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
-    ) -> httpx.Request:
-        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+    ) -> Outbound:
+        address = parsed_url(url)  # cached: a channel calls a few addresses over and over
+        if params:
+            address = address.copy_merge_params(params)
+        headers = [("Accept", "application/json"), ("User-Agent", self._user_agent)]
         serial = self._keys.request_serial()
         if serial is not None:
-            headers["Wechatpay-Serial"] = serial
+            headers.append(("Wechatpay-Serial", serial))
         if body is not None:
-            headers["Content-Type"] = "application/json"
-        request = client.build_request(
-            method, url, params=params, content=body, headers=headers, timeout=self._config.timeout
-        )
-        request.headers["Authorization"] = await self._rsa(
-            self._authorization, request, body or b""
-        )
-        return request
+            headers.append(("Content-Type", "application/json"))
+        content = body or b""
+        authorization = await self._rsa(self._authorization, method, address, content)
+        headers.append(("Authorization", authorization))
+        return Outbound(method, address, headers, content, self._config.timeout)
 
-    def _authorization(self, request: httpx.Request, body: bytes) -> str:
-        # Sign the path and query exactly as httpx will put them on the wire (prefix included).
-        url = request.url.raw_path.decode("ascii")
+    def _authorization(self, method: str, url: httpx.URL, body: bytes) -> str:
+        # Sign the path and query exactly as they go on the wire (the base URL's prefix included):
+        # both clients send ``url.raw_path``.
+        target = url.raw_path.decode("ascii")
         timestamp = str(self._now())
         nonce = signing.new_nonce()
-        message = signing.request_message(request.method, url, timestamp, nonce, body)
+        message = signing.request_message(method, target, timestamp, nonce, body)
         return signing.authorization_header(
             mchid=self._config.sp_mchid,
             serial_no=self._config.serial_no,
@@ -515,10 +513,10 @@ class WechatPayChannel:
             signature=signing.sign(self._private_key, message),
         )
 
-    def _checked(self, response: httpx.Response) -> None:
+    def _checked(self, response: AnswerLike) -> None:
         """Raise for anything but a 2xx (whose signature is checked apart)."""
         status = response.status_code
-        request_id = response.headers.get("Request-ID", "-")
+        request_id = response.headers.get("request-id", "-")
         if 200 <= status < 300:
             return
         if status == 429:
@@ -530,8 +528,8 @@ class WechatPayChannel:
         log.warning("wechatpay answered HTTP %s (Request-ID %s)", status, request_id)
         raise ChannelUnavailable(f"微信支付：系统繁忙（HTTP {status}），请稍后重试")
 
-    async def _verify_answer(self, response: httpx.Response) -> None:
-        request_id = response.headers.get("Request-ID", "-")
+    async def _verify_answer(self, response: AnswerLike) -> None:
+        request_id = response.headers.get("request-id", "-")
         try:
             await self._keys.verify_answer(response)
         except signing.VerificationFailed as exc:
@@ -552,7 +550,7 @@ class WechatPayChannel:
         return refund
 
 
-def _business_error(response: httpx.Response, request_id: str) -> ChannelError | ChannelUnavailable:
+def _business_error(response: AnswerLike, request_id: str) -> ChannelError | ChannelUnavailable:
     """WeChat's ``{"code", "message"}`` as a ``ChannelError``. Error bodies are not signed (the
     official SDKs do not verify them either); one we cannot read is an unknown outcome."""
     try:
@@ -572,6 +570,18 @@ def _business_error(response: httpx.Response, request_id: str) -> ChannelError |
         sub_code=mapping.normalise_error_code(code),
         kind=mapping.error_kind(code),
         http_status=response.status_code,
+    )
+
+
+def _as_httpx(client: httpx.AsyncClient, request: Outbound) -> httpx.Request:
+    """``request`` for an ``httpx.AsyncClient`` (the tests' injected one, the bills'): the same
+    target (an absolute ``httpx.URL`` is sent as it is), headers and body."""
+    return client.build_request(
+        request.method,
+        request.url,
+        content=request.content or None,
+        headers=list(request.headers),
+        timeout=request.timeout,
     )
 
 

@@ -9,7 +9,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jubao.channels.wechatpay import signing
@@ -17,12 +16,13 @@ from jubao.channels.wechatpay.certificates import CertificateStore, parse_certif
 from jubao.channels.wechatpay.config import WechatPayConfig
 from jubao.channels.wechatpay.keys import load_public_key
 from jubao.errors import ChannelError, ChannelUnavailable
+from jubao.http1 import AnswerLike
 
 __all__ = ["PlatformKeys"]
 
 log = logging.getLogger("jubao.channels.wechatpay")
 
-Fetch = Callable[[], Awaitable[httpx.Response]]
+Fetch = Callable[[], Awaitable[AnswerLike]]
 
 
 class PlatformKeys:
@@ -60,7 +60,7 @@ class PlatformKeys:
             window_seconds=self._config.notify_window_seconds,
         )
 
-    async def verify_answer(self, response: httpx.Response) -> None:
+    async def verify_answer(self, response: AnswerLike) -> None:
         """``verify`` for an answer: an unknown serial means WeChat rotated its certificate, so
         the certificates are downloaded once and the answer verified again."""
         try:
