@@ -521,7 +521,7 @@ class Http1Client:
             connect_to = (proxy_url.host, proxy_url.port or 80)
             credentials = _proxy_credentials(proxy_url)
             if scheme == "https":
-                authority = f"{host}:{port}"
+                authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
                 tunnel = (
                     f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{credentials}\r\n"
                 ).encode("latin-1")
