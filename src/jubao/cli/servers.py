@@ -47,6 +47,10 @@ def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> An
         # as `serve`: at log level warning its lines are never shown, but uvicorn still formats
         # each one's client address and quoted path (a tenth of a query's CPU, docs/benchmarks.md)
         access_log=False,
+        # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: the setting decides,
+        # as for `serve` (its middleware was also 6 % of a query's CPU, docs/benchmarks.md)
+        proxy_headers=configured.proxy_headers,
+        forwarded_allow_ips=configured.forwarded_allow_ips,
         **uvicorn_options,
     )
     return uvicorn.Server(config).serve()
