@@ -1,20 +1,13 @@
-"""Outbound HTTP: several small httpx pools used in turn, and a lean client on aiohttp.
+"""Outbound HTTP: what the clients share, and the notification dispatcher's client on aiohttp.
 
-httpcore does work proportional to its pool's size on every request (a ``poll()`` per idle
-connection in ``has_expired``, and an idle count that walks the pool): one 256-connection pool
-cost ~2.8 ms of CPU per request at 64 in flight, sixteen pools of sixteen ~0.5 ms (profiled with
-py-spy, docs/benchmarks.md). The Alipay channel uses ``PooledClient``.
-
-The WeChat Pay channel's calls are on every order's path: they go over ``jubao.http1``, which
-shares ``parsed_url``, ``shared_ssl_context`` and ``KEEPALIVE_SECONDS`` with this module. The
-notification dispatcher posts over ``PinnedAiohttpClient``: to vetted addresses only, its answers
-bounded.
+Both channels' calls go over ``jubao.http1``, which shares ``parsed_url``, ``shared_ssl_context``
+and ``KEEPALIVE_SECONDS`` with this module. The notification dispatcher posts over
+``PinnedAiohttpClient``: to vetted addresses only, its answers bounded.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import socket
 import ssl
 from typing import Any
@@ -24,7 +17,6 @@ import httpx
 __all__ = [
     "KEEPALIVE_SECONDS",
     "PinnedAiohttpClient",
-    "PooledClient",
     "parsed_url",
     "shared_ssl_context",
 ]
@@ -39,29 +31,6 @@ def shared_ssl_context() -> ssl.SSLContext:
     """One TLS context (httpx's: certifi's CA bundle) for every client of the process: loading
     the bundle costs ~50 ms of CPU, once per context."""
     return httpx.create_ssl_context()
-
-
-class PooledClient:
-    """``pools`` httpx clients of ``per_pool`` connections each, handed out round robin."""
-
-    def __init__(self, *, pools: int = 16, per_pool: int = 16, **client_options: Any) -> None:
-        limits = httpx.Limits(
-            max_connections=per_pool,
-            max_keepalive_connections=per_pool,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-        )
-        client_options.setdefault("verify", shared_ssl_context())
-        self._clients = [
-            httpx.AsyncClient(limits=limits, **client_options) for _ in range(max(1, pools))
-        ]
-        self._turn = itertools.cycle(self._clients)
-
-    def next(self) -> httpx.AsyncClient:
-        return next(self._turn)
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
 
 
 @functools.lru_cache(maxsize=1024)

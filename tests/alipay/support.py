@@ -184,8 +184,8 @@ async def world(data_dir: Path | None = None, **sim_changes: Any) -> AsyncIterat
             httpx.AsyncClient() as http,
             httpx.AsyncClient() as channel_http,
         ):
-            # One client instead of the channel's pools: sixteen TLS contexts cost a second per
-            # test (test_channel_failures builds channels with their own pools).
+            # An injected httpx client, the seam most tests use (test_lean_transport and
+            # test_channel_failures build channels over their own lean client).
             channel = AlipayChannel(
                 channel_config(f"{url}{PREFIX}/gateway.do"), http_client=channel_http, clock=clock
             )

@@ -11,12 +11,13 @@ import jubao.channels.alipay_simulator
 
 CHANNEL = Path(jubao.channels.alipay.__file__).parent
 SIMULATOR = Path(jubao.channels.alipay_simulator.__file__).parent
-# Besides itself, the channel needs only the contract, the error tree and the HTTP pools.
+# Besides itself, the channel needs only the contract, the error tree and the HTTP clients.
 CHANNEL_ALLOWED = (
     "jubao.channels.alipay.",
     "jubao.channels.base",
     "jubao.channels.offload",
     "jubao.errors",
+    "jubao.http1",
     "jubao.httppool",
     "jubao.kinds",
 )
