@@ -11,6 +11,7 @@ import pytest
 
 from jubao.cli.servers import _serve_forever
 from jubao.config import Settings
+from jubao.web.corking import PROTOCOL
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def _config_of(settings: Settings) -> Any:
 def test_forwarded_headers_follow_the_setting() -> None:
     default = _config_of(Settings(port=0))
     assert default.proxy_headers is False
+    assert default.http == PROTOCOL  # and each answer in one write (jubao.web.corking)
     trusted = _config_of(Settings(port=0, proxy_headers=True, forwarded_allow_ips="10.0.0.7"))
     assert trusted.proxy_headers is True
     assert trusted.forwarded_allow_ips == "10.0.0.7"

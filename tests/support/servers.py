@@ -11,6 +11,8 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
+from jubao.web.corking import PROTOCOL
+
 
 def free_port() -> int:
     """A port free now; for a server in another process, which must bind it itself. Another
@@ -44,9 +46,10 @@ async def serve_asgi(
     sockets = None if sock is None else [sock]
     port = port if sock is None else sock.getsockname()[1]
     assert port is not None
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
-    )
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, http=PROTOCOL
+    )  # served as jubao serves (jubao.web.corking)
+    server = uvicorn.Server(config)
     try:
         task = asyncio.create_task(server.serve(sockets))
         while not server.started:

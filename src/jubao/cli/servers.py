@@ -38,6 +38,8 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> Any:
     import uvicorn
 
+    from jubao.web.corking import PROTOCOL
+
     heap.settle()
     config = uvicorn.Config(
         app,
@@ -51,6 +53,7 @@ def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> An
         # as for `serve` (its middleware was also 6 % of a query's CPU, docs/benchmarks.md)
         proxy_headers=configured.proxy_headers,
         forwarded_allow_ips=configured.forwarded_allow_ips,
+        http=PROTOCOL,  # an answer's head and body in one write
         **uvicorn_options,
     )
     return uvicorn.Server(config).serve()
@@ -174,6 +177,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     import uvicorn
 
     from jubao.security.admin_token import refuse_weak_admin_token
+    from jubao.web.corking import PROTOCOL
 
     configured = _production_settings(ctx, **options)
     refuse_weak_admin_token(configured.admin_token)
@@ -189,6 +193,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
         forwarded_allow_ips=configured.forwarded_allow_ips,
         lifespan="on",
         access_log=False,  # the gateway's request line replaces it (jubao.gateway.request)
+        http=PROTOCOL,  # an answer's head and body in one write
         server_header=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         limit_concurrency=MAX_CONNECTIONS,

@@ -1,0 +1,159 @@
+"""An answer's head and body leave in one write (jubao.web.corking): the transport's rules, and
+uvicorn really writing through it when it serves the way ``jubao serve`` and the sandbox do."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from tests.support.servers import listening_socket
+
+from jubao.web import corking
+from jubao.web.corking import PROTOCOL, CorkedHttpToolsProtocol, CorkedTransport
+
+
+class Wire:
+    """The real transport's side: what was written, and whether it is closing."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closing = False
+        self.events: list[str] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.events.append("close")
+        self.closing = True
+
+    def write_eof(self) -> None:
+        self.events.append("eof")
+
+    def abort(self) -> None:
+        self.events.append("abort")
+        self.closing = True
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+def corked() -> tuple[CorkedTransport, Wire]:
+    wire = Wire()
+    return CorkedTransport(wire, asyncio.get_running_loop()), wire  # type: ignore[arg-type]
+
+
+async def test_writes_within_one_turn_leave_as_one_in_order() -> None:
+    transport, wire = corked()
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    transport.write(b"{}")
+    assert wire.writes == []
+    await asyncio.sleep(0)
+    assert wire.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
+    transport.write(b"next")  # a later turn: its own write
+    await asyncio.sleep(0)
+    assert wire.writes[1:] == [b"next"]
+
+
+async def test_a_large_write_is_not_held() -> None:
+    transport, wire = corked()
+    transport.write(b"head")
+    transport.write(b"x" * corking.FLUSH_BYTES)
+    assert wire.writes == [b"head" + b"x" * corking.FLUSH_BYTES]
+    await asyncio.sleep(0)
+    assert len(wire.writes) == 1
+
+
+async def test_close_and_eof_write_what_is_held_first_abort_drops_it() -> None:
+    transport, wire = corked()
+    transport.write(b"bye")
+    transport.write_eof()
+    assert wire.writes == [b"bye"] and wire.events == ["eof"]
+    transport.write(b"last")
+    transport.close()
+    assert wire.writes == [b"bye", b"last"] and wire.events == ["eof", "close"]
+
+    transport, wire = corked()
+    transport.write(b"never")
+    transport.abort()
+    await asyncio.sleep(0)
+    assert wire.writes == [] and wire.events == ["abort"]
+
+
+async def test_nothing_is_written_to_a_closing_transport_and_the_rest_is_passed_on() -> None:
+    transport, wire = corked()
+    transport.write(b"late")
+    wire.closing = True  # the peer went away before the turn ended
+    await asyncio.sleep(0)
+    assert wire.writes == []
+    assert transport.is_closing() is True
+    assert transport.get_extra_info("peername") == "info:peername"
+
+
+# ---- served by uvicorn --------------------------------------------------------------------------
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A small answer in one turn, or a streamed one (``/stream``) with pauses between parts."""
+    assert scope["type"] == "http"
+    await receive()
+    if scope["path"] == "/stream":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for part in (b"a", b"b", b"c"):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+            await asyncio.sleep(0.01)
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"11")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"ok":true}'})
+
+
+@contextlib.asynccontextmanager
+async def served() -> AsyncIterator[tuple[str, uvicorn.Server]]:
+    sock = listening_socket()
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", http=PROTOCOL)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve([sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", server
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def test_uvicorn_writes_each_small_answer_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[bytes] = []
+    flush = CorkedTransport.flush
+
+    def counted(self: CorkedTransport) -> None:
+        written.extend(self._held)
+        if self._held:
+            written.append(b"|")  # one real write ends here
+        flush(self)
+
+    monkeypatch.setattr(CorkedTransport, "flush", counted)
+    async with served() as (url, server), httpx.AsyncClient() as client:
+        for _ in range(3):  # one kept-alive connection
+            answer = await client.get(url + "/x")
+            assert answer.json() == {"ok": True}
+        (connection,) = server.server_state.connections
+        assert isinstance(connection, CorkedHttpToolsProtocol)
+        streamed = await client.get(url + "/stream")
+        assert streamed.content == b"abc"
+    writes = b"".join(written).split(b"|")[:-1]
+    assert len(writes) >= 3 + 2  # three answers, then a stream sent as it is produced
+    for write in writes[:3]:  # head and body together
+        assert write.startswith(b"HTTP/1.1 200 OK\r\n") and write.endswith(b'{"ok":true}')
+    assert not writes[3].endswith(b"0\r\n\r\n")  # the stream's head left before its end
