@@ -113,7 +113,9 @@ class CashierCodes:
                 f"参数 expired_time 必须在 {MIN_EXPIRE_SECONDS} 到 {MAX_EXPIRE_SECONDS} 秒之间"
             )
         merchant_id = caller.merchant.merchant_id
-        await self._check_store_and_cashier(merchant_id, request)
+        await self._payments.check_store_and_cashier(
+            merchant_id, request.store_id, request.cashier_id
+        )
         fingerprint = request.fingerprint()
         existing = await self._db.read(
             partial(codes_repo.find_code, merchant_id, request.merchant_order_sn)
@@ -163,19 +165,6 @@ class CashierCodes:
                 "ORDER_SN_CONFLICT",
                 f"商户订单号 merchant_order_sn={merchant_order_sn} 已有订单，请使用新的商户订单号",
             )
-
-    async def _check_store_and_cashier(self, merchant_id: int, request: CashierCodeRequest) -> None:
-        merchants = self._payments.merchants
-        store = await merchants.store(request.store_id)
-        if store is None or store.merchant_id != merchant_id:
-            raise _rule("STORE_NOT_FOUND", f"门店 store_id={request.store_id} 不存在或不属于该商户")
-        if request.cashier_id is not None:
-            cashier = await merchants.cashier(request.cashier_id)
-            if cashier is None or cashier.store_id != store.store_id:
-                raise _rule(
-                    "CASHIER_NOT_FOUND",
-                    f"收银员 cashier_id={request.cashier_id} 不存在或不属于门店 {store.store_id}",
-                )
 
     async def find(self, token: str) -> CashierCodeRecord | None:
         if not _TOKEN.fullmatch(token):  # what token_urlsafe makes; nothing else reaches SQL
