@@ -37,9 +37,6 @@ from jubao.protocol.fbpay_qrcode import DEFAULT_EXPIRED_TIME, MAX_EXPIRED_TIME, 
 from jubao.storage.database import Database
 
 __all__ = [
-    "DEFAULT_EXPIRE_SECONDS",
-    "MAX_EXPIRE_SECONDS",
-    "MIN_EXPIRE_SECONDS",
     "CashierCodeRecord",
     "CashierCodeRequest",
     "CashierCodes",
@@ -48,9 +45,6 @@ __all__ = [
 ]
 
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{1,64}")
-DEFAULT_EXPIRE_SECONDS = DEFAULT_EXPIRED_TIME  # Fubei's expired_time default (.NET SDK)
-MIN_EXPIRE_SECONDS = MIN_EXPIRED_TIME
-MAX_EXPIRE_SECONDS = MAX_EXPIRED_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +59,7 @@ class CashierCodeRequest:
     body: str | None = None
     attach: str | None = None
     notify_url: str | None = None
-    expire_seconds: int = DEFAULT_EXPIRE_SECONDS
+    expire_seconds: int = DEFAULT_EXPIRED_TIME
 
     def fingerprint(self) -> str:
         """What must match for a second request to be the same code."""
@@ -108,9 +102,9 @@ class CashierCodes:
     async def create(self, caller: Caller, request: CashierCodeRequest) -> CashierCodeRecord:
         """A new code, or the same code again for an identical request. The code's order will be
         created in the caller's name (an app, or a vendor acting for the merchant)."""
-        if not MIN_EXPIRE_SECONDS <= request.expire_seconds <= MAX_EXPIRE_SECONDS:
+        if not MIN_EXPIRED_TIME <= request.expire_seconds <= MAX_EXPIRED_TIME:
             raise InvalidParameter(
-                f"参数 expired_time 必须在 {MIN_EXPIRE_SECONDS} 到 {MAX_EXPIRE_SECONDS} 秒之间"
+                f"参数 expired_time 必须在 {MIN_EXPIRED_TIME} 到 {MAX_EXPIRED_TIME} 秒之间"
             )
         merchant_id = caller.merchant.merchant_id
         await self._payments.check_store_and_cashier(
