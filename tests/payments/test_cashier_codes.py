@@ -149,6 +149,37 @@ async def test_a_code_is_refused_for_a_wrong_store_expiry_or_a_used_order_sn(
     assert taken.value.sub_code == "ORDER_SN_CONFLICT"
 
 
+async def test_a_code_and_an_order_refuse_anothers_store_or_cashier_alike(world: World) -> None:
+    directory = world.runtime.merchants
+    other = await directory.create_merchant("别家", "1900000002", "wxmina0000000002")
+    other_store = (await directory.create_store(other.merchant_id, "别家门店")).store_id
+    own_second = await directory.create_store(world.app.merchant.merchant_id, "二号店")
+    elsewhere = (await directory.create_cashier(own_second.store_id, "二号店收银员")).cashier_id
+    order = CreateOrder(
+        ChannelName.WECHATPAY, Scene.MINA, "c-9", Fen(100), world.store_id, "f", payer_id="o"
+    )
+    for store_id, cashier_id, sub_code, message in (
+        (other_store, None, "STORE_NOT_FOUND", f"门店 store_id={other_store} 不存在"),
+        (
+            world.store_id,
+            elsewhere,
+            "CASHIER_NOT_FOUND",
+            f"收银员 cashier_id={elsewhere} 不存在或不属于门店 {world.store_id}",
+        ),
+    ):
+        with pytest.raises(BusinessRuleError) as code:
+            await world.codes.create(
+                world.app, world.request("c-9", store_id=store_id, cashier_id=cashier_id)
+            )
+        with pytest.raises(BusinessRuleError) as placed:
+            await world.runtime.payments.create(
+                world.app, dataclasses.replace(order, store_id=store_id, cashier_id=cashier_id)
+            )
+        refusal = (code.value.sub_code, code.value.message)
+        assert refusal == (placed.value.sub_code, placed.value.message)
+        assert refusal[0] == sub_code and message in refusal[1], refusal
+
+
 async def test_the_first_wallet_creates_the_one_order(world: World) -> None:
     code = await world.codes.create(world.app, world.request("c-5", expire_seconds=120))
     assert await world.codes.order_of(code) is None

@@ -22,6 +22,11 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+def _first_store(merchant_id: int) -> Tx[Store | None]:
+    stores = yield from repo.list_stores(merchant_id)
+    return stores[0] if stores else None
+
+
 @dataclass(frozen=True, slots=True)
 class NewApp:
     """An app as created: the only moment its secret is shown."""
@@ -51,6 +56,7 @@ class MerchantDirectory:
         self._merchants: dict[int, tuple[int, Merchant | None]] = {}
         self._vendors: dict[str, tuple[int, Vendor | None]] = {}
         self._stores: dict[int, Store] = {}
+        self._default_stores: dict[int, tuple[int, Store | None]] = {}
         self._cashiers: dict[int, Cashier] = {}
         # Told about each merchant created through this directory (the sandbox registers the
         # new sub-merchant binding with its simulator).
@@ -180,7 +186,9 @@ class MerchantDirectory:
 
     async def create_store(self, merchant_id: int, name: str) -> Store:
         now = self._clock()
-        return await self._db.write(lambda: repo.insert_store(merchant_id, name, now))
+        store = await self._db.write(lambda: repo.insert_store(merchant_id, name, now))
+        self._default_stores.pop(merchant_id, None)  # a merchant's first store ends a cached miss
+        return store
 
     async def create_cashier(self, store_id: int, name: str) -> Cashier:
         now = self._clock()
@@ -198,9 +206,11 @@ class MerchantDirectory:
         return found
 
     async def default_store(self, merchant_id: int) -> Store | None:
-        """The merchant's first store: where a 2.0 order that names none is taken."""
-        stores = await self._db.read(lambda: repo.list_stores(merchant_id))
-        return stores[0] if stores else None
+        """The merchant's first store: where a 2.0 order that names none is taken (cached like
+        apps)."""
+        return await self._cached(
+            self._default_stores, merchant_id, lambda: _first_store(merchant_id)
+        )
 
     async def set_callbacks(
         self, merchant_id: int, pay_url: str | None, refund_url: str | None

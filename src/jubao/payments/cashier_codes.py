@@ -37,9 +37,6 @@ from jubao.protocol.fbpay_qrcode import DEFAULT_EXPIRED_TIME, MAX_EXPIRED_TIME, 
 from jubao.storage.database import Database
 
 __all__ = [
-    "DEFAULT_EXPIRE_SECONDS",
-    "MAX_EXPIRE_SECONDS",
-    "MIN_EXPIRE_SECONDS",
     "CashierCodeRecord",
     "CashierCodeRequest",
     "CashierCodes",
@@ -48,9 +45,6 @@ __all__ = [
 ]
 
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{1,64}")
-DEFAULT_EXPIRE_SECONDS = DEFAULT_EXPIRED_TIME  # Fubei's expired_time default (.NET SDK)
-MIN_EXPIRE_SECONDS = MIN_EXPIRED_TIME
-MAX_EXPIRE_SECONDS = MAX_EXPIRED_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +59,7 @@ class CashierCodeRequest:
     body: str | None = None
     attach: str | None = None
     notify_url: str | None = None
-    expire_seconds: int = DEFAULT_EXPIRE_SECONDS
+    expire_seconds: int = DEFAULT_EXPIRED_TIME
 
     def fingerprint(self) -> str:
         """What must match for a second request to be the same code."""
@@ -108,12 +102,14 @@ class CashierCodes:
     async def create(self, caller: Caller, request: CashierCodeRequest) -> CashierCodeRecord:
         """A new code, or the same code again for an identical request. The code's order will be
         created in the caller's name (an app, or a vendor acting for the merchant)."""
-        if not MIN_EXPIRE_SECONDS <= request.expire_seconds <= MAX_EXPIRE_SECONDS:
+        if not MIN_EXPIRED_TIME <= request.expire_seconds <= MAX_EXPIRED_TIME:
             raise InvalidParameter(
-                f"参数 expired_time 必须在 {MIN_EXPIRE_SECONDS} 到 {MAX_EXPIRE_SECONDS} 秒之间"
+                f"参数 expired_time 必须在 {MIN_EXPIRED_TIME} 到 {MAX_EXPIRED_TIME} 秒之间"
             )
         merchant_id = caller.merchant.merchant_id
-        await self._check_store_and_cashier(merchant_id, request)
+        await self._payments.check_store_and_cashier(
+            merchant_id, request.store_id, request.cashier_id
+        )
         fingerprint = request.fingerprint()
         existing = await self._db.read(
             partial(codes_repo.find_code, merchant_id, request.merchant_order_sn)
@@ -163,19 +159,6 @@ class CashierCodes:
                 "ORDER_SN_CONFLICT",
                 f"商户订单号 merchant_order_sn={merchant_order_sn} 已有订单，请使用新的商户订单号",
             )
-
-    async def _check_store_and_cashier(self, merchant_id: int, request: CashierCodeRequest) -> None:
-        merchants = self._payments.merchants
-        store = await merchants.store(request.store_id)
-        if store is None or store.merchant_id != merchant_id:
-            raise _rule("STORE_NOT_FOUND", f"门店 store_id={request.store_id} 不存在或不属于该商户")
-        if request.cashier_id is not None:
-            cashier = await merchants.cashier(request.cashier_id)
-            if cashier is None or cashier.store_id != store.store_id:
-                raise _rule(
-                    "CASHIER_NOT_FOUND",
-                    f"收银员 cashier_id={request.cashier_id} 不存在或不属于门店 {store.store_id}",
-                )
 
     async def find(self, token: str) -> CashierCodeRecord | None:
         if not _TOKEN.fullmatch(token):  # what token_urlsafe makes; nothing else reaches SQL

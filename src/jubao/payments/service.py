@@ -124,7 +124,9 @@ class PaymentService:
         """Create the order and obtain its payment instruction, once: an identical retry answers
         the stored order whatever happened since; a different request under the same
         merchant_order_sn is refused."""
-        await self._check_store_and_cashier(caller, request)
+        await self.check_store_and_cashier(
+            caller.merchant.merchant_id, request.store_id, request.cashier_id
+        )
         channel = self._channel(request.channel)
         if not channel.supports(request.scene):
             raise _rule(
@@ -155,16 +157,20 @@ class PaymentService:
             raise _rule("ORDER_PAID", "订单已支付")
         return await self._instruct_once(order, binding, request.auth_code, request.return_url)
 
-    async def _check_store_and_cashier(self, caller: Caller, request: CreateOrder) -> None:
-        store = await self._merchants.store(request.store_id)
-        if store is None or store.merchant_id != caller.merchant.merchant_id:
-            raise _rule("STORE_NOT_FOUND", f"门店 store_id={request.store_id} 不存在或不属于该商户")
-        if request.cashier_id is not None:
-            cashier = await self._merchants.cashier(request.cashier_id)
+    async def check_store_and_cashier(
+        self, merchant_id: int, store_id: int, cashier_id: int | None
+    ) -> None:
+        """Refuses a store that is not the merchant's, or a cashier not of that store (orders,
+        and cashier codes before their order exists)."""
+        store = await self._merchants.store(store_id)
+        if store is None or store.merchant_id != merchant_id:
+            raise _rule("STORE_NOT_FOUND", f"门店 store_id={store_id} 不存在或不属于该商户")
+        if cashier_id is not None:
+            cashier = await self._merchants.cashier(cashier_id)
             if cashier is None or cashier.store_id != store.store_id:
                 raise _rule(
                     "CASHIER_NOT_FOUND",
-                    f"收银员 cashier_id={request.cashier_id} 不存在或不属于门店 {store.store_id}",
+                    f"收银员 cashier_id={cashier_id} 不存在或不属于门店 {store.store_id}",
                 )
 
     def _channel(self, name: ChannelName) -> Channel:
