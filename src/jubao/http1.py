@@ -148,8 +148,8 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if self._headers_done and self._until_close:
-            self._finish()  # the connection's end is the body's end
+        if self._headers_done and self._until_close and exc is None:
+            self._finish()  # the connection's end is the body's end (a reset only cuts it)
         else:
             self._fail("the server closed the connection before answering")
 

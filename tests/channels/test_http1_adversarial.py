@@ -453,6 +453,24 @@ async def test_an_answer_cut_short_fails(answer: bytes, rst: bool) -> None:
     assert len(w.requests) == 1
 
 
+async def test_a_reset_ends_no_body_read_to_the_connections_end() -> None:
+    """Without a length the body ends with the connection; a reset is a failure, not an end."""
+
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, w: Wire) -> None:
+        await w.request(reader)
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"amount":1')
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the bytes reach the client first
+        reset(writer)
+
+    async with wire(cut) as (url, _):
+        lean = Http1Client()
+        with pytest.raises(httpx.RemoteProtocolError):
+            await lean.send(outbound(url + "/x"))
+        assert lean._count == 0
+        await lean.aclose()
+
+
 # ---- a kept-alive connection closed as the next request goes out --------------------------------
 
 
