@@ -218,7 +218,12 @@ class _Connection(asyncio.Protocol):
         encoding = self._headers.get("content-encoding")
         if encoding is not None:
             try:
-                body = _decoded(body, encoding)
+                body = _decoded(body, encoding, self._max_bytes)
+            except _TooLarge:
+                self.reusable = False
+                why = f"answer larger than {self._max_bytes} bytes once decoded"
+                waiter.set_exception(httpx.RemoteProtocolError(why))
+                return
             except (zlib.error, ValueError) as exc:
                 self.reusable = False
                 waiter.set_exception(httpx.DecodingError(f"undecodable answer: {exc}"))
@@ -291,18 +296,34 @@ class _Stop(Exception):
     """Raised in a parser callback to stop parsing (``_problem`` says why)."""
 
 
-def _decoded(body: bytes, encoding: str) -> bytes:
+class _TooLarge(Exception):
+    """A body that decodes to more than the answer's bound."""
+
+
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
     for coding in reversed([part.strip().lower() for part in encoding.split(",")]):
         if coding == "gzip":
-            body = zlib.decompress(body, wbits=zlib.MAX_WBITS | 16)
+            body = _inflated(body, zlib.MAX_WBITS | 16, limit)
         elif coding == "deflate":
             try:
-                body = zlib.decompress(body)  # zlib-wrapped, as the standard says
+                body = _inflated(body, zlib.MAX_WBITS, limit)  # zlib-wrapped, as the standard says
             except zlib.error:
-                body = zlib.decompress(body, wbits=-zlib.MAX_WBITS)  # raw, as some servers send
+                body = _inflated(body, -zlib.MAX_WBITS, limit)  # raw, as some servers send
         elif coding not in ("identity", ""):
             raise ValueError(f"unsupported Content-Encoding {coding!r}")
     return body
+
+
+def _inflated(body: bytes, wbits: int, limit: int) -> bytes:
+    """``zlib.decompress``, but stopping past ``limit`` bytes: a small body can inflate a
+    thousandfold, and the bound is on what is kept in memory."""
+    inflater = zlib.decompressobj(wbits)
+    plain = inflater.decompress(body, limit + 1)
+    if len(plain) > limit:
+        raise _TooLarge
+    if not inflater.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return plain
 
 
 def _check_header(name: str, value: str) -> None:

@@ -12,6 +12,7 @@ import random
 import socket
 import struct
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
@@ -528,6 +529,26 @@ async def test_the_size_bound_holds_for_chunked_and_close_framed_answers(answer:
         assert lean._count == 0
         await lean.aclose()
         await w.closed()
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+async def test_the_size_bound_holds_for_the_decoded_body(coding: str) -> None:
+    """A small compressed answer that decodes to a thousand times the bound is refused."""
+    plain = b"\0" * 2_000_000
+    packed = gzip.compress(plain) if coding == "gzip" else zlib.compress(plain)
+    assert len(packed) < 10_000
+    answer = ok(packed, b"Content-Encoding: " + coding.encode())
+    async with wire(answering(answer)) as (url, _):
+        lean = Http1Client(max_answer_bytes=10_000)
+        with pytest.raises(httpx.RemoteProtocolError, match="larger than 10000"):
+            await lean.send(outbound(url + "/x"))
+        assert lean._count == 0
+        small = ok(gzip.compress(b"y" * 10_000), b"Content-Encoding: gzip")
+        await lean.aclose()
+    async with wire(answering(small)) as (url, _):
+        lean = Http1Client(max_answer_bytes=10_000)
+        assert (await lean.send(outbound(url + "/x"))).content == b"y" * 10_000  # at the bound
+        await lean.aclose()
 
 
 # ---- closed under load --------------------------------------------------------------------------
