@@ -216,7 +216,7 @@ class _Connection(asyncio.Protocol):
             return
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         encoding = self._headers.get("content-encoding")
-        if encoding is not None:
+        if encoding is not None and body:  # no body (a 204, say) is no stream to decode
             try:
                 body = _decoded(body, encoding, self._max_bytes)
             except _TooLarge:

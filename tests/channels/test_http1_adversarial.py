@@ -384,6 +384,8 @@ async def test_two_answers_to_one_request_the_connection_is_not_trusted_again() 
         (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}", b"{}", False),
         (b"HTTP/1.1 200 OK\r\ncOnNeCtIoN: ClOsE\r\ncontent-LENGTH: 2\r\n\r\n{}", b"{}", False),
         (b"HTTP/1.1 204 No Content\r\n\r\n", b"", True),
+        (b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n", b"", True),
+        (b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: 0\r\n\r\n", b"", True),
         (b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", b"", True),
         (
             b"HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: Chunked\r\nCONTENT-ENCODING: GZIP\r\n\r\n"
