@@ -412,13 +412,7 @@ class Http1Client:
         now = time.monotonic()
         while idle:
             connection = idle.pop()  # the newest: the least likely to be closed by the server
-            transport = connection.transport
-            if (
-                connection.closed
-                or transport is None
-                or transport.is_closing()
-                or now - connection.idle_since > KEEPALIVE_SECONDS
-            ):
+            if not _open(connection) or now - connection.idle_since > KEEPALIVE_SECONDS:
                 self._drop(connection)
                 continue
             return connection
@@ -445,7 +439,9 @@ class Http1Client:
                     self._checkin(late, route.key)
             raise
         if handed is not None:
-            return handed
+            if _open(handed):
+                return handed
+            handed.close()  # closed as it was handed over: its slot serves a new connection
         return await self._connect_in_slot(route)  # a slot was handed over
 
     async def _connect_in_slot(self, route: _Route) -> _Connection:
@@ -577,6 +573,12 @@ class Http1Client:
                 self._drop(connection)
         self._idle.clear()
         # busy connections are closed as their requests end (the client being closed)
+
+
+def _open(connection: _Connection) -> bool:
+    """Not known to be closed: a request written on it may be answered."""
+    transport = connection.transport
+    return not connection.closed and transport is not None and not transport.is_closing()
 
 
 def _expire(waiter: asyncio.Future[Answer]) -> None:

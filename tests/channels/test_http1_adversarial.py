@@ -10,16 +10,19 @@ import contextlib
 import gzip
 import random
 import socket
+import ssl
 import struct
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
 from jubao.http1 import Answer, Http1Client, Outbound
 from jubao.httppool import parsed_url
+from tests.notify.tls import self_signed
 from tests.support.rawhttp import read_request
 from tests.support.recording import ok
 from tests.support.servers import listening_socket
@@ -259,6 +262,47 @@ async def test_cancelled_while_waiting_for_the_answer_closes_the_connection() ->
         await lean.aclose()
         await w.closed()
     assert w.requests == [b"/1", b"/2"]
+
+
+@pytest.mark.parametrize("tls", [False, True])
+async def test_a_connection_closed_as_it_is_handed_to_a_waiter_is_not_used(
+    tls: bool, tmp_path: Path
+) -> None:
+    """The server answers (keep-alive by its head) and closes at once; the request waiting for
+    the pool's one connection must not be written on it (it would fail unsent, or wait out its
+    deadline) but go on a new connection."""
+    go = asyncio.Event()
+
+    async def answer_and_close(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, w: Wire
+    ) -> None:
+        target = await w.request(reader)
+        await go.wait()
+        writer.write(ok(target))
+        await writer.drain()
+        writer.close()
+
+    w = Wire(answer_and_close)
+    sock = listening_socket()
+    cert, key, _ = self_signed("localhost", tmp_path)
+    serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    serving.load_cert_chain(cert, key)
+    server = await asyncio.start_server(w.handle, sock=sock, ssl=serving if tls else None)
+    url = f"{'https' if tls else 'http'}://localhost:{sock.getsockname()[1]}"
+    lean = Http1Client(connections=1, ssl_context=ssl.create_default_context(cafile=str(cert)))
+    try:
+        first = asyncio.create_task(lean.send(outbound(url + "/1")))
+        await until(lambda: len(w.requests) == 1)
+        second = asyncio.create_task(lean.send(outbound(url + "/2")))
+        await until(lambda: len(lean._waiting) == 1)
+        go.set()
+        assert (await first).content == b"/1"
+        assert (await second).content == b"/2"
+        assert (w.accepted, w.requests) == (2, [b"/1", b"/2"])
+        assert lean._count == idle(lean) == 1
+    finally:
+        await lean.aclose()
+        server.close()
 
 
 # ---- a crowd on a small pool --------------------------------------------------------------------
