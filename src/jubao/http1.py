@@ -14,7 +14,8 @@ prepay-sized ``POST``, this ~41 µs, with no ``httpx.Request``/``httpx.Response`
 * a deadline to get a connection (pool wait and connect: ``ConnectTimeout``) and one for the
   answer (``ReadTimeout``), each ``timeout`` seconds;
 * answers with a length, chunked, or read to the connection's end; at most ``max_answer_bytes``
-  of body; ``gzip`` and ``deflate`` decoded (the only encodings it asks for);
+  of body, decoded too, and ``MAX_HEAD_BYTES`` of head; ``gzip`` and ``deflate`` decoded (the
+  only encodings it asks for);
 * a request is sent once: when a connection fails or closes before its answer is read the
   request fails (``RemoteProtocolError``: the server may have acted on it), it is never sent
   again on another connection. A connection is reused only after a whole answer that allowed it.
@@ -45,6 +46,7 @@ from jubao.httppool import KEEPALIVE_SECONDS, parsed_url, shared_ssl_context
 __all__ = ["Answer", "AnswerLike", "Http1Client", "Outbound"]
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # an API answer; bills are downloaded by another client
+MAX_HEAD_BYTES = 64 * 1024  # WeChat Pay's answer heads are under 2 KB; h11 (httpx) allows 16 KB
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -118,6 +120,7 @@ class _Connection(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._size = 0
+        self._head_size = 0  # bytes fed while the head was not whole
         self._until_close = False  # no length and not chunked: the body ends with the connection
         self._headers_done = False
         self._problem = ""  # why a callback stopped the parser
@@ -140,6 +143,11 @@ class _Connection(asyncio.Protocol):
             self._fail("the server switched protocols")
         except httptools.HttpParserError as exc:
             self._fail(self._problem or f"malformed answer: {exc}")
+            return
+        if not self._headers_done:  # httptools keeps a head's bytes until it is whole
+            self._head_size += len(data)
+            if self._head_size > MAX_HEAD_BYTES:
+                self._fail(f"answer head larger than {MAX_HEAD_BYTES} bytes")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -207,6 +215,7 @@ class _Connection(asyncio.Protocol):
         self._headers = {}
         self._body = []
         self._size = 0
+        self._head_size = 0
         self._until_close = False
         self._headers_done = False
 

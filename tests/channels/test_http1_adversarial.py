@@ -597,6 +597,34 @@ async def test_the_size_bound_holds_for_the_decoded_body(coding: str) -> None:
         await lean.aclose()
 
 
+@pytest.mark.parametrize("header", [b"X-Long: " + b"a" * 10_000_000, b"X-Many: a\r\n" * 1_000_000])
+async def test_the_head_is_bounded_too(header: bytes) -> None:
+    """An endless head (one long header, or very many) fails at once, not fills memory until the
+    deadline; a big body in the same write as its head is still read."""
+
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, w: Wire) -> None:
+        target = await w.request(reader)
+        if target == b"/big":
+            writer.write(ok(b"b" * 1_000_000))
+            await writer.drain()
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for start in range(0, len(header), 65536):
+            writer.write(header[start : start + 65536])
+            await writer.drain()
+
+    async with wire(endless) as (url, w):
+        lean = Http1Client()
+        started = time.monotonic()
+        with pytest.raises(httpx.RemoteProtocolError, match="head larger than"):
+            await lean.send(outbound(url + "/endless", timeout=3))
+        assert time.monotonic() - started < 2
+        assert lean._count == 0
+        assert (await lean.send(outbound(url + "/big"))).content == b"b" * 1_000_000
+        await lean.aclose()
+        await w.closed()
+
+
 # ---- closed under load --------------------------------------------------------------------------
 
 
