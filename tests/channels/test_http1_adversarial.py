@@ -519,6 +519,29 @@ async def test_a_reset_ends_no_body_read_to_the_connections_end() -> None:
         await lean.aclose()
 
 
+async def test_the_answer_deadline_is_not_renewed_by_a_trickle() -> None:
+    """A server that keeps sending a byte at a time never finishing its answer meets the one
+    deadline for the whole answer."""
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, w: Wire) -> None:
+        await w.request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+        while True:
+            writer.write(b"x")
+            await writer.drain()
+            await asyncio.sleep(0.01)
+
+    async with wire(trickle) as (url, w):
+        lean = Http1Client()
+        started = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            await lean.send(outbound(url + "/x", timeout=0.3))
+        assert time.monotonic() - started < 2
+        assert lean._count == 0
+        await lean.aclose()
+        await w.closed()
+
+
 # ---- a kept-alive connection closed as the next request goes out --------------------------------
 
 
