@@ -14,7 +14,8 @@ prepay-sized ``POST``, this ~41 µs, with no ``httpx.Request``/``httpx.Response`
 * a deadline to get a connection (pool wait and connect: ``ConnectTimeout``) and one for the
   answer (``ReadTimeout``), each ``timeout`` seconds;
 * answers with a length, chunked, or read to the connection's end; at most ``max_answer_bytes``
-  of body; ``gzip`` and ``deflate`` decoded (the only encodings it asks for);
+  of body, decoded too, and ``MAX_HEAD_BYTES`` of head; ``gzip`` and ``deflate`` decoded (the
+  only encodings it asks for);
 * a request is sent once: when a connection fails or closes before its answer is read the
   request fails (``RemoteProtocolError``: the server may have acted on it), it is never sent
   again on another connection. A connection is reused only after a whole answer that allowed it.
@@ -45,6 +46,7 @@ from jubao.httppool import KEEPALIVE_SECONDS, parsed_url, shared_ssl_context
 __all__ = ["Answer", "AnswerLike", "Http1Client", "Outbound"]
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # an API answer; bills are downloaded by another client
+MAX_HEAD_BYTES = 64 * 1024  # WeChat Pay's answer heads are under 2 KB; h11 (httpx) allows 16 KB
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -118,6 +120,7 @@ class _Connection(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._size = 0
+        self._head_size = 0  # bytes fed while the head was not whole
         self._until_close = False  # no length and not chunked: the body ends with the connection
         self._headers_done = False
         self._problem = ""  # why a callback stopped the parser
@@ -140,6 +143,11 @@ class _Connection(asyncio.Protocol):
             self._fail("the server switched protocols")
         except httptools.HttpParserError as exc:
             self._fail(self._problem or f"malformed answer: {exc}")
+            return
+        if not self._headers_done:  # httptools keeps a head's bytes until it is whole
+            self._head_size += len(data)
+            if self._head_size > MAX_HEAD_BYTES:
+                self._fail(f"answer head larger than {MAX_HEAD_BYTES} bytes")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -148,8 +156,8 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if self._headers_done and self._until_close:
-            self._finish()  # the connection's end is the body's end
+        if self._headers_done and self._until_close and exc is None:
+            self._finish()  # the connection's end is the body's end (a reset only cuts it)
         else:
             self._fail("the server closed the connection before answering")
 
@@ -207,6 +215,7 @@ class _Connection(asyncio.Protocol):
         self._headers = {}
         self._body = []
         self._size = 0
+        self._head_size = 0
         self._until_close = False
         self._headers_done = False
 
@@ -216,9 +225,14 @@ class _Connection(asyncio.Protocol):
             return
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         encoding = self._headers.get("content-encoding")
-        if encoding is not None:
+        if encoding is not None and body:  # no body (a 204, say) is no stream to decode
             try:
-                body = _decoded(body, encoding)
+                body = _decoded(body, encoding, self._max_bytes)
+            except _TooLarge:
+                self.reusable = False
+                why = f"answer larger than {self._max_bytes} bytes once decoded"
+                waiter.set_exception(httpx.RemoteProtocolError(why))
+                return
             except (zlib.error, ValueError) as exc:
                 self.reusable = False
                 waiter.set_exception(httpx.DecodingError(f"undecodable answer: {exc}"))
@@ -291,18 +305,34 @@ class _Stop(Exception):
     """Raised in a parser callback to stop parsing (``_problem`` says why)."""
 
 
-def _decoded(body: bytes, encoding: str) -> bytes:
+class _TooLarge(Exception):
+    """A body that decodes to more than the answer's bound."""
+
+
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
     for coding in reversed([part.strip().lower() for part in encoding.split(",")]):
         if coding == "gzip":
-            body = zlib.decompress(body, wbits=zlib.MAX_WBITS | 16)
+            body = _inflated(body, zlib.MAX_WBITS | 16, limit)
         elif coding == "deflate":
             try:
-                body = zlib.decompress(body)  # zlib-wrapped, as the standard says
+                body = _inflated(body, zlib.MAX_WBITS, limit)  # zlib-wrapped, as the standard says
             except zlib.error:
-                body = zlib.decompress(body, wbits=-zlib.MAX_WBITS)  # raw, as some servers send
+                body = _inflated(body, -zlib.MAX_WBITS, limit)  # raw, as some servers send
         elif coding not in ("identity", ""):
             raise ValueError(f"unsupported Content-Encoding {coding!r}")
     return body
+
+
+def _inflated(body: bytes, wbits: int, limit: int) -> bytes:
+    """``zlib.decompress``, but stopping past ``limit`` bytes: a small body can inflate a
+    thousandfold, and the bound is on what is kept in memory."""
+    inflater = zlib.decompressobj(wbits)
+    plain = inflater.decompress(body, limit + 1)
+    if len(plain) > limit:
+        raise _TooLarge
+    if not inflater.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return plain
 
 
 def _check_header(name: str, value: str) -> None:
@@ -391,13 +421,7 @@ class Http1Client:
         now = time.monotonic()
         while idle:
             connection = idle.pop()  # the newest: the least likely to be closed by the server
-            transport = connection.transport
-            if (
-                connection.closed
-                or transport is None
-                or transport.is_closing()
-                or now - connection.idle_since > KEEPALIVE_SECONDS
-            ):
+            if not _open(connection) or now - connection.idle_since > KEEPALIVE_SECONDS:
                 self._drop(connection)
                 continue
             return connection
@@ -424,7 +448,9 @@ class Http1Client:
                     self._checkin(late, route.key)
             raise
         if handed is not None:
-            return handed
+            if _open(handed):
+                return handed
+            handed.close()  # closed as it was handed over: its slot serves a new connection
         return await self._connect_in_slot(route)  # a slot was handed over
 
     async def _connect_in_slot(self, route: _Route) -> _Connection:
@@ -556,6 +582,12 @@ class Http1Client:
                 self._drop(connection)
         self._idle.clear()
         # busy connections are closed as their requests end (the client being closed)
+
+
+def _open(connection: _Connection) -> bool:
+    """Not known to be closed: a request written on it may be answered."""
+    transport = connection.transport
+    return not connection.closed and transport is not None and not transport.is_closing()
 
 
 def _expire(waiter: asyncio.Future[Answer]) -> None:
