@@ -82,8 +82,15 @@ def parse_envelope(body: bytes, content_type: str = "", *, vendors: bool = False
     lowered: set[str] = set()
     for key, value in raw.items():
         _check_key(key, lowered)
-        params[key] = _param_text(key, value)
-        php_params[key] = _php_text(value) if isinstance(value, bool | Decimal) else params[key]
+        if type(value) is str:  # the usual parameter, signed as it is: checked without a call
+            if not (value.isascii() or jsonwire.is_utf8(value)):
+                raise InvalidParameter(f"参数 {key} 含有无效的 Unicode 字符")
+            if "\x00" in value:  # PostgreSQL text cannot hold NUL
+                raise InvalidParameter(f"参数 {key} 含有非法控制字符")
+            params[key] = php_params[key] = value
+            continue
+        params[key] = signed = _param_text(key, value)
+        php_params[key] = _php_text(value) if isinstance(value, _PHP_DIFFERS) else signed
 
     sign = params.pop("sign", None)
     php_params.pop("sign", None)
@@ -168,9 +175,15 @@ def _check_key(key: str, lowered: set[str]) -> None:
         raise InvalidParameter(f"参数名不能含有 & 或 =：{jsonwire.preview(key)}")
     # Keys are also signed lower-cased (the PHP SDK's variant): two keys that differ only in
     # case would make that string ambiguous.
-    if key.lower() in lowered:
+    folded = key.lower()
+    if folded in lowered:
         raise InvalidParameter(f"参数名重复（不区分大小写）：{jsonwire.preview(key)}")
-    lowered.add(key.lower())
+    lowered.add(folded)
+
+
+# Values PHP prints differently from their signed text (a tuple: ``bool | Decimal`` would build
+# a union object on every check)
+_PHP_DIFFERS = (bool, Decimal)
 
 
 def _param_text(key: str, value: Any) -> str | None:

@@ -51,6 +51,8 @@ def preview(text: str, limit: int = 32) -> str:
 
 def is_utf8(text: str) -> bool:
     """False for text holding a lone surrogate (decoded from a caller's ``\\ud800`` escape)."""
+    if text.isascii():  # the usual text, without encoding it
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -95,6 +97,9 @@ def loads(text: str | bytes) -> Any:
     return value
 
 
+_CONTAINERS = (dict, list)
+
+
 def _depth(value: Any, level: int = 0) -> int:
     """How many containers deep ``value`` goes (a scalar: ``level``); stops past the limit."""
     if isinstance(value, dict):
@@ -107,7 +112,7 @@ def _depth(value: Any, level: int = 0) -> int:
     if deepest > _MAX_DEPTH:
         return deepest
     for item in items:
-        if isinstance(item, dict | list):  # a scalar is no deeper than its container
+        if isinstance(item, _CONTAINERS):  # a scalar is no deeper than its container
             found = _depth(item, level + 1)
             if found > deepest:
                 deepest = found
@@ -174,15 +179,23 @@ def _marker(value: Any) -> str:
     raise AssertionError  # unreachable: _default raises
 
 
+# Built once: without a markers dict (no cycle check: answers are trees) it keeps no state
+# between calls.
+_c_encode = (
+    _make_encoder(None, _marker, _encode_basestring, None, ":", ",", False, False, False)
+    if _make_encoder is not None
+    else None
+)
+
+
 def _fast(value: Any) -> str | None:
     """``value`` through the C encoder, or None where only ``_write`` is sure to be exact."""
-    if _make_encoder is None:
+    if _c_encode is None:
         return None
     found: list[Decimal] = []
     if not _plain(value, found):
         return None
-    encode = _make_encoder(None, _marker, _encode_basestring, None, ":", ",", False, False, False)
-    text = "".join(encode(value, 0))
+    text = "".join(_c_encode(value, 0))
     if not found:
         return text
     pieces = text.split(_QUOTED_MARK)
