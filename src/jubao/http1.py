@@ -1,9 +1,10 @@
-"""A small keep-alive HTTP/1.1 client: the WeChat Pay channel's, on every order's path.
+"""A small keep-alive HTTP/1.1 client: the channels' (WeChat Pay's and Alipay's API calls, on
+every order's path).
 
-It does what the channel needs and nothing else, on an asyncio ``Protocol`` with httptools'
-response parser (the one uvicorn uses): aiohttp's request machinery cost 136-138 µs of CPU per
-prepay-sized ``POST``, this ~41 µs, with no ``httpx.Request``/``httpx.Response`` built either
-(docs/benchmarks.md, "Round three"). What it does:
+It does what the channels need and nothing else, on an asyncio ``Protocol`` with httptools'
+response parser (the one uvicorn uses): client CPU per prepay-sized ``POST`` 101-106 µs with
+aiohttp, 22-23 µs here, and no ``httpx.Request``/``httpx.Response`` built around it; gateway CPU
+per mina order -18 % (docs/benchmarks.md, "Round three"). What it does:
 
 * one pool of at most ``connections`` connections, idle ones kept per origin for
   ``KEEPALIVE_SECONDS`` and reused newest first;
