@@ -441,8 +441,8 @@ class Http1Client:
         try:
             handed = await waiter
         except BaseException:
-            if waiter.done() and not waiter.cancelled():  # handed over as the wait ended
-                late = waiter.result()
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                late = waiter.result()  # handed over as the wait ended
                 if late is None:
                     self._release()
                 else:
@@ -578,6 +578,10 @@ class Http1Client:
 
     async def aclose(self) -> None:
         self._closed = True
+        while self._waiting:  # requests waiting for room are not sent at all
+            _, waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_exception(RuntimeError("the client has been closed"))
         for idle in self._idle.values():
             for connection in idle:
                 self._drop(connection)
