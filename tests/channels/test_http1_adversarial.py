@@ -124,6 +124,19 @@ async def until(condition: Callable[[], bool]) -> None:
             await asyncio.sleep(0.005)
 
 
+def answering_when(go: asyncio.Event) -> Script:
+    """A server script: each request is answered (its target as the body) once ``go`` is set."""
+
+    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, w: Wire) -> None:
+        while True:
+            target = await w.request(reader)
+            await go.wait()
+            writer.write(ok(target))
+            await writer.drain()
+
+    return held
+
+
 def idle(lean: Http1Client) -> int:
     return sum(len(connections) for connections in lean._idle.values())
 
@@ -133,13 +146,7 @@ def idle(lean: Http1Client) -> int:
 
 async def test_cancelled_while_waiting_for_a_slot_the_pool_stays_right() -> None:
     go = asyncio.Event()
-
-    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, w: Wire) -> None:
-        while True:
-            target = await w.request(reader)
-            await go.wait()
-            writer.write(ok(target))
-            await writer.drain()
+    held = answering_when(go)
 
     async with wire(held) as (url, w):
         lean = Http1Client(connections=1)
@@ -167,13 +174,7 @@ async def test_cancelled_just_as_a_connection_or_slot_is_handed_over(same_origin
     """The request that finishes hands its connection (same origin) or its slot (another) to the
     waiter and the waiter is cancelled before it runs: neither may be lost."""
     go = asyncio.Event()
-
-    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, w: Wire) -> None:
-        while True:
-            await w.request(reader)
-            await go.wait()
-            writer.write(ok(b"{}"))
-            await writer.drain()
+    held = answering_when(go)
 
     async with wire(held) as (url, w), wire(held) as (other, _):
         lean = Http1Client(connections=1)
@@ -658,13 +659,7 @@ async def test_the_head_is_bounded_too(header: bytes) -> None:
 
 async def test_aclose_with_requests_in_flight_and_waiting() -> None:
     go = asyncio.Event()
-
-    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, w: Wire) -> None:
-        while True:
-            target = await w.request(reader)
-            await go.wait()
-            writer.write(ok(target))
-            await writer.drain()
+    held = answering_when(go)
 
     async with wire(held) as (url, w):
         lean = Http1Client(connections=2)
