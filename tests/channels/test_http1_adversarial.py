@@ -137,6 +137,19 @@ def answering_when(go: asyncio.Event) -> Script:
     return held
 
 
+async def fails_once(script: Script) -> Wire:
+    """One request to a server running ``script`` fails as an unknown outcome, and the pool gives
+    its slot back and closes what it opened."""
+    async with wire(script) as (url, w):
+        lean = Http1Client()
+        with pytest.raises(httpx.RemoteProtocolError):
+            await lean.send(outbound(url + "/x"))
+        assert lean._count == 0
+        await lean.aclose()
+        await w.closed()
+    return w
+
+
 def idle(lean: Http1Client) -> int:
     return sum(len(connections) for connections in lean._idle.values())
 
@@ -496,14 +509,8 @@ async def test_an_answer_cut_short_fails(answer: bytes, rst: bool) -> None:
         else:
             writer.close()
 
-    async with wire(cut) as (url, w):
-        lean = Http1Client()
-        with pytest.raises(httpx.RemoteProtocolError):
-            await lean.send(outbound(url + "/x"))
-        assert lean._count == 0
-        await lean.aclose()
-        await w.closed()
-    assert len(w.requests) == 1
+    w = await fails_once(cut)
+    assert len(w.requests) == 1  # never sent again
 
 
 async def test_a_reset_ends_no_body_read_to_the_connections_end() -> None:
@@ -516,13 +523,7 @@ async def test_a_reset_ends_no_body_read_to_the_connections_end() -> None:
         await asyncio.sleep(0.05)  # the bytes reach the client first
         reset(writer)
 
-    async with wire(cut) as (url, w):
-        lean = Http1Client()
-        with pytest.raises(httpx.RemoteProtocolError):
-            await lean.send(outbound(url + "/x"))
-        assert lean._count == 0
-        await lean.aclose()
-        await w.closed()
+    await fails_once(cut)
 
 
 async def test_the_answer_deadline_is_not_renewed_by_a_trickle() -> None:
