@@ -6,8 +6,9 @@ fails here (and in mypy), not in a view three layers up.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from jubao.channels.base import ChannelBinding
 from jubao.kinds import ApiVersion, ChannelName, Scene
@@ -16,6 +17,26 @@ from jubao.payments.states import OrderState, RefundState
 from jubao.storage.sql import Row
 
 __all__ = ["OrderRecord", "RefundRecord"]
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _members(kind: type[E]) -> dict[Any, E]:
+    return {member.value: member for member in kind}
+
+
+def _member(members: dict[Any, E], kind: type[E], value: Any) -> E:
+    """``kind(value)`` by a dict lookup: ``Enum.__call__`` costs ~0.35 µs, four per order row
+    read; an unknown value still raises as ``kind(value)`` does."""
+    found = members.get(value)
+    return found if found is not None else kind(value)
+
+
+_CHANNELS = _members(ChannelName)
+_SCENES = _members(Scene)
+_STATES = _members(OrderState)
+_VERSIONS = _members(ApiVersion)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +83,8 @@ class OrderRecord:
             fingerprint=row["fingerprint"],
             store_id=int(row["store_id"]),
             cashier_id=int(row["cashier_id"] or 0),
-            channel=ChannelName(row["channel"]),
-            scene=Scene(row["scene"]),
+            channel=_member(_CHANNELS, ChannelName, row["channel"]),
+            scene=_member(_SCENES, Scene, row["scene"]),
             channel_merchant_id=row["channel_merchant_id"],
             channel_app_id=row["channel_app_id"],
             payer_id=row["payer_id"],
@@ -71,7 +92,7 @@ class OrderRecord:
             body=row["body"],
             attach=row["attach"],
             call_back_url=row["call_back_url"],
-            state=OrderState(row["state"]),
+            state=_member(_STATES, OrderState, row["state"]),
             prepay_id=row["prepay_id"],
             prepay_expires_at=_optional_int(row["prepay_expires_at"]),
             instruction=row["instruction"],
@@ -82,7 +103,7 @@ class OrderRecord:
             expire_at=int(row["expire_at"]),
             created_at=int(row["created_at"]),
             updated_at=int(row["updated_at"]),
-            api_version=ApiVersion(row["api_version"]),
+            api_version=_member(_VERSIONS, ApiVersion, row["api_version"]),
             vendor_sn=row["vendor_sn"],
         )
 

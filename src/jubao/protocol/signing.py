@@ -44,6 +44,10 @@ _FILTERS: tuple[Callable[[str | None], bool], ...] = (_keep_all, _non_empty, _ph
 
 
 def _join(params: Params, keep: Callable[[str | None], bool], lower_keys: bool) -> str:
+    if keep is _keep_all and not lower_keys:  # the usual string, without a call per parameter
+        return "&".join(
+            [f"{key}={value or ''}" for key, value in sorted(params.items()) if key != "sign"]
+        )
     items = sorted(
         (key.lower() if lower_keys else key, value or "")
         for key, value in params.items()
@@ -64,13 +68,16 @@ def candidate_strings(params: Params, php_params: Params | None = None) -> list[
     if php_params is not None and php_params != params:
         renderings.append(php_params)
     values = [value for rendering in renderings for value in rendering.values()]
+    lower_only = all(key.islower() or key == key.lower() for key in params)
+    if all(values) and "0" not in values and lower_only and len(renderings) == 1:
+        return [_join(params, _keep_all, False)]  # the usual request: one string
     filters = [_keep_all]
     if not all(values):
         filters.append(_non_empty)
     if "0" in values:
         filters.append(_php_non_empty)
     key_cases = [False]
-    if any(key != key.lower() for key in params):
+    if not lower_only:
         key_cases.append(True)
     seen: dict[str, None] = {}
     for rendering in renderings:
