@@ -23,6 +23,11 @@ per mina order -18 % (docs/benchmarks.md, "Round three"). What it does:
 
 Failures are httpx's exception classes, so the channel handles this client and the
 ``httpx.AsyncClient`` tests inject the same way. No cookies, no redirects, no ``~/.netrc``.
+
+Over TLS, a connection closed without the peer's ``close_notify`` still ends an answer framed by
+the connection's end: asyncio reports no difference (httpx behaves the same). No answer a channel
+acts on depends on it: WeChat Pay and Alipay frame by length or chunks, and sign what they send,
+so a cut body fails verification.
 """
 
 from __future__ import annotations
