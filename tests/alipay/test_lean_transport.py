@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
@@ -97,6 +98,16 @@ async def test_the_wire_request_is_the_one_httpx_sends() -> None:
 @pytest.mark.parametrize("lean", [True, False], ids=["lean", "injected"])
 async def test_an_answer_over_the_bound_is_too_large(lean: bool) -> None:
     answer = ok(b" " * (_MAX_ANSWER_BYTES + 1))
+    async with recording(answer) as (url, _), _channels(url) as (lean_channel, injected):
+        channel = lean_channel if lean else injected
+        with pytest.raises(ChannelUnavailable) as caught:
+            await channel.query(BINDING, OUT_TRADE_NO)
+    assert caught.value.message == "支付宝：应答过大"
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean", "injected"])
+async def test_a_compressed_answer_over_the_bound_once_decoded_is_too_large(lean: bool) -> None:
+    answer = ok(gzip.compress(b" " * (_MAX_ANSWER_BYTES + 1)), b"Content-Encoding: gzip")
     async with recording(answer) as (url, _), _channels(url) as (lean_channel, injected):
         channel = lean_channel if lean else injected
         with pytest.raises(ChannelUnavailable) as caught:

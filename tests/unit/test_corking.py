@@ -157,3 +157,38 @@ async def test_uvicorn_writes_each_small_answer_once(monkeypatch: pytest.MonkeyP
     for write in writes[:3]:  # head and body together
         assert write.startswith(b"HTTP/1.1 200 OK\r\n") and write.endswith(b'{"ok":true}')
     assert not writes[3].endswith(b"0\r\n\r\n")  # the stream's head left before its end
+
+
+async def _exchange(url: str, *parts: bytes) -> bytes:
+    """Each part written once the server has answered the one before (a 100 Continue, say); then
+    everything the server sends until it closes the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        received = b""
+        for index, part in enumerate(parts):
+            writer.write(part)
+            if index < len(parts) - 1:
+                received += await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        return received + await asyncio.wait_for(reader.read(), 5)
+    finally:
+        writer.close()
+
+
+async def test_uvicorns_own_writes_and_pipelined_answers_leave_whole_and_in_order() -> None:
+    """What uvicorn writes itself (a 100 Continue the request waits for, a 400 before closing)
+    is not held back, and answers to pipelined requests keep their order."""
+    get = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
+    post = b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}"
+    last = b"GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    async with served() as (url, _):
+        pipelined = await _exchange(url, get + post + last)
+        expect = b"POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n"
+        continued = await _exchange(url, expect + b"Connection: close\r\n\r\n", b"{}")
+        refused = await _exchange(url, b"NOT HTTP\r\n\r\n")
+    assert pipelined.count(b"HTTP/1.1 200 OK\r\n") == 3 and pipelined.endswith(b'{"ok":true}')
+    assert pipelined.count(b'{"ok":true}') == 3
+    assert continued.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
+    assert continued.endswith(b'{"ok":true}')
+    assert refused.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert refused.endswith(b"Invalid HTTP request received.")

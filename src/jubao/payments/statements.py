@@ -160,7 +160,9 @@ def refund_summary(merchant_id: int, request: BillRequest) -> Tx[tuple[int, Fen]
 
 
 def read_bill(merchant_id: int, request: BillRequest) -> Tx[Bill]:
-    """One consistent read: the page and both summaries."""
+    """The page and both summaries. Each statement reads its own snapshot (as every read does,
+    storage/sqlite.py and postgres.py): a payment landing in between can show in one and not
+    the other."""
     lines = yield from bill_lines(merchant_id, request)
     paid_count, paid_fen = yield from bill_summary(merchant_id, request)
     refund_count, refund_fen = yield from refund_summary(merchant_id, request)

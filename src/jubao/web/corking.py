@@ -6,7 +6,7 @@ client for one small answer. Here the connection's transport holds what is writt
 turn of the event loop and writes it as one, at the end of that turn (or at once past
 ``FLUSH_BYTES``, so a streamed answer is not held back and uvicorn's flow control still sees
 it). The gateway sends both parts without yielding in between, so they leave together: query
-on SQLite 0.258 → 0.220 ms of CPU per request side by side (docs/benchmarks.md).
+on SQLite 0.247 → 0.209 ms of CPU per request side by side (docs/benchmarks.md).
 """
 
 from __future__ import annotations
