@@ -35,6 +35,7 @@ def test_forwarded_headers_follow_the_setting() -> None:
     default = _config_of(Settings(port=0))
     assert default.proxy_headers is False
     assert default.http == PROTOCOL  # and each answer in one write (jubao.web.corking)
+    assert default.ws == "none"  # no websocket is served: an upgrade is a plain request
     trusted = _config_of(Settings(port=0, proxy_headers=True, forwarded_allow_ips="10.0.0.7"))
     assert trusted.proxy_headers is True
     assert trusted.forwarded_allow_ips == "10.0.0.7"

@@ -104,7 +104,17 @@ async def test_nothing_is_written_to_a_closing_transport_and_the_rest_is_passed_
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A small answer in one turn, or a streamed one (``/stream``) with pauses between parts."""
     assert scope["type"] == "http"
-    await receive()
+    message = await receive()
+    if scope["path"] == "/size":  # the body's length, read whole
+        size = len(message.get("body", b""))
+        while message.get("more_body"):
+            message = await receive()
+            size += len(message.get("body", b""))
+        text = str(size).encode()
+        headers = [(b"content-length", str(len(text)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": text})
+        return
     if scope["path"] == "/stream":
         await send({"type": "http.response.start", "status": 200, "headers": []})
         for part in (b"a", b"b", b"c"):
@@ -192,3 +202,38 @@ async def test_uvicorns_own_writes_and_pipelined_answers_leave_whole_and_in_orde
     assert continued.endswith(b'{"ok":true}')
     assert refused.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert refused.endswith(b"Invalid HTTP request received.")
+
+
+async def _written_slowly(url: str, parts: list[bytes]) -> bytes:
+    """Each part in its own write, a little apart; then what the server sends until it closes."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        for part in parts:
+            writer.write(part)
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        return await asyncio.wait_for(reader.read(), 5)
+    except ConnectionError:  # refused while still writing: what it said is already read
+        return b""
+    finally:
+        writer.close()
+
+
+async def test_a_request_head_is_bounded_its_body_is_not_taken_for_one() -> None:
+    """httptools itself sets no limit on a head: one over 16 KiB, whether it comes in one write
+    or header by header, is refused; a large body that arrives with its head is read."""
+    line = b"X-Filler: " + b"a" * 1000 + b"\r\n"
+    start = b"GET /x HTTP/1.1\r\nHost: t\r\n"
+    async with served() as (url, _):
+        at_once = await _exchange(url, start + line * 40)  # 40 KiB, no end
+        slowly = await _written_slowly(url, [start] + [line] * 40)
+        body = b"b" * 1_000_000
+        head = b"POST /size HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        sized = await _exchange(url, head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        small = await _exchange(url, start + line * 10 + b"Connection: close\r\n\r\n")
+    assert at_once.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert at_once.endswith(b"Request head too large")
+    assert slowly == b"" or slowly.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert sized.startswith(b"HTTP/1.1 200 OK\r\n") and sized.endswith(b"1000000")
+    assert small.startswith(b"HTTP/1.1 200 OK\r\n")  # 10 KiB of headers: under the bound

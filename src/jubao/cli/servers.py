@@ -53,7 +53,8 @@ def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> An
         # as for `serve` (its middleware was also 6 % of a query's CPU, docs/benchmarks.md)
         proxy_headers=configured.proxy_headers,
         forwarded_allow_ips=configured.forwarded_allow_ips,
-        http=PROTOCOL,  # an answer's head and body in one write
+        http=PROTOCOL,  # an answer's head and body in one write, a request head bounded
+        ws="none",  # jubao serves no websocket: an upgrade is a plain request
         **uvicorn_options,
     )
     return uvicorn.Server(config).serve()
@@ -154,7 +155,7 @@ def _production_settings(ctx: click.Context, **overrides: Any) -> Settings:
 # (docs/deploy.md, "TLS and a reverse proxy"); the proxy in front still owns TLS and slow clients.
 KEEP_ALIVE_SECONDS = 5
 MAX_CONNECTIONS = 2048  # per process; beyond it uvicorn answers 503
-MAX_HEADER_BYTES = 16 * 1024  # h11: a request head bigger than this is refused
+MAX_HEADER_BYTES = 16 * 1024  # a request head bigger than this is refused (web/corking.py)
 
 
 @click.command()
@@ -193,7 +194,8 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
         forwarded_allow_ips=configured.forwarded_allow_ips,
         lifespan="on",
         access_log=False,  # the gateway's request line replaces it (jubao.gateway.request)
-        http=PROTOCOL,  # an answer's head and body in one write
+        http=PROTOCOL,  # an answer's head and body in one write, a request head bounded
+        ws="none",  # jubao serves no websocket: an upgrade is a plain request
         server_header=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         limit_concurrency=MAX_CONNECTIONS,

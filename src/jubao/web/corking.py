@@ -19,6 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 __all__ = ["PROTOCOL", "CorkedHttpToolsProtocol", "CorkedTransport"]
 
 FLUSH_BYTES = 64 * 1024
+DEFAULT_MAX_HEAD_BYTES = 16 * 1024  # h11's default bound, where none is configured
 # For uvicorn's ``http`` option (an import path: the workers of ``serve`` import it themselves)
 PROTOCOL = "jubao.web.corking:CorkedHttpToolsProtocol"
 
@@ -70,7 +71,34 @@ class CorkedTransport:
 
 
 class CorkedHttpToolsProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` writing through a ``CorkedTransport``."""
+    """``HttpToolsProtocol`` writing through a ``CorkedTransport``, with a request head bounded.
+
+    httptools sets no limit on a head (uvicorn's ``h11_max_incomplete_event_size`` is h11's
+    alone): a client could make the parser hold megabytes of header lines. Here a head still
+    incomplete after more than that many bytes (``DEFAULT_MAX_HEAD_BYTES`` when unset) is
+    answered 400 and the connection closed. Whole reads that begin and end inside one head are
+    counted, after the parser has seen them, so a body never counts as head; the bound may be
+    passed by one read (a head that begins in the middle of one)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._max_head = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD_BYTES
+        self._head_bytes = 0
+        self._in_head = True
         super().connection_made(CorkedTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        was_in_head = self._in_head
+        super().data_received(data)
+        if was_in_head and self._in_head:  # a read that began and ended inside one head
+            self._head_bytes += len(data)
+            if self._head_bytes > self._max_head and not self.transport.is_closing():
+                self.send_400_response("Request head too large")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
