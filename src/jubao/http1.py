@@ -49,11 +49,16 @@ import httpx
 
 from jubao.httppool import KEEPALIVE_SECONDS, parsed_url, shared_ssl_context
 
-__all__ = ["Answer", "AnswerLike", "Http1Client", "Outbound"]
+__all__ = ["Answer", "AnswerLike", "AnswerTooLarge", "Http1Client", "Outbound"]
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024  # an API answer; bills are downloaded by another client
 MAX_HEAD_BYTES = 64 * 1024  # WeChat Pay's answer heads are under 2 KB; h11 (httpx) allows 16 KB
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class AnswerTooLarge(httpx.RemoteProtocolError):
+    """The answer passed ``max_answer_bytes`` (before or after decoding) or its head
+    ``MAX_HEAD_BYTES``: nothing of it is returned, and the connection is closed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +153,15 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._fail("the server switched protocols")
         except httptools.HttpParserError as exc:
-            self._fail(self._problem or f"malformed answer: {exc}")
+            if self._problem:  # a bound the answer passed
+                self._fail(self._problem, AnswerTooLarge)
+            else:
+                self._fail(f"malformed answer: {exc}")
             return
         if not self._headers_done:  # httptools keeps a head's bytes until it is whole
             self._head_size += len(data)
             if self._head_size > MAX_HEAD_BYTES:
-                self._fail(f"answer head larger than {MAX_HEAD_BYTES} bytes")
+                self._fail(f"answer head larger than {MAX_HEAD_BYTES} bytes", AnswerTooLarge)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -237,7 +245,7 @@ class _Connection(asyncio.Protocol):
             except _TooLarge:
                 self.reusable = False
                 why = f"answer larger than {self._max_bytes} bytes once decoded"
-                waiter.set_exception(httpx.RemoteProtocolError(why))
+                waiter.set_exception(AnswerTooLarge(why))
                 return
             except (zlib.error, ValueError) as exc:
                 self.reusable = False
@@ -245,10 +253,12 @@ class _Connection(asyncio.Protocol):
                 return
         waiter.set_result(Answer(self._status, self._headers, body))
 
-    def _fail(self, why: str) -> None:
+    def _fail(
+        self, why: str, error: type[httpx.RemoteProtocolError] = httpx.RemoteProtocolError
+    ) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_exception(httpx.RemoteProtocolError(why))
+            waiter.set_exception(error(why))
         self._abort()
 
     def _abort(self) -> None:

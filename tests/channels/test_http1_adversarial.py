@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jubao.http1 import Answer, Http1Client, Outbound
+from jubao.http1 import Answer, AnswerTooLarge, Http1Client, Outbound
 from jubao.httppool import parsed_url
 from tests.notify.tls import self_signed
 from tests.support.rawhttp import read_request
@@ -601,7 +601,7 @@ async def test_a_connection_closed_as_the_next_request_is_written_fails_it_once(
 async def test_the_size_bound_holds_for_chunked_and_close_framed_answers(answer: bytes) -> None:
     async with wire(answering(answer, close=True)) as (url, w):
         lean = Http1Client(max_answer_bytes=1000)
-        with pytest.raises(httpx.RemoteProtocolError, match="larger than 1000"):
+        with pytest.raises(AnswerTooLarge, match="larger than 1000"):
             await lean.send(outbound(url + "/x"))
         assert lean._count == 0
         await lean.aclose()
@@ -617,7 +617,7 @@ async def test_the_size_bound_holds_for_the_decoded_body(coding: str) -> None:
     answer = ok(packed, b"Content-Encoding: " + coding.encode())
     async with wire(answering(answer)) as (url, w):
         lean = Http1Client(max_answer_bytes=10_000)
-        with pytest.raises(httpx.RemoteProtocolError, match="larger than 10000"):
+        with pytest.raises(AnswerTooLarge, match="larger than 10000"):
             await lean.send(outbound(url + "/x"))
         assert lean._count == 0
         await w.closed()
@@ -646,7 +646,7 @@ async def test_the_head_is_bounded_too(header: bytes) -> None:
     async with wire(endless) as (url, w):
         lean = Http1Client()
         started = time.monotonic()
-        with pytest.raises(httpx.RemoteProtocolError, match="head larger than"):
+        with pytest.raises(AnswerTooLarge, match="head larger than"):
             await lean.send(outbound(url + "/endless", timeout=3))
         assert time.monotonic() - started < 2
         assert lean._count == 0

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import jubao.http1
-from jubao.http1 import Answer, Http1Client, Outbound
+from jubao.http1 import Answer, AnswerTooLarge, Http1Client, Outbound
 from jubao.httppool import parsed_url
 from tests.notify.tls import tls_merchant
 from tests.support.rawhttp import read_request
@@ -155,7 +155,7 @@ async def test_an_answer_is_bounded_and_its_connection_dropped() -> None:
     answer = ok(b"x" * 100_000)
     async with recording(answer) as (url, recorder), client(max_answer_bytes=1000) as lean:
         for _ in range(2):
-            with pytest.raises(httpx.RemoteProtocolError, match="larger than 1000"):
+            with pytest.raises(AnswerTooLarge, match="larger than 1000"):
                 await lean.send(outbound(url + "/x"))
     assert recorder.connections == 2
 

@@ -37,6 +37,7 @@ from tests.channels.wechatpay_fake import (
     refund_doc,
     rsa_verify,
 )
+from tests.support.recording import ok, recording
 
 BINDING = ChannelBinding(ChannelName.WECHATPAY, SUB_MCHID, SUB_APPID)
 PREFIX_URL = "http://127.0.0.1:8600/sim/wechatpay"
@@ -451,3 +452,15 @@ def test_config_repr_hides_secrets(wechat: FakeWechat) -> None:
 def test_config_rejects_nonsense(wechat: FakeWechat, overrides: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"apiv3_key|base_url|sp_mchid"):
         wechat.config(**overrides)
+
+
+async def test_an_answer_over_the_lean_clients_bound_is_too_large(wechat: FakeWechat) -> None:
+    """The lean client's own bound (4 MiB): the channel says what happened, not a network fault."""
+    huge = b"x" * (4 * 1024 * 1024 + 1)
+    async with (
+        recording(ok(huge)) as (url, recorder),
+        WechatPayChannel(wechat.config(base_url=url)) as channel,
+    ):
+        with pytest.raises(ChannelUnavailable, match="应答过大"):
+            await channel.query(BINDING, "JB202611250001")
+    assert len(recorder.heads) == 1  # asked once, not again

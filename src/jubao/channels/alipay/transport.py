@@ -27,7 +27,7 @@ from jubao.channels.alipay.config import AlipayConfig
 from jubao.channels.base import ChannelBinding
 from jubao.channels.offload import offload
 from jubao.errors import ChannelUnavailable
-from jubao.http1 import AnswerLike, Http1Client, Outbound
+from jubao.http1 import AnswerLike, AnswerTooLarge, Http1Client, Outbound
 from jubao.httppool import parsed_url, shared_ssl_context
 
 __all__ = ["Transport"]
@@ -35,9 +35,6 @@ __all__ = ["Transport"]
 log = logging.getLogger("jubao.channels.alipay")
 
 _MAX_ANSWER_BYTES = 1024 * 1024
-# The lean client refuses a body over its bound with a RemoteProtocolError starting so (the
-# Alipay tests check it through that client, so a change of wording cannot pass unseen).
-_TOO_LARGE = f"answer larger than {_MAX_ANSWER_BYTES} bytes"
 _FORM = (("Content-Type", "application/x-www-form-urlencoded;charset=utf-8"),)
 
 
@@ -151,9 +148,7 @@ class Transport:
         except httpx.TimeoutException:
             raise ChannelUnavailable("支付宝：请求超时") from None
         except httpx.HTTPError as exc:
-            # (" once decoded" when a compressed answer passes it; an injected client's is
-            # refused below)
-            if isinstance(exc, httpx.RemoteProtocolError) and str(exc).startswith(_TOO_LARGE):
+            if isinstance(exc, AnswerTooLarge):  # an injected client's is refused below
                 raise ChannelUnavailable("支付宝：应答过大") from None
             raise ChannelUnavailable(f"支付宝：网络错误（{type(exc).__name__}）") from None
         doc = await self.rsa(self._verified, method, response)

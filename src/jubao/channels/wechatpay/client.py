@@ -49,7 +49,7 @@ from jubao.errors import (
     ChannelNotificationRejected,
     ChannelUnavailable,
 )
-from jubao.http1 import AnswerLike, Http1Client, Outbound
+from jubao.http1 import AnswerLike, AnswerTooLarge, Http1Client, Outbound
 from jubao.httppool import parsed_url
 from jubao.kinds import ChannelName, Scene
 
@@ -462,6 +462,8 @@ class WechatPayChannel:
                 response = await self._injected.send(_as_httpx(self._injected, request))
         except httpx.TimeoutException:
             raise ChannelUnavailable("微信支付：请求超时") from None
+        except AnswerTooLarge:
+            raise ChannelUnavailable("微信支付：应答过大") from None
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"微信支付：网络错误（{type(exc).__name__}）") from None
         self._checked(response)
