@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
-import functools
 import ssl
 import time
 import urllib.request
@@ -105,7 +104,6 @@ class _Route:
 
     key: _Key
     host: str
-    port: int
     tls: bool
     connect_to: tuple[str, int]  # the origin, or the proxy
     tunnel: bytes | None  # the CONNECT head, when https goes through a proxy
@@ -573,7 +571,6 @@ class Http1Client:
         route = _Route(
             key=(scheme, host, port, proxy),
             host=host,
-            port=port,
             tls=scheme == "https",
             connect_to=connect_to,
             tunnel=tunnel,
@@ -615,7 +612,6 @@ def _expire(waiter: asyncio.Future[Answer]) -> None:
         waiter.set_exception(httpx.ReadTimeout("no answer within the deadline"))
 
 
-@functools.lru_cache(maxsize=64)
 def _proxy_credentials(proxy_url: httpx.URL) -> str:
     if not proxy_url.username:
         return ""
