@@ -40,7 +40,7 @@ def parsed_url(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
-def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.HTTPError:
+def _as_httpx_error(exc: BaseException) -> httpx.HTTPError:
     """The httpx exception ``httpx.AsyncClient`` would have raised for aiohttp's ``exc``."""
     import aiohttp
 
@@ -58,7 +58,7 @@ def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.
         error = httpx.RemoteProtocolError
     else:
         error = httpx.ReadError
-    return error(str(exc), request=request)
+    return error(str(exc))
 
 
 class PinnedAiohttpClient:
@@ -147,7 +147,7 @@ class PinnedAiohttpClient:
                     answer.close()  # the connection too: never reused with an answer unread
                 return answer.status, body
         except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
-            raise _as_httpx_error(exc, None) from exc
+            raise _as_httpx_error(exc) from exc
 
     async def aclose(self) -> None:
         self._closed = True
