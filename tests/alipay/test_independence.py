@@ -16,6 +16,7 @@ CHANNEL_ALLOWED = (
     "jubao.channels.alipay.",
     "jubao.channels.base",
     "jubao.channels.offload",
+    "jubao.channels.outbound",
     "jubao.errors",
     "jubao.http1",
     "jubao.httppool",

@@ -158,4 +158,5 @@ async def test_a_payment_and_its_bill_over_the_lean_client(alipay: World) -> Non
         ]
     finally:
         await lean.aclose()
-    assert lean._transport._downloads is not None and lean._transport._downloads.is_closed
+    downloads = lean._transport._http._downloads
+    assert downloads is not None and downloads.is_closed

@@ -432,7 +432,7 @@ async def test_aclose_closes_only_an_owned_client(wechat: FakeWechat) -> None:
     await injected.aclose()
 
     async with WechatPayChannel(wechat.config()) as owned:
-        lean = owned._lean
+        lean = owned._http.lean
         assert lean is not None and not lean.is_closed
     assert lean.is_closed
 

@@ -12,6 +12,7 @@ PACKAGE = Path(jubao.channels.wechatpay.__file__).parent
 # Besides itself, the channel needs only the contract, the error tree and the version string.
 ALLOWED_PREFIXES = (
     "jubao.channels.offload",
+    "jubao.channels.outbound",
     "jubao.channels.wechatpay",
     "jubao.channels.base",
     "jubao.errors",

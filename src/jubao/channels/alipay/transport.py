@@ -6,8 +6,8 @@ the body, as the Java SDK sends them. ``10000`` (and ``10003`` where asked) retu
 anything else raises what it means (``mapping.answer_error``); non-200, timeouts, transport
 errors, unsigned, unverifiable or malformed answers are ``ChannelUnavailable``.
 
-Calls go over the lean client (``jubao.http1``), or over the ``httpx.AsyncClient`` tests inject,
-with the same bytes on the wire; bills over a plain httpx client, streamed under a bound.
+Calls go over the lean client, or over the ``httpx.AsyncClient`` tests inject, with the same bytes
+on the wire; bills over a plain httpx client, streamed under a bound (``channels/outbound.py``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from jubao.channels.alipay import mapping, signing, statement
 from jubao.channels.alipay.config import AlipayConfig
 from jubao.channels.base import ChannelBinding
 from jubao.channels.offload import offload
+from jubao.channels.outbound import ChannelHttp
 from jubao.errors import ChannelUnavailable
-from jubao.http1 import AnswerLike, AnswerTooLarge, Http1Client, Outbound
-from jubao.httppool import parsed_url, shared_ssl_context
+from jubao.http1 import AnswerLike, AnswerTooLarge, Outbound
+from jubao.httppool import parsed_url
 
 __all__ = ["Transport"]
 
@@ -55,32 +56,16 @@ class Transport:
         self._alipay_key = alipay_key
         self.rsa = offload(config.rsa_threads)
         self._clock = clock
-        # Every order's path: calls go over the lean client (jubao.http1). 128 connections, as
-        # many as the sixteen httpx pools of eight it replaces allowed, now shared by every call.
-        self._injected = http_client
-        self._lean = (
-            Http1Client(connections=128, max_answer_bytes=_MAX_ANSWER_BYTES)
-            if http_client is None
-            else None
+        # 128 connections, as many as the sixteen httpx pools of eight it replaced allowed.
+        self._http = ChannelHttp(
+            http_client,
+            connections=128,
+            max_answer_bytes=_MAX_ANSWER_BYTES,
+            timeout=config.timeout,
         )
-        # Bills are streamed under a size bound, which the lean client does not do: a plain httpx
-        # client, made on the first download (a day's bill is one request, not the hot path).
-        self._downloads: httpx.AsyncClient | None = None
 
     async def aclose(self) -> None:
-        if self._lean is not None:
-            await self._lean.aclose()
-        if self._downloads is not None:
-            await self._downloads.aclose()
-
-    def _download_client(self) -> httpx.AsyncClient:
-        if self._injected is not None:
-            return self._injected
-        if self._downloads is None:
-            self._downloads = httpx.AsyncClient(
-                timeout=self._config.timeout, verify=shared_ssl_context()
-            )
-        return self._downloads
+        await self._http.aclose()
 
     def _params(
         self,
@@ -138,13 +123,8 @@ class Transport:
             urlencode(body).encode("ascii"),
             self._config.timeout,
         )
-        response: AnswerLike
         try:
-            if self._lean is not None:
-                response = await self._lean.send(request)
-            else:
-                assert self._injected is not None  # one of the two is always set
-                response = await self._injected.send(_as_httpx(self._injected, request))
+            response = await self._http.send(request)
         except httpx.TimeoutException:
             raise ChannelUnavailable("支付宝：请求超时") from None
         except httpx.HTTPError as exc:
@@ -212,7 +192,7 @@ class Transport:
         return doc
 
     async def download(self, url: str) -> bytes:
-        client = self._download_client()
+        client = self._http.downloads()
         try:
             async with client.stream("GET", url, timeout=self._config.timeout) as response:
                 if response.status_code != 200:
@@ -229,14 +209,3 @@ class Transport:
         except httpx.HTTPError as exc:
             raise ChannelUnavailable(f"支付宝：账单下载失败（{type(exc).__name__}）") from None
         return b"".join(chunks)
-
-
-def _as_httpx(client: httpx.AsyncClient, request: Outbound) -> httpx.Request:
-    """``request`` for an injected ``httpx.AsyncClient``: the same URL, headers and body."""
-    return client.build_request(
-        request.method,
-        request.url,
-        content=request.content,
-        headers=list(request.headers),
-        timeout=request.timeout,
-    )

@@ -38,6 +38,7 @@ from jubao.channels.base import (
     WalletPackage,
 )
 from jubao.channels.offload import offload
+from jubao.channels.outbound import ChannelHttp, httpx_request
 from jubao.channels.wechatpay import aesgcm, mapping, signing, tradebill
 from jubao.channels.wechatpay.certificates import CERTIFICATES_PATH
 from jubao.channels.wechatpay.config import WechatPayConfig
@@ -49,7 +50,7 @@ from jubao.errors import (
     ChannelNotificationRejected,
     ChannelUnavailable,
 )
-from jubao.http1 import AnswerLike, AnswerTooLarge, Http1Client, Outbound
+from jubao.http1 import MAX_ANSWER_BYTES, AnswerLike, AnswerTooLarge, Outbound
 from jubao.httppool import parsed_url
 from jubao.kinds import ChannelName, Scene
 
@@ -132,12 +133,13 @@ class WechatPayChannel:
         self._base = config.base_url.rstrip("/")
         self._clock = clock or _utc_now
         # The request path is bound by the WeChat round trip: allow plenty of concurrency
-        # (256 connections) on the lean client (jubao.http1). An injected client is used alone.
-        self._injected = http_client
-        self._lean = Http1Client(connections=256) if http_client is None else None
-        # Bills are streamed under a size bound, which the lean client does not do: a plain httpx
-        # client, made on the first download (a day's bill is one request, not the hot path).
-        self._downloads: httpx.AsyncClient | None = None
+        # (256 connections). An injected client is used alone.
+        self._http = ChannelHttp(
+            http_client,
+            connections=256,
+            max_answer_bytes=MAX_ANSWER_BYTES,
+            timeout=config.timeout,
+        )
         self._user_agent = f"jubao/{__version__}"
         self._keys = PlatformKeys(config, self._clock, self._fetch_certificates)
 
@@ -320,8 +322,8 @@ class WechatPayChannel:
     async def _download(self, url: str) -> bytes:
         """``GET download_url``, signed like any request; the answer is the bill itself,
         unsigned (its SHA-1 came in the signed application answer), read up to a bound."""
-        client = self._download_client()
-        request = _as_httpx(client, await self._signed("GET", url))
+        client = self._http.downloads()
+        request = httpx_request(client, await self._signed("GET", url))
         try:
             response = await client.send(request, stream=True)
             try:
@@ -368,10 +370,7 @@ class WechatPayChannel:
 
     async def aclose(self) -> None:
         self._keys.aclose()
-        if self._lean is not None:
-            await self._lean.aclose()
-        if self._downloads is not None:
-            await self._downloads.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> WechatPayChannel:
         return self
@@ -453,13 +452,8 @@ class WechatPayChannel:
             await self._keys.refresh_if_due()
         body = _dump(payload) if payload is not None else None
         request = await self._signed(method, self._base + path, params=params, body=body)
-        response: AnswerLike
         try:
-            if self._lean is not None:
-                response = await self._lean.send(request)
-            else:
-                assert self._injected is not None  # one of the two is always set
-                response = await self._injected.send(_as_httpx(self._injected, request))
+            response = await self._http.send(request)
         except httpx.TimeoutException:
             raise ChannelUnavailable("微信支付：请求超时") from None
         except AnswerTooLarge:
@@ -470,13 +464,6 @@ class WechatPayChannel:
         if verified and 200 <= response.status_code < 300:
             await self._verify_answer(response)
         return response
-
-    def _download_client(self) -> httpx.AsyncClient:
-        if self._injected is not None:
-            return self._injected
-        if self._downloads is None:
-            self._downloads = httpx.AsyncClient(timeout=self._config.timeout)
-        return self._downloads
 
     async def _signed(
         self,
@@ -572,18 +559,6 @@ def _business_error(response: AnswerLike, request_id: str) -> ChannelError | Cha
         sub_code=mapping.normalise_error_code(code),
         kind=mapping.error_kind(code),
         http_status=response.status_code,
-    )
-
-
-def _as_httpx(client: httpx.AsyncClient, request: Outbound) -> httpx.Request:
-    """``request`` for an ``httpx.AsyncClient`` (the tests' injected one, the bills'): the same
-    target (an absolute ``httpx.URL`` is sent as it is), headers and body."""
-    return client.build_request(
-        request.method,
-        request.url,
-        content=request.content or None,
-        headers=list(request.headers),
-        timeout=request.timeout,
     )
 
 
