@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from jubao.clock import Clock, system_clock
-from jubao.errors import BusinessRuleError, InvalidParameter, StorageError
+from jubao.errors import BusinessRuleError, StorageError
 from jubao.ids import new_serial
 from jubao.kinds import ApiVersion, ChannelName, Scene
 from jubao.merchants.models import App, Caller, VendorAct
@@ -33,7 +33,7 @@ from jubao.payments.records import OrderRecord
 from jubao.payments.requests import CreateOrder
 from jubao.payments.service import PaymentService
 from jubao.payments.states import OrderState
-from jubao.protocol.fbpay_qrcode import DEFAULT_EXPIRED_TIME, MAX_EXPIRED_TIME, MIN_EXPIRED_TIME
+from jubao.protocol.fbpay_qrcode import DEFAULT_EXPIRED_TIME, checked_expired_time
 from jubao.storage.database import Database
 
 __all__ = [
@@ -102,10 +102,7 @@ class CashierCodes:
     async def create(self, caller: Caller, request: CashierCodeRequest) -> CashierCodeRecord:
         """A new code, or the same code again for an identical request. The code's order will be
         created in the caller's name (an app, or a vendor acting for the merchant)."""
-        if not MIN_EXPIRED_TIME <= request.expire_seconds <= MAX_EXPIRED_TIME:
-            raise InvalidParameter(
-                f"参数 expired_time 必须在 {MIN_EXPIRED_TIME} 到 {MAX_EXPIRED_TIME} 秒之间"
-            )
+        checked_expired_time(request.expire_seconds)
         merchant_id = caller.merchant.merchant_id
         await self._payments.check_store_and_cashier(
             merchant_id, request.store_id, request.cashier_id

@@ -22,6 +22,7 @@ __all__ = [
     "MIN_EXPIRED_TIME",
     "ORDER_QRCODE",
     "QrcodeRequest",
+    "checked_expired_time",
     "parse_fixed_qrcode",
     "parse_order_qrcode",
 ]
@@ -45,6 +46,12 @@ def _expired_time(biz: dict[str, Any]) -> int:
     seconds = fields.integer(biz, "expired_time", minimum=0, maximum=fields.INT10_MAX)
     if seconds is None or seconds == 0:  # .NET sends 0 for "not set"
         return DEFAULT_EXPIRED_TIME
+    return checked_expired_time(seconds)
+
+
+def checked_expired_time(seconds: int) -> int:
+    """``seconds`` if a code may live that long (the wire's bounds; cashier codes hold to them
+    whoever asks)."""
     if not MIN_EXPIRED_TIME <= seconds <= MAX_EXPIRED_TIME:
         raise InvalidParameter(
             f"参数 expired_time 必须在 {MIN_EXPIRED_TIME} 到 {MAX_EXPIRED_TIME} 秒之间"
