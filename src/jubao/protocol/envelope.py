@@ -82,12 +82,8 @@ def parse_envelope(body: bytes, content_type: str = "", *, vendors: bool = False
     lowered: set[str] = set()
     for key, value in raw.items():
         _check_key(key, lowered)
-        if type(value) is str:  # the usual parameter, signed as it is: checked without a call
-            if not (value.isascii() or jsonwire.is_utf8(value)):
-                raise InvalidParameter(f"参数 {key} 含有无效的 Unicode 字符")
-            if "\x00" in value:  # PostgreSQL text cannot hold NUL
-                raise InvalidParameter(f"参数 {key} 含有非法控制字符")
-            params[key] = php_params[key] = value
+        if type(value) is str:  # the usual parameter: signed, and printed by PHP, as it is
+            params[key] = php_params[key] = _checked_text(key, value)
             continue
         params[key] = signed = _param_text(key, value)
         php_params[key] = _php_text(value) if isinstance(value, _PHP_DIFFERS) else signed
@@ -189,12 +185,10 @@ _PHP_DIFFERS = (bool, Decimal)
 def _param_text(key: str, value: Any) -> str | None:
     """The text a client signed for this value: strings verbatim, integers as digits, floats in
     their exact JSON text, booleans as PHP prints them."""
-    if value is None or isinstance(value, str):
-        if isinstance(value, str) and not jsonwire.is_utf8(value):
-            raise InvalidParameter(f"参数 {key} 含有无效的 Unicode 字符")
-        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
-            raise InvalidParameter(f"参数 {key} 含有非法控制字符")
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _checked_text(key, value)
     if isinstance(value, bool):
         return _php_text(value)
     if isinstance(value, int):
@@ -204,6 +198,15 @@ def _param_text(key: str, value: Any) -> str | None:
     if key == "biz_content":
         raise InvalidParameter("参数 biz_content 必须是 JSON 对象的字符串形式，而不是对象本身")
     raise InvalidParameter(f"参数 {key} 必须是字符串")
+
+
+def _checked_text(key: str, value: str) -> str:
+    """A string parameter as it was signed, once it is text PostgreSQL can store."""
+    if not jsonwire.is_utf8(value):
+        raise InvalidParameter(f"参数 {key} 含有无效的 Unicode 字符")
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise InvalidParameter(f"参数 {key} 含有非法控制字符")
+    return value
 
 
 def _php_text(value: bool | Decimal) -> str:

@@ -68,7 +68,7 @@ def candidate_strings(params: Params, php_params: Params | None = None) -> list[
     if php_params is not None and php_params != params:
         renderings.append(php_params)
     values = [value for rendering in renderings for value in rendering.values()]
-    lower_only = all(key.islower() or key == key.lower() for key in params)
+    lower_only = all(key == key.lower() for key in params)
     if all(values) and "0" not in values and lower_only and len(renderings) == 1:
         return [_join(params, _keep_all, False)]  # the usual request: one string
     filters = [_keep_all]
