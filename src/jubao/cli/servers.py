@@ -35,28 +35,31 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main)
 
 
+def _uvicorn_options(configured: Settings) -> dict[str, Any]:
+    """What every jubao server gives uvicorn, `serve` and the sandbox and simulator alike."""
+    from jubao.web.corking import PROTOCOL
+
+    return {
+        "host": configured.host,
+        "port": configured.port,
+        "lifespan": "on",
+        # the gateway's request line replaces it; at log level warning its lines are never
+        # shown, but uvicorn still formats each one (a tenth of a query's CPU, docs/benchmarks.md)
+        "access_log": False,
+        # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: the setting decides
+        # (its middleware was also 6 % of a query's CPU)
+        "proxy_headers": configured.proxy_headers,
+        "forwarded_allow_ips": configured.forwarded_allow_ips,
+        "http": PROTOCOL,  # an answer's head and body in one write, a request head bounded
+        "ws": "none",  # jubao serves no websocket: an upgrade is a plain request
+    }
+
+
 def _serve_forever(app: Any, configured: Settings, **uvicorn_options: Any) -> Any:
     import uvicorn
 
-    from jubao.web.corking import PROTOCOL
-
     heap.settle()
-    config = uvicorn.Config(
-        app,
-        host=configured.host,
-        port=configured.port,
-        lifespan="on",
-        # as `serve`: at log level warning its lines are never shown, but uvicorn still formats
-        # each one's client address and quoted path (a tenth of a query's CPU, docs/benchmarks.md)
-        access_log=False,
-        # uvicorn trusts X-Forwarded-* from 127.0.0.1 unless told otherwise: the setting decides,
-        # as for `serve` (its middleware was also 6 % of a query's CPU, docs/benchmarks.md)
-        proxy_headers=configured.proxy_headers,
-        forwarded_allow_ips=configured.forwarded_allow_ips,
-        http=PROTOCOL,  # an answer's head and body in one write, a request head bounded
-        ws="none",  # jubao serves no websocket: an upgrade is a plain request
-        **uvicorn_options,
-    )
+    config = uvicorn.Config(app, **_uvicorn_options(configured), **uvicorn_options)
     return uvicorn.Server(config).serve()
 
 
@@ -178,7 +181,6 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     import uvicorn
 
     from jubao.security.admin_token import refuse_weak_admin_token
-    from jubao.web.corking import PROTOCOL
 
     configured = _production_settings(ctx, **options)
     refuse_weak_admin_token(configured.admin_token)
@@ -187,15 +189,8 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     uvicorn.run(
         "jubao.web.served:app_from_environment",
         factory=True,
-        host=configured.host,
-        port=configured.port,
         workers=configured.workers,
-        proxy_headers=configured.proxy_headers,
-        forwarded_allow_ips=configured.forwarded_allow_ips,
-        lifespan="on",
-        access_log=False,  # the gateway's request line replaces it (jubao.gateway.request)
-        http=PROTOCOL,  # an answer's head and body in one write, a request head bounded
-        ws="none",  # jubao serves no websocket: an upgrade is a plain request
+        **_uvicorn_options(configured),
         server_header=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         limit_concurrency=MAX_CONNECTIONS,
