@@ -3,8 +3,6 @@ default trusts them from 127.0.0.1 (and wraps every request in its middleware)."
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,14 +10,6 @@ import pytest
 from jubao.cli.servers import _serve_forever
 from jubao.config import Settings
 from jubao.web.corking import PROTOCOL
-
-
-@pytest.fixture
-def restored_gc() -> Iterator[None]:
-    before = gc.get_threshold()  # _serve_forever settles the heap first
-    yield
-    gc.unfreeze()
-    gc.set_threshold(*before)
 
 
 def _config_of(settings: Settings) -> Any:

@@ -19,22 +19,14 @@ from tests.support.cli import jubao
 from jubao import heap
 
 
-@pytest.fixture
-def restored() -> Iterator[None]:
-    before = gc.get_threshold()
-    yield
-    gc.unfreeze()
-    gc.set_threshold(*before)
-
-
-def test_settle_freezes_start_up_and_raises_the_young_threshold(restored: None) -> None:
+def test_settle_freezes_start_up_and_raises_the_young_threshold(restored_gc: None) -> None:
     assert gc.get_threshold() != heap.THRESHOLDS
     heap.settle()
     assert gc.get_threshold() == heap.THRESHOLDS
     assert gc.get_freeze_count() > 1000  # the modules and objects imported so far
 
 
-def test_the_sandbox_and_simulator_settle_before_serving(restored: None) -> None:
+def test_the_sandbox_and_simulator_settle_before_serving(restored_gc: None) -> None:
     from jubao.cli.servers import _serve_forever
     from jubao.config import Settings
 
