@@ -11,6 +11,7 @@ import pytest
 
 from jubao.observe import logs
 from jubao.observe.logs import TEXT_FORMAT, _TextFormatter, install_request_ids, request_id_var
+from jubao.observe.turn_handler import TurnBufferedHandler
 from jubao.web import requestline
 from jubao.web.requestid import _fresh, accepted_request_id
 
@@ -41,7 +42,7 @@ def test_the_direct_request_line_is_the_line_a_record_gives(
     """Alone on the root, jubao's handler gets the request line written directly; the same line
     as the usual record path, which any filter or other handler (a test's capture) brings back."""
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
+    handler = TurnBufferedHandler(stream)
     handler.setFormatter(_TextFormatter())
     monkeypatch.setattr(logs, "_handler", handler)
     monkeypatch.setattr(logging.root, "handlers", [handler])

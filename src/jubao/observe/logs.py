@@ -15,6 +15,8 @@ from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
+from jubao.observe.turn_handler import TurnBufferedHandler
+
 __all__ = [
     "LOG_FORMATS",
     "configure_logging",
@@ -28,7 +30,7 @@ LOG_FORMATS = ("text", "json")
 request_id_var: ContextVar[str] = ContextVar("jubao_request_id", default="-")
 
 _installed = False
-_handler: logging.StreamHandler[Any] | None = None
+_handler: TurnBufferedHandler | None = None
 
 
 def current_request_id() -> str:
@@ -106,15 +108,9 @@ def write_info_directly(logger: logging.Logger, message: str) -> bool:
         return False
     created = time.time()
     msecs = int((created - int(created)) * 1000) + 0.0  # as logging.LogRecord computes it
-    line = (
-        f"{formatter.stamp(created, msecs)} INFO {logger.name} [{request_id_var.get()}] {message}"
-    )
-    try:
-        with handler.lock:  # type: ignore[union-attr]  # made with the handler
-            handler.stream.write(line + handler.terminator)
-            handler.stream.flush()
-    except Exception:  # a broken stream: the usual path reports it (Handler.handleError)
-        return False
+    stamp = formatter.stamp(created, msecs)
+    line = f"{stamp} INFO {logger.name} [{request_id_var.get()}] {message}{handler.terminator}"
+    handler.hold(line)
     return True
 
 
@@ -150,7 +146,7 @@ def configure_logging(level: str, log_format: str = "text") -> None:
     root = logging.getLogger()
     if any(handler is not _handler for handler in root.handlers):
         return  # configured already by whoever embeds jubao (or a test harness), as basicConfig
-    handler = logging.StreamHandler(sys.stderr)
+    handler = TurnBufferedHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(_json_formatter())
     else:
