@@ -52,6 +52,7 @@ def _uvicorn_options(configured: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": configured.forwarded_allow_ips,
         "http": PROTOCOL,  # an answer's head and body in one write, a request head bounded
         "ws": "none",  # jubao serves no websocket: an upgrade is a plain request
+        "server_header": False,  # no "server: uvicorn" on every answer: says nothing useful
     }
 
 
@@ -191,7 +192,6 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
         factory=True,
         workers=configured.workers,
         **_uvicorn_options(configured),
-        server_header=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         limit_concurrency=MAX_CONNECTIONS,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
