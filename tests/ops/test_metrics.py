@@ -80,7 +80,8 @@ async def test_gateway_counters_and_histograms_move(
         moved("jubao_gateway_requests_total", method="other", sub_code="METHOD_NOT_SUPPORTED") == 1
     )
     assert moved("jubao_gateway_seconds_count", method=MINA) == 2
-    assert moved("jubao_upstream_seconds_count", method=MINA) == 2
+    # only the order that reached the channel waited on it
+    assert moved("jubao_upstream_seconds_count", method=MINA) == 1
     assert moved("jubao_order_events_total", event="CREATED") == 1
     assert "no.such" not in after
 

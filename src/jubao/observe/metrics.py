@@ -59,7 +59,7 @@ GATEWAY_SECONDS = Histogram(
 )
 UPSTREAM_SECONDS = Histogram(
     "jubao_upstream_seconds",
-    "Time spent waiting on the payment channel per gateway request",
+    "Time spent waiting on the payment channel per gateway request that called it",
     ["method"],
     buckets=_LATENCY_BUCKETS,
 )

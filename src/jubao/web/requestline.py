@@ -100,7 +100,8 @@ def finish(facts: GatewayFacts, payload: Mapping[str, Any], total: float, upstre
     series = _series_of(label)
     series.count(label, sub_code)
     series.gateway.observe(max(total - upstream, 0.0))
-    series.upstream.observe(upstream)
+    if upstream > 0:  # requests that waited on a channel: a query answered locally adds no 0
+        series.upstream.observe(upstream)
     if not log.isEnabledFor(logging.INFO):
         return
     fields = {
