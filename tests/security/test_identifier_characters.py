@@ -3,11 +3,16 @@ format characters, through the gateway (nothing is stored) and in the readers.""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jubao.errors import InvalidParameter
+from jubao.protocol import jsonwire
+from jubao.protocol.fields import text
 from jubao.protocol.identifiers import unsafe_character
 from jubao.protocol.methods import parse_mina, parse_refund
 from tests.security.support import assert_failure
@@ -54,3 +59,22 @@ async def test_through_the_gateway_nothing_is_stored(tmp_path: Path) -> None:
         assert_failure(
             await sandbox.mina("ok-1", "0.01", sub_openid="o\u200bpenid"), "INVALID_PARAMETER"
         )
+
+
+def _first_unsafe(value: str) -> str | None:  # the definition, one character at a time
+    for char in value:
+        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
+            return char
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(max_codepoint=0x3000, exclude_categories=()), max_size=24))
+def test_the_printable_ascii_shortcut_changes_no_answer(value: str) -> None:
+    assert unsafe_character(value) == _first_unsafe(value)
+    try:
+        read: str | None = text({"v": value}, "v", max_len=64, strip_check=True)
+    except InvalidParameter:
+        read = None
+    ok = value.strip() == value and _first_unsafe(value) is None and jsonwire.is_utf8(value)
+    assert (read == value) == (ok and 1 <= len(value) <= 64), value

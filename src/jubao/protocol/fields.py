@@ -49,12 +49,16 @@ def text(
     result = str(value)
     if strip_check and result != result.strip():
         raise InvalidParameter(f"参数 {name} 前后不允许带空格")
-    if strip_check:  # an identifier the merchant chose: no control or bidi characters
+    # printable ASCII, the usual value: no control, format or separator character, valid UTF-8
+    plain = result.isascii() and result.isprintable()
+    if strip_check and not plain:  # an identifier the merchant chose: no control or bidi characters
         refuse_unsafe_identifier(name, result)
     if len(result) > max_len:
         raise InvalidParameter(f"参数 {name} 长度不能超过 {max_len}")
     if len(result) < min_len:
         raise InvalidParameter(f"参数 {name} 长度不能少于 {min_len}")
+    if plain:
+        return result
     if any(ch in result for ch in ("\x00" if multiline else "\x00\r\n")):
         raise InvalidParameter(f"参数 {name} 含有非法控制字符")
     if not jsonwire.is_utf8(result):  # a lone surrogate: no database can store it

@@ -16,6 +16,8 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 def unsafe_character(value: str) -> str | None:
     """The first control, format or separator character in ``value``, if any."""
+    if value.isascii() and value.isprintable():  # the usual identifier: ASCII has no Cf, Zl, Zp
+        return None
     for char in value:
         if unicodedata.category(char) in _UNSAFE_CATEGORIES:
             return char
