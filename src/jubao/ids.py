@@ -11,7 +11,7 @@ import itertools
 import secrets
 import threading
 
-from jubao.clock import CHINA, from_ms
+from jubao.clock import CHINA, china_text, from_ms
 
 __all__ = ["new_app_id", "new_app_secret", "new_serial", "new_vendor_sn"]
 
@@ -22,7 +22,7 @@ _lock = threading.Lock()
 def new_serial(now_ms: int) -> str:
     with _lock:
         sequence = next(_counter) % 1_000_000
-    return from_ms(now_ms).astimezone(CHINA).strftime("%Y%m%d%H%M%S") + f"{sequence:06d}"
+    return china_text(from_ms(now_ms), "%Y%m%d%H%M%S") + f"{sequence:06d}"
 
 
 def new_app_id(now_ms: int) -> str:
