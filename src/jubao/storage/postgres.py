@@ -1,4 +1,5 @@
-"""PostgreSQL driver: asyncpg with a pool; each writing unit of work is one transaction.
+"""PostgreSQL driver: asyncpg connections in a pool of our own (``storage.pgpool``); each writing
+unit of work is one transaction.
 
 Units are the same generators the SQLite driver runs; ``?`` placeholders become ``$n``.
 
@@ -6,22 +7,25 @@ Round trips are the cost here (each is a wake-up of the event loop and of the se
 unit runs without ``BEGIN``/``COMMIT`` (under READ COMMITTED, PostgreSQL's default, each statement
 takes its own snapshot inside a transaction too, so one adds nothing), a writing unit whose first
 statement is marked ``alone`` (one statement that writes all it must, ``storage.sql``) runs
-without them too, and a connection goes back to the pool without asyncpg's reset query (jubao
-sets no session state: no ``SET``, ``LISTEN``, or advisory lock outside ``migrate``, which
-releases its own). Measured in docs/benchmarks.md.
+without them too, and a connection goes back to the pool without a reset query (jubao sets no
+session state: no ``SET``, ``LISTEN``, or advisory lock outside ``migrate``, which releases its
+own). The pool hands out raw connections, without asyncpg's proxy around each, and takes back
+only a connection that holds no transaction and no half-read answer. Measured in
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, TypeVar
+from functools import lru_cache, partial
+from typing import TypeVar
 
 import asyncpg
 
 from jubao.errors import DuplicateKey, StorageError
 from jubao.storage.migrations import CREATE_LEDGER, load_migrations
+from jubao.storage.pgpool import Connection, Pool
 from jubao.storage.sql import Query, Result, Tx
 
 __all__ = ["PostgresDatabase"]
@@ -47,44 +51,50 @@ def _rowcount(status: str) -> int:
 class PostgresDatabase:
     dialect = "postgresql"
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Pool) -> None:
         self._pool = pool
 
     @classmethod
     async def open(
         cls, url: str, *, migrate: bool = True, min_size: int = 2, max_size: int = 20
     ) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, reset=_keep_session
-        )
+        pool = await Pool.open(partial(asyncpg.connect, url), min_size=min_size, max_size=max_size)
         database = cls(pool)
         if migrate:
             await database.migrate()
         return database
 
     async def migrate(self) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
-            try:
-                await conn.execute(CREATE_LEDGER)
-                applied = {
-                    r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
-                }
-                for migration in load_migrations():
-                    if migration.version in applied:
-                        continue
-                    async with conn.transaction():
-                        for statement in migration.statements(self.dialect):
-                            await conn.execute(statement)
-                        await conn.execute(
-                            "INSERT INTO schema_migrations (version, name, applied_at) "
-                            "VALUES ($1, $2, $3)",
-                            migration.version,
-                            migration.name,
-                            int(time.time() * 1000),
-                        )
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+        conn = await self._pool.acquire()
+        try:
+            await self._migrate(conn)
+        except BaseException:
+            self._pool.discard(conn)  # its session may still hold the advisory lock
+            raise
+        self._pool.release(conn)
+
+    async def _migrate(self, conn: Connection) -> None:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(CREATE_LEDGER)
+            applied = {
+                r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
+            }
+            for migration in load_migrations():
+                if migration.version in applied:
+                    continue
+                async with conn.transaction():
+                    for statement in migration.statements(self.dialect):
+                        await conn.execute(statement)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) "
+                        "VALUES ($1, $2, $3)",
+                        migration.version,
+                        migration.name,
+                        int(time.time() * 1000),
+                    )
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
 
     async def write(self, unit: Callable[[], Tx[T]]) -> T:
         return await self._run(unit, transaction=True)
@@ -98,12 +108,20 @@ class PostgresDatabase:
             first = next(generator)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        pool = self._pool
         try:
-            async with self._pool.acquire() as conn:
+            conn = await pool.acquire()
+            try:
                 if not transaction or first.alone:
-                    return await _drive(conn, generator, first, reads_after=first.alone)
-                async with conn.transaction():
-                    return await _drive(conn, generator, first)
+                    result = await _drive(conn, generator, first, reads_after=first.alone)
+                else:
+                    async with conn.transaction():
+                        result = await _drive(conn, generator, first)
+            except BaseException as exc:
+                pool.release(conn, exc)  # the pool decides: back, or terminated
+                raise
+            pool.release(conn)
+            return result
         except asyncpg.UniqueViolationError as exc:
             raise DuplicateKey(str(exc)) from exc
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -115,11 +133,9 @@ class PostgresDatabase:
         await self._pool.close()
 
 
-async def _keep_session(conn: Any) -> None:
-    """The pool's reset: nothing beyond asyncpg's own rollback of an unfinished transaction."""
-
-
-async def _drive(conn: Any, generator: Tx[T], query: Query, *, reads_after: bool = False) -> T:
+async def _drive(
+    conn: Connection, generator: Tx[T], query: Query, *, reads_after: bool = False
+) -> T:
     """Run ``generator`` from its first ``query``. ``reads_after``: it began with a statement run
     ``alone`` (outside a transaction), so what it yields next must only read."""
     try:
@@ -133,7 +149,7 @@ async def _drive(conn: Any, generator: Tx[T], query: Query, *, reads_after: bool
         return stop.value  # type: ignore[no-any-return]
 
 
-async def _execute(conn: Any, query: Query) -> Result:
+async def _execute(conn: Connection, query: Query) -> Result:
     sql = _numbered(query.sql)
     if query.mode == "execute":
         return Result(rowcount=_rowcount(await conn.execute(sql, *query.params)))
