@@ -80,8 +80,9 @@ async def test_gateway_counters_and_histograms_move(
         moved("jubao_gateway_requests_total", method="other", sub_code="METHOD_NOT_SUPPORTED") == 1
     )
     assert moved("jubao_gateway_seconds_count", method=MINA) == 2
-    # only the order that reached the channel waited on it
-    assert moved("jubao_upstream_seconds_count", method=MINA) == 1
+    # the fake channel never goes on the wire: nothing waited on a channel (the sandbox's real
+    # one is counted in test_payments_notifications_and_channel_errors_move)
+    assert moved("jubao_upstream_seconds_count", method=MINA) == 0
     assert moved("jubao_order_events_total", event="CREATED") == 1
     assert "no.such" not in after
 
@@ -135,5 +136,11 @@ async def test_payments_notifications_and_channel_errors_move(tmp_path: Path) ->
         }
         assert sum(errors.values()) >= 1
         assert all(dict(labels)["channel"] == "wechatpay" for labels in errors)
+        # both orders went on the wire to the channel (the second one's answer was a fault)
+        mina = "openapi.payment.order.mina"
+        waited = value(after, "jubao_upstream_seconds_count", method=mina) - value(
+            before, "jubao_upstream_seconds_count", method=mina
+        )
+        assert waited == 2
         # the sandbox runs the dispatcher: its heartbeat is fresh
         assert value(after, "jubao_worker_heartbeat_age_seconds") < 60

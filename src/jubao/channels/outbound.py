@@ -5,16 +5,40 @@ Calls are on every order's path and go over an owned ``jubao.http1.Http1Client``
 through the same ``AnswerLike``. Bills are streamed under a size bound, which the lean client
 does not do: they go over a plain httpx client made on the first download (a day's bill is one
 request, not the hot path), or over the injected one.
+
+The time a call spends in ``send`` (on the wire and waiting for the channel) is what a gateway
+request reports as upstream time (``upstream_seconds``): measured here rather than around a whole
+channel operation, so the channel's own work (signing a request, verifying an answer: two RSA
+signatures per mina order) counts as the gateway's time, not as the channel's latency.
 """
 
 from __future__ import annotations
+
+import time
+from contextvars import ContextVar
 
 import httpx
 
 from jubao.http1 import AnswerLike, Http1Client, Outbound
 from jubao.httppool import shared_ssl_context
 
-__all__ = ["ChannelHttp", "httpx_request"]
+__all__ = ["ChannelHttp", "httpx_request", "upstream_seconds"]
+
+# A list so that tasks sharing the request's context add to one total.
+_upstream: ContextVar[list[float] | None] = ContextVar("jubao_upstream", default=None)
+
+
+class upstream_seconds:
+    """``with upstream_seconds() as spent: ...; spent[0]`` is the time channel calls made inside
+    spent in ``ChannelHttp.send``."""
+
+    def __enter__(self) -> list[float]:
+        self._total = [0.0]
+        self._token = _upstream.set(self._total)
+        return self._total
+
+    def __exit__(self, *exc: object) -> None:
+        _upstream.reset(self._token)
 
 
 class ChannelHttp:
@@ -36,10 +60,16 @@ class ChannelHttp:
         self._downloads: httpx.AsyncClient | None = None
 
     async def send(self, request: Outbound) -> AnswerLike:
-        if self.lean is not None:
-            return await self.lean.send(request)
-        assert self._injected is not None  # one of the two is always set
-        return await self._injected.send(httpx_request(self._injected, request))
+        started = time.perf_counter()
+        try:
+            if self.lean is not None:
+                return await self.lean.send(request)
+            assert self._injected is not None  # one of the two is always set
+            return await self._injected.send(httpx_request(self._injected, request))
+        finally:
+            total = _upstream.get()
+            if total is not None:
+                total[0] += time.perf_counter() - started
 
     def downloads(self) -> httpx.AsyncClient:
         """The client bills are streamed over."""

@@ -1,14 +1,13 @@
-"""Measures time spent waiting on the upstream channel, per request, so the gateway can report
-its own overhead apart from the channel's latency (``X-Gateway-Time`` / ``X-Upstream-Time``);
-counts failed channel calls (``jubao_channel_errors``) and logs each call at DEBUG (with the
-request id, like every record made while serving a request)."""
+"""Counts failed channel calls (``jubao_channel_errors``) and logs each call with its duration
+at DEBUG (with the request id, like every record made while serving a request). The upstream
+time a gateway request reports (``X-Upstream-Time``) is measured on the wire, in
+``channels.outbound``."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Mapping
-from contextvars import ContextVar
 from datetime import date
 
 from jubao.channels.base import (
@@ -28,29 +27,15 @@ from jubao.errors import ChannelError, JubaoError
 from jubao.kinds import ChannelName, Scene
 from jubao.observe.metrics import CHANNEL_ERRORS
 
-__all__ = ["TimedChannel", "upstream_seconds"]
+__all__ = ["TimedChannel"]
 
 log = logging.getLogger("jubao.channel.calls")
 
-# A list so that tasks sharing the request's context add to one total.
-_upstream: ContextVar[list[float] | None] = ContextVar("jubao_upstream", default=None)
-
-
-class upstream_seconds:
-    """``with upstream_seconds() as spent: ...; spent[0]`` is the upstream time inside."""
-
-    def __enter__(self) -> list[float]:
-        self._total = [0.0]
-        self._token = _upstream.set(self._total)
-        return self._total
-
-    def __exit__(self, *exc: object) -> None:
-        _upstream.reset(self._token)
-
 
 class _timed:
-    """``with _timed(channel, operation): await upstream(...)`` adds the time inside to the
-    request's total, and counts a failure by the channel's code."""
+    """``with _timed(channel, operation): await upstream(...)`` counts a failure by the channel's
+    code and logs the call (the request's upstream time is measured on the wire, in
+    ``channels.outbound``)."""
 
     def __init__(self, channel: ChannelName, operation: str) -> None:
         self._channel = channel
@@ -61,9 +46,6 @@ class _timed:
 
     def __exit__(self, kind: type[BaseException] | None, error: object, _tb: object) -> None:
         spent = time.perf_counter() - self._started
-        total = _upstream.get()
-        if total is not None:
-            total[0] += spent
         code = ""
         if isinstance(error, ChannelError):
             code = error.sub_code

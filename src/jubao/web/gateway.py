@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from starlette.types import Receive, Scope
 
-from jubao.channels.timed import upstream_seconds
+from jubao.channels.outbound import upstream_seconds
 from jubao.config import Settings
 from jubao.errors import (
     AppNotFound,
