@@ -8,10 +8,12 @@ committed whole or not at all."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from tests.support.databases import fresh_database
 from jubao.errors import DuplicateKey, StorageError
 from jubao.storage.pgpool import Pool
 from jubao.storage.postgres import PostgresDatabase
-from jubao.storage.sql import Tx, execute, fetch_one
+from jubao.storage.sql import Tx, execute, fetch_all, fetch_one
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -213,3 +215,376 @@ async def test_randomized_stress_keeps_every_promise(url: str, admin: Any) -> No
         assert task.done()
     await db.close()
     await _no_sessions_left(admin)
+
+
+# --- cancellation at each await point ---------------------------------------------------------
+
+
+def _slow_connect(url: str, rng: random.Random, most: float) -> Callable[[], Awaitable[Any]]:
+    async def connect() -> Any:
+        await asyncio.sleep(rng.random() * most)
+        return await asyncpg.connect(url)
+
+    return connect
+
+
+async def test_acquires_cancelled_at_random_moments_leak_nothing(url: str, admin: Any) -> None:
+    """Cancelled while waiting, while their connect is in flight (before, in and after the
+    server's handshake), while holding, or as a release hands them what it freed."""
+    max_size = 3
+    rng = random.Random(7)
+    pool = Pool(_slow_connect(url, rng, 0.02), max_size=max_size)
+    most_sessions = 0
+
+    async def use() -> None:
+        await asyncio.sleep(rng.random() * 0.2)
+        conn = await pool.acquire()
+        try:
+            assert not conn.is_in_transaction()
+            await conn.execute("SELECT pg_sleep($1)", rng.choice([0, 0.001, 0.01]))
+        except BaseException as exc:
+            pool.release(conn, exc)
+            raise
+        if rng.random() < 0.2:
+            conn.terminate()  # gone under its unit: the release frees the slot at once
+            pool.release(conn, OSError("lost"))
+        else:
+            pool.release(conn)
+
+    async def watch() -> None:
+        nonlocal most_sessions
+        while True:
+            most_sessions = max(most_sessions, len(await _sessions(admin)))
+            await asyncio.sleep(0.002)
+
+    watcher = asyncio.create_task(watch())
+    tasks = [asyncio.create_task(use()) for _ in range(200)]
+    for task in rng.sample(tasks, 80):
+        asyncio.get_running_loop().call_later(rng.random() * 0.3, task.cancel)
+    try:
+        done, pending = await asyncio.wait(tasks, timeout=60)
+        assert not pending, f"{len(pending)} acquires hung"
+        errors = [t.exception() for t in done if not t.cancelled() and t.exception()]
+        assert not errors, errors[:5]
+        assert sum(t.cancelled() for t in tasks) > 10
+        await _settled(pool)
+        assert most_sessions <= max_size
+        assert not pool._waiters
+        assert pool.size == pool.free
+        await _full_concurrency(pool, max_size)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await pool.close()
+    await _no_sessions_left(admin)
+
+
+async def test_a_waiter_handed_a_slot_and_cancelled_in_its_connect_frees_the_slot(
+    url: str, admin: Any
+) -> None:
+    connects = 0
+
+    async def connect() -> Any:
+        nonlocal connects
+        connects += 1
+        if connects > 1:
+            await asyncio.sleep(1)  # the waiter's connect hangs: it is cancelled in here
+        return await asyncpg.connect(url)
+
+    pool = Pool(connect, max_size=1)
+    try:
+        held = await pool.acquire()
+        waiter = asyncio.create_task(pool.acquire())
+        behind = asyncio.create_task(pool.acquire())
+        await asyncio.sleep(0.01)
+        pool.discard(held)  # its slot goes to `waiter`, which opens a connection in it
+        await asyncio.sleep(0.1)
+        assert pool.size == 1
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        conn = await asyncio.wait_for(behind, 5)  # the slot went on to `behind`
+        assert await conn.fetchval("SELECT 1") == 1
+        assert pool.size == 1
+        pool.release(conn)
+        await _settled(pool)
+        assert len(await _sessions(admin)) == 1
+    finally:
+        await pool.close()
+
+
+async def test_units_cancelled_around_their_commit_commit_whole_or_not_at_all(
+    url: str, admin: Any
+) -> None:
+    """A unit cancelled at every moment from its BEGIN to past its COMMIT: its rows are all
+    there or none, and the pool serves on with clean connections."""
+    db = await PostgresDatabase.open(url, min_size=1, max_size=2)
+    await db.write(_create_tables)
+    outcomes: dict[int, str] = {}
+
+    def unit(number: int) -> Callable[[], Tx[None]]:
+        def run() -> Tx[None]:
+            for k in range(3):
+                yield execute("INSERT INTO ledger (unit, k) VALUES (?, ?)", number, k)
+
+        return run
+
+    try:
+        for number in range(120):
+            task = asyncio.create_task(db.write(unit(number)))
+            delay = (number % 40) * 0.0001  # 0 to 4 ms: from before BEGIN to past COMMIT
+            await asyncio.sleep(delay)
+            task.cancel()
+            try:
+                await asyncio.wait_for(task, 5)
+            except asyncio.CancelledError:
+                outcomes[number] = "cancelled"
+            else:
+                outcomes[number] = "ok"
+        await _settled(db._pool)
+        ledger = await _ledger(admin)
+        for number, ks in ledger.items():
+            assert ks == [0, 1, 2], (number, ks)
+        for number, outcome in outcomes.items():
+            if outcome == "ok":
+                assert number in ledger
+        assert "cancelled" in outcomes.values()
+        assert db._pool.size == db._pool.free
+        await _full_concurrency(db._pool, 2)
+        assert isinstance(await db.read(_checked_read), int)
+    finally:
+        await db.close()
+
+
+# --- close() in the middle of everything ------------------------------------------------------
+
+
+async def test_close_while_units_run_connects_fly_and_waiters_wait(url: str, admin: Any) -> None:
+    connects = 0
+
+    async def connect() -> Any:
+        nonlocal connects
+        connects += 1
+        if connects > 2:
+            await asyncio.sleep(0.2)  # the third and fourth slots' connects are in flight
+        return await asyncpg.connect(url)
+
+    db = PostgresDatabase(Pool(connect, max_size=4))
+    pool = db._pool
+
+    def slow() -> Tx[int]:
+        row = (yield fetch_one("SELECT pg_backend_pid() AS pid, pg_sleep(0.3)")).first
+        assert row is not None
+        return int(row["pid"])
+
+    running = [asyncio.create_task(db.read(slow)) for _ in range(2)]
+    await asyncio.sleep(0.1)
+    connecting = [asyncio.create_task(db.read(_checked_read)) for _ in range(2)]
+    await asyncio.sleep(0.01)
+    waiting = [asyncio.create_task(db.read(_checked_read)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    assert pool.size == 4 and len(pool._waiters) == 5
+    await asyncio.wait_for(db.close(), 5)
+    for task in [*connecting, *waiting]:
+        with pytest.raises(StorageError, match="已关闭"):
+            await asyncio.wait_for(task, 5)
+    for task in running:  # units in flight finish on their connections
+        assert isinstance(await asyncio.wait_for(task, 5), int)
+    await _settled(pool)
+    assert pool.size == 0 and not pool._waiters and not pool._free
+    await _no_sessions_left(admin)
+    with pytest.raises(StorageError, match="已关闭"):
+        await db.read(_checked_read)
+
+
+async def test_close_cancelled_while_it_retires_connections_hangs_nothing(
+    url: str, admin: Any
+) -> None:
+    pool = await Pool.open(partial(asyncpg.connect, url), min_size=2, max_size=2)
+    conn = await pool.acquire()
+    statement = asyncio.create_task(conn.execute("SELECT pg_sleep(2)"))
+    await asyncio.sleep(0.05)
+    statement.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await statement
+    pool.release(conn, asyncio.CancelledError())  # retired in the background
+    closing = asyncio.create_task(pool.close())
+    await asyncio.sleep(0)
+    closing.cancel()
+    await asyncio.gather(closing, return_exceptions=True)
+    await asyncio.wait_for(_settled(pool), 5)
+    assert pool.size == 0
+    await _no_sessions_left(admin)
+
+
+# --- connects that fail -----------------------------------------------------------------------
+
+
+async def test_connects_failing_at_random_under_load(url: str, admin: Any) -> None:
+    max_size = 4
+    rng = random.Random(11)
+
+    async def connect() -> Any:
+        await asyncio.sleep(rng.random() * 0.01)
+        if rng.random() < 0.4:
+            raise ConnectionRefusedError("refused")
+        return await asyncpg.connect(url)
+
+    db = PostgresDatabase(Pool(connect, max_size=max_size))
+    outcomes: list[str] = []
+
+    async def run() -> None:
+        await asyncio.sleep(rng.random() * 0.2)
+        if rng.random() < 0.1:  # a connection dropped: the next one must be opened
+            with contextlib.suppress(ConnectionRefusedError):
+                db._pool.discard(await db._pool.acquire())
+        try:
+            await db.read(_checked_read)
+        except StorageError:
+            outcomes.append("failed")
+        else:
+            outcomes.append("ok")
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(run() for _ in range(200))), 60)
+        assert "failed" in outcomes and "ok" in outcomes
+        await _settled(db._pool)
+        assert db._pool.size == db._pool.free <= max_size
+        assert not db._pool._waiters
+        assert len(await _sessions(admin)) == db._pool.size
+    finally:
+        await db.close()
+    await _no_sessions_left(admin)
+
+
+async def test_an_unreachable_server_fails_every_unit_and_waiter(tmp_path: Path) -> None:
+    db = PostgresDatabase(
+        Pool(partial(asyncpg.connect, "postgresql://postgres@127.0.0.1:1/x"), max_size=2)
+    )
+    results = await asyncio.wait_for(
+        asyncio.gather(*(db.read(_checked_read) for _ in range(50)), return_exceptions=True), 30
+    )
+    assert all(isinstance(r, StorageError) for r in results), results[:3]
+    assert db._pool.size == 0 and not db._pool._waiters
+    await db.close()
+
+
+# --- max_idle racing acquisition --------------------------------------------------------------
+
+
+async def test_max_idle_expiring_under_load_keeps_the_bound(url: str, admin: Any) -> None:
+    max_size = 3
+    rng = random.Random(3)
+    db = PostgresDatabase(Pool(partial(asyncpg.connect, url), max_size=max_size, max_idle=0.005))
+    most_sessions = 0
+
+    async def watch() -> None:
+        nonlocal most_sessions
+        while True:
+            most_sessions = max(most_sessions, len(await _sessions(admin)))
+            await asyncio.sleep(0.001)
+
+    async def run() -> int:
+        await asyncio.sleep(rng.random() * 0.5)
+        return await db.read(_checked_read)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        pids = await asyncio.wait_for(asyncio.gather(*(run() for _ in range(150))), 60)
+        assert len(set(pids)) > max_size  # connections were replaced
+        await _settled(db._pool)
+        assert db._pool.size == db._pool.free <= max_size
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await db.close()
+    assert most_sessions <= max_size, most_sessions
+    await _no_sessions_left(admin)
+
+
+# --- units that raise what they should not ----------------------------------------------------
+
+
+class Interrupt(BaseException):
+    """Like KeyboardInterrupt (which asyncio re-raises out of the event loop, pytest with it)."""
+
+
+@pytest.mark.parametrize("raised", [Interrupt, GeneratorExit, RuntimeError])
+@pytest.mark.parametrize("write", [False, True], ids=["read", "write"])
+async def test_a_unit_raising_anything_is_not_swallowed_and_leaks_nothing(
+    url: str, admin: Any, raised: type[BaseException], write: bool
+) -> None:
+    db = await PostgresDatabase.open(url, min_size=1, max_size=1)
+    await db.write(_create_tables)
+
+    def unit() -> Tx[None]:
+        yield execute("INSERT INTO ledger (unit, k) VALUES (1, 0)")
+        yield fetch_one("SELECT 1")
+        raise raised("boom")
+
+    try:
+        task = asyncio.create_task(db.write(unit) if write else db.read(unit))
+        done, _ = await asyncio.wait([task], timeout=5)
+        assert done, "the unit hung"
+        error = task.exception()
+        assert type(error) is raised  # not swallowed, not wrapped
+        await _settled(db._pool)
+        assert db._pool.size == db._pool.free
+        ledger = await _ledger(admin)
+        # a read has no transaction: its statement committed alone; a write rolled back
+        assert (1 in ledger) is (not write)
+        assert isinstance(await asyncio.wait_for(db.read(_checked_read), 5), int)
+    finally:
+        await db.close()
+
+
+# --- answers cut short ------------------------------------------------------------------------
+
+
+async def test_an_error_midway_through_a_long_answer_leaves_a_sound_connection(url: str) -> None:
+    db = await PostgresDatabase.open(url, min_size=1, max_size=1)
+
+    def failing() -> Tx[None]:
+        yield fetch_all("SELECT n, 1 / (1500 - n) AS x FROM generate_series(1, 3000) n")
+
+    def counting() -> Tx[int]:
+        rows = (yield fetch_all("SELECT n FROM generate_series(1, 5) n")).rows
+        return len(rows)
+
+    try:
+        before = await db.read(_checked_read)
+        with pytest.raises(StorageError, match="DivisionByZero"):
+            await db.read(failing)
+        assert db._pool.free == 1  # the server's error, read to its end: kept
+        assert await db.read(_checked_read) == before
+        assert await db.read(counting) == 5
+    finally:
+        await db.close()
+
+
+async def test_a_long_answer_cancelled_midway_is_not_handed_on(url: str, admin: Any) -> None:
+    db = await PostgresDatabase.open(url, min_size=1, max_size=1)
+
+    def big() -> Tx[int]:
+        rows = (
+            yield fetch_all("SELECT repeat('x', 1000) AS x FROM generate_series(1, 200000)")
+        ).rows
+        return len(rows)
+
+    def counting() -> Tx[int]:
+        rows = (yield fetch_all("SELECT n FROM generate_series(1, 5) n")).rows
+        return len(rows)
+
+    try:
+        for delay in (0.001, 0.01, 0.05):
+            task = asyncio.create_task(db.read(big))
+            await asyncio.sleep(delay)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await asyncio.wait_for(db.read(counting), 10) == 5
+        await _settled(db._pool)
+        assert db._pool.size == db._pool.free == 1
+        assert len(await _sessions(admin)) == 1
+    finally:
+        await db.close()
