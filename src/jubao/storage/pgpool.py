@@ -197,10 +197,13 @@ class Pool:
             if not waiter.done():
                 waiter.set_exception(closed_error())
         free, self._free = self._free, []
-        self._size -= len(free)
-        closing = [conn.close(timeout=_CLOSE_TIMEOUT) for conn, _ in free]
-        # a failed close terminates; connections in use are dropped as their units release them
-        await asyncio.gather(*closing, *self._retiring, return_exceptions=True)
+        for conn, _ in free:
+            self.discard(conn)  # closed in the background, each slot freed once it is gone
+        # connections in use are dropped as their units release them. asyncio.wait, not gather:
+        # a close() cancelled must not cancel the closes with it (one cancelled before it began
+        # would leave its connection open on the server, held by nobody)
+        if self._retiring:
+            await asyncio.wait(self._retiring)
 
     async def _retire(self, conn: Connection) -> None:
         try:
