@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import random
 import traceback
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -588,3 +590,46 @@ async def test_a_long_answer_cancelled_midway_is_not_handed_on(url: str, admin: 
         assert len(await _sessions(admin)) == 1
     finally:
         await db.close()
+
+
+# --- opening ----------------------------------------------------------------------------------
+
+
+async def test_an_open_cancelled_halfway_leaves_no_session(url: str, admin: Any) -> None:
+    delays = iter([0.0, 0.0, 0.5])
+
+    async def connect() -> Any:
+        await asyncio.sleep(next(delays))
+        return await asyncpg.connect(url)
+
+    opening = asyncio.create_task(Pool.open(connect, min_size=3, max_size=3))
+    for _ in range(100):  # two connections opened, the third on its way
+        if len(await _sessions(admin)) == 2:
+            break
+        await asyncio.sleep(0.01)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+        del opening
+        gc.collect()
+    # closed by the pool, not left to the collector (asyncpg's __del__ warns, then terminates)
+    assert not [w for w in caught if "unclosed connection" in str(w.message)]
+    await _no_sessions_left(admin)
+
+
+async def test_an_open_whose_connect_fails_leaves_no_session(url: str, admin: Any) -> None:
+    attempts = 0
+
+    async def connect() -> Any:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 2:
+            await asyncio.sleep(0.05)  # fails after the others opened
+            raise ConnectionRefusedError("refused")
+        return await asyncpg.connect(url)
+
+    with pytest.raises(ConnectionRefusedError):
+        await Pool.open(connect, min_size=3, max_size=3)
+    await _no_sessions_left(admin)

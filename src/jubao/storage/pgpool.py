@@ -98,7 +98,16 @@ class Pool:
             raise ValueError("need 0 <= min_size <= max_size")
         pool = cls(connect, max_size=max_size, max_idle=max_idle)
         pool._size = min_size
-        opened = await asyncio.gather(*(connect() for _ in range(min_size)), return_exceptions=True)
+        connecting = [asyncio.ensure_future(connect()) for _ in range(min_size)]
+        try:
+            opened = await asyncio.gather(*connecting, return_exceptions=True)
+        except BaseException:
+            # cancelled (gather has waited for the connects it cancelled): close those that had
+            # opened, or they would stay on the server until the collector found them
+            for task in connecting:
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    task.result().terminate()
+            raise
         failure = next((c for c in opened if isinstance(c, BaseException)), None)
         if failure is not None:
             for conn in opened:
