@@ -237,16 +237,21 @@ async def test_acquires_cancelled_at_random_moments_leak_nothing(url: str, admin
     rng = random.Random(7)
     pool = Pool(_slow_connect(url, rng, 0.02), max_size=max_size)
     most_sessions = 0
+    held: set[int] = set()
 
     async def use() -> None:
         await asyncio.sleep(rng.random() * 0.2)
         conn = await pool.acquire()
+        assert id(conn) not in held, "one connection handed to two units at once"
+        held.add(id(conn))
         try:
             assert not conn.is_in_transaction()
             await conn.execute("SELECT pg_sleep($1)", rng.choice([0, 0.001, 0.01]))
         except BaseException as exc:
+            held.discard(id(conn))
             pool.release(conn, exc)
             raise
+        held.discard(id(conn))
         if rng.random() < 0.2:
             conn.terminate()  # gone under its unit: the release frees the slot at once
             pool.release(conn, OSError("lost"))
@@ -633,3 +638,44 @@ async def test_an_open_whose_connect_fails_leaves_no_session(url: str, admin: An
     with pytest.raises(ConnectionRefusedError):
         await Pool.open(connect, min_size=3, max_size=3)
     await _no_sessions_left(admin)
+
+
+# --- errors the server reports at COMMIT ------------------------------------------------------
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["transaction", "alone"])
+async def test_a_unique_violation_at_commit_or_alone_keeps_a_clean_connection(
+    url: str, admin: Any, alone: bool
+) -> None:
+    db = await PostgresDatabase.open(url, min_size=1, max_size=1)
+
+    def create() -> Tx[None]:
+        yield execute(
+            "CREATE TABLE d (n INT, CONSTRAINT d_n UNIQUE (n) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        yield execute("INSERT INTO d VALUES (1)")
+
+    def clash() -> Tx[None]:
+        if alone:
+            yield fetch_one("INSERT INTO d VALUES (2), (1) RETURNING n", alone=True)
+        else:
+            yield execute("INSERT INTO d VALUES (2)")
+            yield execute("INSERT INTO d VALUES (1)")  # refused only at COMMIT
+
+    def count() -> Tx[int]:
+        row = (yield fetch_one("SELECT count(*) AS n FROM d")).first
+        assert row is not None
+        return int(row["n"])
+
+    try:
+        await db.write(create)
+        before = await db.read(_checked_read)
+        with pytest.raises(DuplicateKey):
+            await db.write(clash)
+        assert db._pool.free == 1  # the server's answer, read to its end: kept
+        assert await db.read(_checked_read) == before
+        assert await db.read(count) == 1  # nothing of the clashing unit
+        sessions = await _sessions(admin)
+        assert [s["state"] for s in sessions] == ["idle"]
+    finally:
+        await db.close()
