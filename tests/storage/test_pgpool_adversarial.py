@@ -679,3 +679,18 @@ async def test_a_unique_violation_at_commit_or_alone_keeps_a_clean_connection(
         assert [s["state"] for s in sessions] == ["idle"]
     finally:
         await db.close()
+
+
+async def test_every_close_returns_only_once_the_connections_are_closed(
+    url: str, admin: Any
+) -> None:
+    """Two parts of a shutdown each closing the database: neither returns with the free
+    connections still open (the process may end right after)."""
+    pool = await Pool.open(partial(asyncpg.connect, url), min_size=3, max_size=3)
+    first = asyncio.create_task(pool.close())
+    second = asyncio.create_task(pool.close())
+    await asyncio.wait_for(second, 10)
+    assert pool.size == 0 and not pool._retiring  # all closed when close() returned
+    assert not await _sessions(admin)
+    await asyncio.wait_for(first, 10)
+    assert pool.size == 0

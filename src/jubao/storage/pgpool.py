@@ -198,16 +198,16 @@ class Pool:
         retiring.add_done_callback(self._retiring.discard)
 
     async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        waiters, self._waiters = self._waiters, deque()
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(closed_error())
-        free, self._free = self._free, []
-        for conn, _ in free:
-            self.discard(conn)  # closed in the background, each slot freed once it is gone
+        if not self._closed:
+            self._closed = True
+            waiters, self._waiters = self._waiters, deque()
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(closed_error())
+            free, self._free = self._free, []
+            for conn, _ in free:
+                self.discard(conn)  # closed in the background, each slot freed once it is gone
+        # every close() waits (a second caller too: the process may end when it returns);
         # connections in use are dropped as their units release them. asyncio.wait, not gather:
         # a close() cancelled must not cancel the closes with it (one cancelled before it began
         # would leave its connection open on the server, held by nobody)
