@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import random
 import traceback
 import warnings
@@ -127,12 +128,15 @@ async def test_randomized_stress_keeps_every_promise(url: str, admin: Any) -> No
     violations: at the end no slot is leaked, the server never saw more than four sessions, and
     every unit's rows are there whole (exactly once) or not at all, as its outcome says."""
     max_size = 4
-    rng = random.Random(20261130)
+    rng = random.Random(int(os.environ.get("POOL_SEED", "20261130")))
     db = await PostgresDatabase.open(url, min_size=1, max_size=max_size)
     pool = db._pool
     await db.write(_create_tables)
 
     def write_unit(number: int, pause: float, duplicate: bool) -> Callable[[], Tx[None]]:
+        if pause == 0.0 and not duplicate and number % 2:  # one statement, no BEGIN/COMMIT
+            return partial(alone_unit, number)
+
         def unit() -> Tx[None]:
             row = (
                 yield fetch_one("SELECT pg_current_xact_id_if_assigned() IS NULL AS no_xact")
@@ -146,6 +150,18 @@ async def test_randomized_stress_keeps_every_promise(url: str, admin: Any) -> No
                 yield execute("INSERT INTO uniq VALUES (0)")
 
         return unit
+
+    def alone_unit(number: int) -> Tx[None]:
+        row = (
+            yield fetch_one(
+                "INSERT INTO ledger (unit, k) SELECT ?, k FROM generate_series(0, 2) k "
+                "RETURNING unit",
+                number,
+                alone=True,
+            )
+        ).first
+        assert row is not None
+        yield fetch_one("SELECT count(*) FROM ledger WHERE unit = ?", number)
 
     outcomes: dict[int, str] = {}
     most_sessions = 0
