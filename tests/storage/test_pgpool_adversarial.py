@@ -710,3 +710,31 @@ async def test_every_close_returns_only_once_the_connections_are_closed(
     assert not await _sessions(admin)
     await asyncio.wait_for(first, 10)
     assert pool.size == 0
+
+
+def _interrupted_in_own_loop(url: str) -> None:
+    """A real KeyboardInterrupt from a unit: asyncio lets it out of the event loop, so it runs
+    on a loop of its own (in a thread: pytest's loop, and pytest, never see it)."""
+
+    def unit() -> Tx[None]:
+        yield execute("INSERT INTO ledger (unit, k) VALUES (99, 0)")
+        yield fetch_one("SELECT 1")
+        raise KeyboardInterrupt
+
+    async def main() -> None:
+        db = await PostgresDatabase.open(url, migrate=False, min_size=1, max_size=1)
+        await db.write(unit)
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+async def test_a_unit_raising_keyboard_interrupt_commits_nothing_and_leaves_no_session(
+    url: str, admin: Any
+) -> None:
+    db = await PostgresDatabase.open(url, min_size=0, max_size=1)
+    await db.write(_create_tables)
+    await db.close()
+    await asyncio.wait_for(asyncio.to_thread(_interrupted_in_own_loop, url), 30)
+    await _no_sessions_left(admin)
+    assert 99 not in await _ledger(admin)

@@ -35,6 +35,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -193,9 +194,9 @@ class Pool:
             conn.terminate()
             self._give(None)
             return
-        retiring = asyncio.get_running_loop().create_task(self._retire(conn))
+        retiring = asyncio.get_running_loop().create_task(_close(conn))
         self._retiring.add(retiring)
-        retiring.add_done_callback(self._retiring.discard)
+        retiring.add_done_callback(partial(self._retired, conn))
 
     async def close(self) -> None:
         if not self._closed:
@@ -214,16 +215,14 @@ class Pool:
         if self._retiring:
             await asyncio.wait(self._retiring)
 
-    async def _retire(self, conn: Connection) -> None:
-        try:
-            await conn.close(timeout=_CLOSE_TIMEOUT)
-        except Exception:
-            conn.terminate()  # asyncpg has aborted it already; this only makes sure
-        except BaseException:
+    def _retired(self, conn: Connection, retiring: asyncio.Task[None]) -> None:
+        """Once ``discard``'s close is over, however it ended: in a callback, not in the task, as
+        a task cancelled before it began (the loop shutting down on KeyboardInterrupt cancels
+        every task) runs none of its code, and would leave its connection open on the server."""
+        self._retiring.discard(retiring)
+        if not conn.is_closed():
             conn.terminate()
-            raise
-        finally:
-            self._give(None)
+        self._give(None)
 
     async def _open_in_slot(self) -> Connection:
         """Open a connection in a slot already taken; on failure the slot is freed."""
@@ -254,6 +253,11 @@ class Pool:
             self._size -= 1
         else:
             self._free.append((conn, _now()))
+
+
+async def _close(conn: Connection) -> None:
+    with contextlib.suppress(Exception):  # a failed close: asyncpg has aborted it already
+        await conn.close(timeout=_CLOSE_TIMEOUT)
 
 
 def _sound_after(exc: BaseException) -> bool:
