@@ -738,3 +738,55 @@ async def test_a_unit_raising_keyboard_interrupt_commits_nothing_and_leaves_no_s
     await asyncio.wait_for(asyncio.to_thread(_interrupted_in_own_loop, url), 30)
     await _no_sessions_left(admin)
     assert 99 not in await _ledger(admin)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+async def test_close_at_a_random_moment_of_a_busy_pool(url: str, admin: Any, seed: int) -> None:
+    """Units reading and writing, connects in flight, waiters queued, backends killed, and then
+    ``close()``: every unit ends (done, or refused with ``StorageError``), nothing hangs, no
+    session stays, and every unit's rows are there whole or not at all."""
+    rng = random.Random(seed)
+    db = PostgresDatabase(Pool(_slow_connect(url, rng, 0.02), max_size=4))
+    await db.write(_create_tables)
+
+    def unit(number: int) -> Callable[[], Tx[None]]:
+        def run() -> Tx[None]:
+            for k in range(3):
+                yield execute("INSERT INTO ledger (unit, k) VALUES (?, ?)", number, k)
+                yield execute("SELECT pg_sleep(?)", rng.choice([0, 0.002, 0.01]))
+
+        return run
+
+    async def run(number: int) -> str:
+        await asyncio.sleep(rng.random() * 0.3)
+        try:
+            await db.write(unit(number))
+        except StorageError:
+            return "failed"
+        return "ok"
+
+    async def kill() -> None:
+        while True:
+            sessions = await _sessions(admin)
+            if sessions and rng.random() < 0.1:
+                await admin.fetchval("SELECT pg_terminate_backend($1)", rng.choice(sessions)["pid"])
+            await asyncio.sleep(0.005)
+
+    killer = asyncio.create_task(kill())
+    tasks = [asyncio.create_task(run(n)) for n in range(150)]
+    await asyncio.sleep(0.05 + rng.random() * 0.25)
+    await asyncio.wait_for(db.close(), 10)
+    try:
+        outcomes = await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    finally:
+        killer.cancel()
+        await asyncio.gather(killer, return_exceptions=True)
+    await _settled(db._pool)
+    assert db._pool.size == 0 and not db._pool._free and not db._pool._waiters
+    await _no_sessions_left(admin)
+    ledger = await _ledger(admin)
+    for number, ks in ledger.items():
+        assert ks == [0, 1, 2], (number, ks)
+    for number, outcome in enumerate(outcomes):
+        if outcome == "ok":
+            assert number in ledger
