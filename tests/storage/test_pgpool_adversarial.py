@@ -790,3 +790,38 @@ async def test_close_at_a_random_moment_of_a_busy_pool(url: str, admin: Any, see
     for number, outcome in enumerate(outcomes):
         if outcome == "ok":
             assert number in ledger
+
+
+async def test_an_open_cancelled_during_its_migration_leaves_no_session(
+    url: str, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Any] = []  # held here, so the collector cannot close them in the pool's stead
+    real_connect = asyncpg.connect
+
+    async def connect(*args: Any, **kwargs: Any) -> Any:
+        conn = await real_connect(*args, **kwargs)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(asyncpg, "connect", connect)
+    migrating = asyncio.Event()
+    real_migrate = PostgresDatabase.migrate
+
+    async def migrate(self: PostgresDatabase) -> None:
+        migrating.set()
+        await real_migrate(self)
+
+    monkeypatch.setattr(PostgresDatabase, "migrate", migrate)
+    opening = asyncio.create_task(PostgresDatabase.open(url, min_size=3, max_size=3))
+    await asyncio.wait_for(migrating.wait(), 10)
+    await asyncio.sleep(0.005)  # its first statements sent
+    opening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    assert len(opened) == 3
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if all(conn.is_closed() for conn in opened):
+            break
+    assert all(conn.is_closed() for conn in opened), [c.is_closed() for c in opened]
+    await _no_sessions_left(admin)

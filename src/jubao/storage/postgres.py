@@ -73,7 +73,11 @@ class PostgresDatabase:
         pool = await Pool.open(partial(asyncpg.connect, url), min_size=min_size, max_size=max_size)
         database = cls(pool)
         if migrate:
-            await database.migrate()
+            try:
+                await database.migrate()
+            except BaseException:
+                await pool.close()  # nobody else holds the pool: its connections would stay open
+                raise
         return database
 
     async def migrate(self) -> None:
