@@ -63,6 +63,14 @@ async def _settled(pool: Pool) -> None:
     raise AssertionError("retiring never ends")
 
 
+async def _until_gone(admin: Any, pid: int) -> None:
+    for _ in range(300):
+        if pid not in {s["pid"] for s in await _sessions(admin)}:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"backend {pid} still there")
+
+
 async def _no_sessions_left(admin: Any) -> None:
     for _ in range(300):
         if not await _sessions(admin):
@@ -825,3 +833,38 @@ async def test_an_open_cancelled_during_its_migration_leaves_no_session(
             break
     assert all(conn.is_closed() for conn in opened), [c.is_closed() for c in opened]
     await _no_sessions_left(admin)
+
+
+async def test_connections_killed_while_idle_fail_at_most_their_next_unit_cleanly(
+    url: str, admin: Any
+) -> None:
+    """The server ends idle sessions (a failover, an operator). In the ~1 ms before the client
+    reads the end of stream, the pool cannot tell (asyncpg shows no state for it): a unit handed
+    one then fails, with ``StorageError`` (asyncpg raised ConnectionDoesNotExistError or, the
+    goodbye read, InternalClientError "another operation is in progress"), never with a raw
+    asyncpg error, and the next unit gets a new one. Once the end was read, none is handed out."""
+    db = await PostgresDatabase.open(url, min_size=1, max_size=1)
+    outcomes: list[str] = []
+    causes: set[str] = set()
+    try:
+        for _ in range(40):
+            pid = await db.read(_checked_read)
+            await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+            if len(outcomes) % 2:  # else at once: the backend may not even have died yet
+                await _until_gone(admin, pid)
+                await asyncio.sleep(0.02)  # and its end of stream read (~1.3 ms after the kill)
+            try:
+                assert await db.read(_checked_read) != pid
+            except StorageError as exc:
+                outcomes.append("failed")
+                causes.add(type(exc.__cause__).__name__)
+            else:
+                outcomes.append("replaced")
+        assert set(outcomes[1::2]) == {"replaced"}  # one known closed is never handed out
+        assert isinstance(await db.read(_checked_read), int)
+        await _settled(db._pool)
+        assert db._pool.size == 1
+    finally:
+        await db.close()
+    # the faults of a dead session, nothing else
+    assert causes <= {"ConnectionDoesNotExistError", "InternalClientError", "AdminShutdownError"}
