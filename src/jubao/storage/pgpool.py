@@ -25,7 +25,8 @@ than the statement on a raw connection, ~10 µs of it the acquire and release (d
   ``max_idle`` seconds (asyncpg's pool closed those too: a firewall or NAT may have dropped it
   without a word, and a statement on it would hang until TCP gives up);
 - ``close()`` refuses new work with ``StorageError``, wakes the waiters with it, closes the free
-  connections and drops those in use when their units release them.
+  connections and drops those in use when their units release them. Every call returns once the
+  connections it could close are closed; one cancelled leaves those closes running.
 """
 
 from __future__ import annotations

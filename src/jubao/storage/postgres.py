@@ -36,8 +36,8 @@ _MIGRATION_LOCK = 7_414_208  # pg_advisory_lock key: one migrator at a time
 # errors and the socket's: a session killed in a transaction surfaces as asyncpg's InterfaceError
 # (the rollback's "connection is closed" replaces the server's FATAL), and one killed while idle,
 # whose FATAL was read but not yet its end of stream, as InternalClientError ("another operation
-# is in progress") on its next statement. Any of them is StorageError (a failure envelope, retried
-# by the idempotency layer), never an unexpected exception (a 500)
+# is in progress") on its next statement. Any of them is StorageError (a failure envelope the
+# merchant may retry), never an unexpected exception (a 500)
 _DATABASE_TROUBLE = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
