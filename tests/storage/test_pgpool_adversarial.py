@@ -868,3 +868,33 @@ async def test_connections_killed_while_idle_fail_at_most_their_next_unit_cleanl
         await db.close()
     # the faults of a dead session, nothing else
     assert causes <= {"ConnectionDoesNotExistError", "InternalClientError", "AdminShutdownError"}
+
+
+@pytest.mark.parametrize("freed", ["connection", "slot"])
+async def test_a_hand_over_passes_down_a_line_of_cancelled_waiters(url: str, freed: str) -> None:
+    """A release hands the first waiter what it freed; that waiter and the next are cancelled
+    before either runs: it reaches the third, and nothing is lost or given twice."""
+    pool = await Pool.open(partial(asyncpg.connect, url), min_size=1, max_size=1)
+    try:
+        held = await pool.acquire()
+        waiters = [asyncio.create_task(pool.acquire()) for _ in range(4)]
+        await asyncio.sleep(0)
+        if freed == "connection":
+            pool.release(held)
+        else:
+            held.terminate()
+            pool.release(held, OSError("lost"))
+        waiters[0].cancel()  # handed it, cancelled before it runs
+        waiters[1].cancel()  # still waiting, cancelled
+        results = await asyncio.gather(*waiters[:2], return_exceptions=True)
+        assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        conn = await asyncio.wait_for(waiters[2], 5)
+        assert (conn is held) is (freed == "connection")
+        assert not waiters[3].done()
+        pool.release(conn)
+        last = await asyncio.wait_for(waiters[3], 5)
+        assert last is conn and pool.size == 1 and not pool._waiters
+        pool.release(last)
+        assert pool.free == 1
+    finally:
+        await pool.close()
