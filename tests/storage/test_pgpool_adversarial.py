@@ -898,3 +898,29 @@ async def test_a_hand_over_passes_down_a_line_of_cancelled_waiters(url: str, fre
         assert pool.free == 1
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize("where", ["mid-statement", "waiting"])
+async def test_a_unit_coroutine_closed_outside_any_task_leaks_nothing(
+    url: str, admin: Any, where: str
+) -> None:
+    """A coroutine closed where it stands (GeneratorExit thrown in, as when a pending task is
+    collected): mid-statement, its connection is dropped; waiting, it leaves the line."""
+    db = await PostgresDatabase.open(url, min_size=1, max_size=1)
+    pool = db._pool
+    try:
+        held = await pool.acquire() if where == "waiting" else None
+        coro = db.read(_checked_read)
+        coro.send(None)  # runs to its first real suspension: a statement, or the line
+        assert len(pool._waiters) == (1 if where == "waiting" else 0)
+        with contextlib.suppress(RuntimeError, GeneratorExit):
+            coro.close()
+        assert not pool._waiters
+        if held is not None:
+            pool.release(held)
+        await asyncio.wait_for(_settled(pool), 10)
+        assert pool.size == pool.free == (1 if where == "waiting" else 0)
+        assert isinstance(await asyncio.wait_for(db.read(_checked_read), 5), int)
+        assert len(await _sessions(admin)) == 1
+    finally:
+        await db.close()
