@@ -488,7 +488,7 @@ async def test_connects_failing_at_random_under_load(url: str, admin: Any) -> No
     await _no_sessions_left(admin)
 
 
-async def test_an_unreachable_server_fails_every_unit_and_waiter(tmp_path: Path) -> None:
+async def test_an_unreachable_server_fails_every_unit_and_waiter() -> None:
     db = PostgresDatabase(
         Pool(partial(asyncpg.connect, "postgresql://postgres@127.0.0.1:1/x"), max_size=2)
     )
