@@ -25,7 +25,8 @@ than the statement on a raw connection, ~10 µs of it the acquire and release (d
   ``max_idle`` seconds (asyncpg's pool closed those too: a firewall or NAT may have dropped it
   without a word, and a statement on it would hang until TCP gives up);
 - ``close()`` refuses new work with ``StorageError``, wakes the waiters with it, closes the free
-  connections and drops those in use when their units release them.
+  connections and drops those in use when their units release them. Every call returns once the
+  connections it could close are closed; one cancelled leaves those closes running.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -98,7 +100,16 @@ class Pool:
             raise ValueError("need 0 <= min_size <= max_size")
         pool = cls(connect, max_size=max_size, max_idle=max_idle)
         pool._size = min_size
-        opened = await asyncio.gather(*(connect() for _ in range(min_size)), return_exceptions=True)
+        connecting = [asyncio.ensure_future(connect()) for _ in range(min_size)]
+        try:
+            opened = await asyncio.gather(*connecting, return_exceptions=True)
+        except BaseException:
+            # cancelled (gather has waited for the connects it cancelled): close those that had
+            # opened, or they would stay on the server until the collector found them
+            for task in connecting:
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    task.result().terminate()
+            raise
         failure = next((c for c in opened if isinstance(c, BaseException)), None)
         if failure is not None:
             for conn in opened:
@@ -184,34 +195,35 @@ class Pool:
             conn.terminate()
             self._give(None)
             return
-        retiring = asyncio.get_running_loop().create_task(self._retire(conn))
+        retiring = asyncio.get_running_loop().create_task(_close(conn))
         self._retiring.add(retiring)
-        retiring.add_done_callback(self._retiring.discard)
+        retiring.add_done_callback(partial(self._retired, conn))
 
     async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        waiters, self._waiters = self._waiters, deque()
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(closed_error())
-        free, self._free = self._free, []
-        self._size -= len(free)
-        closing = [conn.close(timeout=_CLOSE_TIMEOUT) for conn, _ in free]
-        # a failed close terminates; connections in use are dropped as their units release them
-        await asyncio.gather(*closing, *self._retiring, return_exceptions=True)
+        if not self._closed:
+            self._closed = True
+            waiters, self._waiters = self._waiters, deque()
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(closed_error())
+            free, self._free = self._free, []
+            for conn, _ in free:
+                self.discard(conn)  # closed in the background, each slot freed once it is gone
+        # every close() waits (a second caller too: the process may end when it returns);
+        # connections in use are dropped as their units release them. asyncio.wait, not gather:
+        # a close() cancelled must not cancel the closes with it (one cancelled before it began
+        # would leave its connection open on the server, held by nobody)
+        if self._retiring:
+            await asyncio.wait(self._retiring)
 
-    async def _retire(self, conn: Connection) -> None:
-        try:
-            await conn.close(timeout=_CLOSE_TIMEOUT)
-        except Exception:
-            conn.terminate()  # asyncpg has aborted it already; this only makes sure
-        except BaseException:
+    def _retired(self, conn: Connection, retiring: asyncio.Task[None]) -> None:
+        """Once ``discard``'s close is over, however it ended: in a callback, not in the task, as
+        a task cancelled before it began (the loop shutting down on KeyboardInterrupt cancels
+        every task) runs none of its code, and would leave its connection open on the server."""
+        self._retiring.discard(retiring)
+        if not conn.is_closed():
             conn.terminate()
-            raise
-        finally:
-            self._give(None)
+        self._give(None)
 
     async def _open_in_slot(self) -> Connection:
         """Open a connection in a slot already taken; on failure the slot is freed."""
@@ -242,6 +254,11 @@ class Pool:
             self._size -= 1
         else:
             self._free.append((conn, _now()))
+
+
+async def _close(conn: Connection) -> None:
+    with contextlib.suppress(Exception):  # a failed close: asyncpg has aborted it already
+        await conn.close(timeout=_CLOSE_TIMEOUT)
 
 
 def _sound_after(exc: BaseException) -> bool:

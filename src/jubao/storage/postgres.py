@@ -32,6 +32,18 @@ __all__ = ["PostgresDatabase"]
 
 T = TypeVar("T")
 _MIGRATION_LOCK = 7_414_208  # pg_advisory_lock key: one migrator at a time
+# what a unit may raise when the database or the session fails under it. Not only the server's
+# errors and the socket's: a session killed in a transaction surfaces as asyncpg's InterfaceError
+# (the rollback's "connection is closed" replaces the server's FATAL), and one killed while idle,
+# whose FATAL was read but not yet its end of stream, as InternalClientError ("another operation
+# is in progress") on its next statement. Any of them is StorageError (a failure envelope the
+# merchant may retry), never an unexpected exception (a 500)
+_DATABASE_TROUBLE = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 @lru_cache(maxsize=512)
@@ -61,7 +73,11 @@ class PostgresDatabase:
         pool = await Pool.open(partial(asyncpg.connect, url), min_size=min_size, max_size=max_size)
         database = cls(pool)
         if migrate:
-            await database.migrate()
+            try:
+                await database.migrate()
+            except BaseException:
+                await pool.close()  # nobody else holds the pool: its connections would stay open
+                raise
         return database
 
     async def migrate(self) -> None:
@@ -126,7 +142,7 @@ class PostgresDatabase:
             raise DuplicateKey(str(exc)) from exc
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise StorageError(f"约束检查失败：{exc}") from exc
-        except (asyncpg.PostgresError, OSError) as exc:
+        except _DATABASE_TROUBLE as exc:
             raise StorageError(f"数据库错误：{type(exc).__name__}") from exc
 
     async def close(self) -> None:
