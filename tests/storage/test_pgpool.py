@@ -5,14 +5,13 @@ unit of work into the next."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from tests.support.databases import fresh_database
+from tests.storage.conftest import server_sessions, until_gone
 
 from jubao.errors import DuplicateKey, StorageError
 from jubao.storage.pgpool import Pool
@@ -20,20 +19,6 @@ from jubao.storage.postgres import PostgresDatabase
 from jubao.storage.sql import Tx, execute, fetch_one
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def url(tmp_path: Path) -> AsyncIterator[str]:
-    async with fresh_database("postgresql", tmp_path) as fresh:
-        yield fresh
-
-
-@pytest.fixture
-async def admin(url: str) -> AsyncIterator[Any]:
-    """A connection of its own, outside every pool: to look at and kill the pool's sessions."""
-    conn = await asyncpg.connect(url)
-    yield conn
-    await conn.close()
 
 
 async def _open(url: str, *, min_size: int = 1, max_size: int = 4) -> PostgresDatabase:
@@ -69,23 +54,6 @@ def _pid() -> Tx[int]:
     return int(row["pid"])
 
 
-async def _sessions(admin: Any) -> list[dict[str, Any]]:
-    """The other sessions on this test's database, with what each is doing."""
-    rows = await admin.fetch(
-        "SELECT pid, state, query FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    )
-    return [dict(row) for row in rows]
-
-
-async def _until_gone(admin: Any, pid: int) -> None:
-    for _ in range(200):
-        if pid not in {s["pid"] for s in await _sessions(admin)}:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"backend {pid} still there")
-
-
 async def _retired(pool: Pool) -> None:
     """Wait until the connections the pool dropped are closed (``Pool.discard`` closes them in
     the background)."""
@@ -100,7 +68,7 @@ async def _free_connections_are_clean(db: PostgresDatabase, admin: Any) -> None:
         assert not conn.is_closed() and not conn.is_in_transaction()
         assert await asyncio.wait_for(conn.fetchval("SELECT 1"), 1) == 1
     pids = {conn.get_server_pid() for conn, _ in pool._free}
-    for session in await _sessions(admin):
+    for session in await server_sessions(admin):
         if session["pid"] in pids:
             assert session["state"] == "idle", session
 
@@ -124,7 +92,7 @@ async def test_max_size_is_never_exceeded_under_200_concurrent_units(url: str, a
     async def watch() -> None:
         nonlocal most_sessions
         while True:
-            most_sessions = max(most_sessions, len(await _sessions(admin)))
+            most_sessions = max(most_sessions, len(await server_sessions(admin)))
             await asyncio.sleep(0.005)
 
     watcher = asyncio.create_task(watch())
@@ -184,7 +152,7 @@ async def test_a_unit_cancelled_mid_statement_leaves_the_pool_clean(
         await _free_connections_are_clean(db, admin)
         await _retired(_pool(db))
         # the cut statement was cancelled on the server too, not left to run its 5 s
-        sessions = await _sessions(admin)
+        sessions = await server_sessions(admin)
         assert not [s for s in sessions if s["state"] == "active"], sessions
         assert len(sessions) <= 2
         assert _pool(db).size <= 2
@@ -226,7 +194,7 @@ async def test_a_connection_killed_while_idle_is_replaced_on_the_next_acquire(
     try:
         first = await db.read(_pid)
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
-        await _until_gone(admin, first)
+        await until_gone(admin, first)
         await asyncio.sleep(0.1)  # the event loop reads the server's goodbye
         second = await db.read(_pid)  # no error: the dead one is dropped, a new one opened
         assert second != first
@@ -249,7 +217,7 @@ async def test_a_connection_left_idle_too_long_is_replaced(url: str, admin: Any)
         assert conn.get_server_pid() != first
         assert pool.size == 1
         pool.release(conn)
-        await _until_gone(admin, first)
+        await until_gone(admin, first)
     finally:
         await pool.close()
 
@@ -261,7 +229,7 @@ async def test_a_connection_killed_mid_statement_fails_its_unit_and_is_replaced(
     try:
         task = asyncio.create_task(db.read(_sleep(5)))
         for _ in range(200):
-            busy = [s for s in await _sessions(admin) if "pg_sleep" in (s["query"] or "")]
+            busy = [s for s in await server_sessions(admin) if "pg_sleep" in (s["query"] or "")]
             if busy:
                 break
             await asyncio.sleep(0.01)
@@ -402,5 +370,5 @@ async def test_close_wakes_waiters_and_refuses_further_work(url: str, admin: Any
     with pytest.raises(StorageError, match="已关闭"):
         await db.write(_create_marks)
     assert _pool(db).size == 0  # its connection was closed when the holder gave it back
-    await _until_gone(admin, holder.result())
+    await until_gone(admin, holder.result())
     await db.close()  # twice is harmless

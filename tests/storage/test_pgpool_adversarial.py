@@ -14,15 +14,14 @@ import os
 import random
 import traceback
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from tests.support.databases import fresh_database
+from tests.storage.conftest import server_sessions, until_gone
 
 from jubao.errors import DuplicateKey, StorageError
 from jubao.storage.pgpool import Pool
@@ -30,28 +29,6 @@ from jubao.storage.postgres import PostgresDatabase
 from jubao.storage.sql import Tx, execute, fetch_all, fetch_one
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-async def url(tmp_path: Path) -> AsyncIterator[str]:
-    async with fresh_database("postgresql", tmp_path) as fresh:
-        yield fresh
-
-
-@pytest.fixture
-async def admin(url: str) -> AsyncIterator[Any]:
-    conn = await asyncpg.connect(url)
-    yield conn
-    await conn.close()
-
-
-async def _sessions(admin: Any) -> list[dict[str, Any]]:
-    rows = await admin.fetch(
-        "SELECT pid, state, query FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-        "AND backend_type = 'client backend'"
-    )
-    return [dict(row) for row in rows]
 
 
 async def _settled(pool: Pool) -> None:
@@ -63,20 +40,12 @@ async def _settled(pool: Pool) -> None:
     raise AssertionError("retiring never ends")
 
 
-async def _until_gone(admin: Any, pid: int) -> None:
-    for _ in range(300):
-        if pid not in {s["pid"] for s in await _sessions(admin)}:
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"backend {pid} still there")
-
-
 async def _no_sessions_left(admin: Any) -> None:
     for _ in range(300):
-        if not await _sessions(admin):
+        if not await server_sessions(admin):
             return
         await asyncio.sleep(0.01)
-    raise AssertionError(f"sessions left on the server: {await _sessions(admin)}")
+    raise AssertionError(f"sessions left on the server: {await server_sessions(admin)}")
 
 
 async def _full_concurrency(pool: Pool, max_size: int) -> None:
@@ -197,7 +166,7 @@ async def test_randomized_stress_keeps_every_promise(url: str, admin: Any) -> No
     async def watch_and_kill() -> None:
         nonlocal most_sessions, kills
         while True:
-            sessions = await _sessions(admin)
+            sessions = await server_sessions(admin)
             most_sessions = max(most_sessions, len(sessions))
             if sessions and rng.random() < 0.15:
                 victim = rng.choice(sessions)["pid"]
@@ -226,7 +195,7 @@ async def test_randomized_stress_keeps_every_promise(url: str, admin: Any) -> No
     assert pool.size == pool.free  # nothing in use, nothing being opened or closed: no leak
     await asyncio.sleep(0.1)  # the loop reads the goodbye of a free one killed at the end
     alive = [conn for conn, _ in pool._free if not conn.is_closed()]
-    assert len(await _sessions(admin)) == len(alive)
+    assert len(await server_sessions(admin)) == len(alive)
     await _full_concurrency(pool, max_size)
 
     ledger = await _ledger(admin)
@@ -285,7 +254,7 @@ async def test_acquires_cancelled_at_random_moments_leak_nothing(url: str, admin
     async def watch() -> None:
         nonlocal most_sessions
         while True:
-            most_sessions = max(most_sessions, len(await _sessions(admin)))
+            most_sessions = max(most_sessions, len(await server_sessions(admin)))
             await asyncio.sleep(0.002)
 
     watcher = asyncio.create_task(watch())
@@ -339,7 +308,7 @@ async def test_a_waiter_handed_a_slot_and_cancelled_in_its_connect_frees_the_slo
         assert pool.size == 1
         pool.release(conn)
         await _settled(pool)
-        assert len(await _sessions(admin)) == 1
+        assert len(await server_sessions(admin)) == 1
     finally:
         await pool.close()
 
@@ -482,7 +451,7 @@ async def test_connects_failing_at_random_under_load(url: str, admin: Any) -> No
         await _settled(db._pool)
         assert db._pool.size == db._pool.free <= max_size
         assert not db._pool._waiters
-        assert len(await _sessions(admin)) == db._pool.size
+        assert len(await server_sessions(admin)) == db._pool.size
     finally:
         await db.close()
     await _no_sessions_left(admin)
@@ -512,7 +481,7 @@ async def test_max_idle_expiring_under_load_keeps_the_bound(url: str, admin: Any
     async def watch() -> None:
         nonlocal most_sessions
         while True:
-            most_sessions = max(most_sessions, len(await _sessions(admin)))
+            most_sessions = max(most_sessions, len(await server_sessions(admin)))
             await asyncio.sleep(0.001)
 
     async def run() -> int:
@@ -616,7 +585,7 @@ async def test_a_long_answer_cancelled_midway_is_not_handed_on(url: str, admin: 
             assert await asyncio.wait_for(db.read(counting), 10) == 5
         await _settled(db._pool)
         assert db._pool.size == db._pool.free == 1
-        assert len(await _sessions(admin)) == 1
+        assert len(await server_sessions(admin)) == 1
     finally:
         await db.close()
 
@@ -633,7 +602,7 @@ async def test_an_open_cancelled_halfway_leaves_no_session(url: str, admin: Any)
 
     opening = asyncio.create_task(Pool.open(connect, min_size=3, max_size=3))
     for _ in range(100):  # two connections opened, the third on its way
-        if len(await _sessions(admin)) == 2:
+        if len(await server_sessions(admin)) == 2:
             break
         await asyncio.sleep(0.01)
     with warnings.catch_warnings(record=True) as caught:
@@ -699,7 +668,7 @@ async def test_a_unique_violation_at_commit_or_alone_keeps_a_clean_connection(
         assert db._pool.free == 1  # the server's answer, read to its end: kept
         assert await db.read(_checked_read) == before
         assert await db.read(count) == 1  # nothing of the clashing unit
-        sessions = await _sessions(admin)
+        sessions = await server_sessions(admin)
         assert [s["state"] for s in sessions] == ["idle"]
     finally:
         await db.close()
@@ -715,7 +684,7 @@ async def test_every_close_returns_only_once_the_connections_are_closed(
     second = asyncio.create_task(pool.close())
     await asyncio.wait_for(second, 10)
     assert pool.size == 0 and not pool._retiring  # all closed when close() returned
-    assert not await _sessions(admin)
+    assert not await server_sessions(admin)
     await asyncio.wait_for(first, 10)
     assert pool.size == 0
 
@@ -775,7 +744,7 @@ async def test_close_at_a_random_moment_of_a_busy_pool(url: str, admin: Any, see
 
     async def kill() -> None:
         while True:
-            sessions = await _sessions(admin)
+            sessions = await server_sessions(admin)
             if sessions and rng.random() < 0.1:
                 await admin.fetchval("SELECT pg_terminate_backend($1)", rng.choice(sessions)["pid"])
             await asyncio.sleep(0.005)
@@ -851,7 +820,7 @@ async def test_connections_killed_while_idle_fail_at_most_their_next_unit_cleanl
             pid = await db.read(_checked_read)
             await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
             if len(outcomes) % 2:  # else at once: the backend may not even have died yet
-                await _until_gone(admin, pid)
+                await until_gone(admin, pid)
                 await asyncio.sleep(0.02)  # and its end of stream read (~1.3 ms after the kill)
             try:
                 assert await db.read(_checked_read) != pid
@@ -921,6 +890,6 @@ async def test_a_unit_coroutine_closed_outside_any_task_leaks_nothing(
         await asyncio.wait_for(_settled(pool), 10)
         assert pool.size == pool.free == (1 if where == "waiting" else 0)
         assert isinstance(await asyncio.wait_for(db.read(_checked_read), 5), int)
-        assert len(await _sessions(admin)) == 1
+        assert len(await server_sessions(admin)) == 1
     finally:
         await db.close()
