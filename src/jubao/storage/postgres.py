@@ -37,7 +37,7 @@ _MIGRATION_LOCK = 7_414_208  # pg_advisory_lock key: one migrator at a time
 # (the rollback's "connection is closed" replaces the server's FATAL), and one killed while idle,
 # whose FATAL was read but not yet its end of stream, as InternalClientError ("another operation
 # is in progress") on its next statement. Any of them is StorageError (a failure envelope the
-# merchant may retry), never an unexpected exception (a 500)
+# merchant may retry), never an unexpected exception (the front's last-resort answer and a trace)
 _DATABASE_TROUBLE = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
