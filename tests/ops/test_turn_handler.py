@@ -115,6 +115,9 @@ def test_flush_writes_what_the_turn_holds(logged: Logged) -> None:
         logger.info("a")
         handler.flush()  # logging.shutdown at exit does this
         assert stream.getvalue() == "a\n"
+        logger.info("b")
+        handler.close()  # a handler replaced or closed writes what it holds
+        assert stream.getvalue() == "a\nb\n"
 
     asyncio.run(main())
-    assert stream.writes == ["a\n"]
+    assert stream.writes == ["a\n", "b\n"]

@@ -61,6 +61,10 @@ class TurnBufferedHandler(logging.StreamHandler[TextIO]):
             self._write_held()
             super().flush()
 
+    def close(self) -> None:
+        self.flush()  # what the turn holds is written, not dropped with the handler
+        super().close()
+
     def _turn_ended(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             self._flushing_on = None
