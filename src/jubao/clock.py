@@ -27,13 +27,9 @@ def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def china_text(moment: datetime, fmt: str) -> str:
-    """``moment`` in Beijing time as ``fmt`` writes it, for formats down to the second (not
-    ``%f``). An order serial starts with the time, and strftime costs ~1 µs; a second's
-    text is made once."""
-    return _china_second(int(moment.timestamp() // 1), fmt)
-
-
 @lru_cache(maxsize=64)
-def _china_second(second: int, fmt: str) -> str:
-    return datetime.fromtimestamp(second, CHINA).strftime(fmt)
+def china_text(epoch_second: int, fmt: str) -> str:
+    """That second in Beijing time as ``fmt`` writes it (formats down to the second, not
+    ``%f``). An order serial starts with the time, and strftime costs ~1 µs: a second's text is
+    made once."""
+    return datetime.fromtimestamp(epoch_second, CHINA).strftime(fmt)

@@ -11,7 +11,7 @@ import itertools
 import secrets
 import threading
 
-from jubao.clock import CHINA, china_text, from_ms
+from jubao.clock import china_text
 
 __all__ = ["new_app_id", "new_app_secret", "new_serial", "new_vendor_sn"]
 
@@ -22,14 +22,11 @@ _lock = threading.Lock()
 def new_serial(now_ms: int) -> str:
     with _lock:
         sequence = next(_counter) % 1_000_000
-    return china_text(from_ms(now_ms), "%Y%m%d%H%M%S") + f"{sequence:06d}"
+    return china_text(now_ms // 1000, "%Y%m%d%H%M%S") + f"{sequence:06d}"
 
 
 def new_app_id(now_ms: int) -> str:
-    return (
-        from_ms(now_ms).astimezone(CHINA).strftime("%Y%m%d%H%M%S")
-        + f"{secrets.randbelow(10**6):06d}"
-    )
+    return china_text(now_ms // 1000, "%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
 
 
 def new_app_secret() -> str:
@@ -39,5 +36,5 @@ def new_app_secret() -> str:
 def new_vendor_sn(now_ms: int) -> str:
     """A vendor's id in Fubei's shape (``2018113015321682303a``): time, five digits, a letter."""
     letter = "abcdefghijklmnopqrstuvwxyz"[secrets.randbelow(26)]
-    stamp = from_ms(now_ms).astimezone(CHINA).strftime("%Y%m%d%H%M%S")
+    stamp = china_text(now_ms // 1000, "%Y%m%d%H%M%S")
     return f"{stamp}{secrets.randbelow(10**5):05d}{letter}"

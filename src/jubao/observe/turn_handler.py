@@ -1,8 +1,8 @@
 """jubao's log handler: the lines of one event-loop turn written to the stream together.
 
 A ``StreamHandler`` on stderr makes one ``write`` system call per line (stderr is line-buffered),
-and the gateway logs a line per request: about 8 µs of an ``order.query``'s ~180 µs of CPU
-(docs/benchmarks.md). Here a line logged on a thread that runs an event loop is held, and the
+and the gateway logs a line per request (measured side by side in docs/benchmarks.md, rounds three
+and four). Here a line logged on a thread that runs an event loop is held, and the
 lines held during that loop's turn go out in one ``write`` when the loop next runs its callbacks;
 anywhere else (a worker thread, a CLI command without a loop, ``flush``, ``close``) what is held
 goes out at once, in order, before the new line. So lines keep their order whatever path logged

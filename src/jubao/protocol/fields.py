@@ -51,7 +51,7 @@ def text(
         raise InvalidParameter(f"参数 {name} 前后不允许带空格")
     # printable ASCII, the usual value: no control, format or separator character, valid UTF-8
     plain = result.isascii() and result.isprintable()
-    if strip_check and not plain:  # an identifier the merchant chose: no control or bidi characters
+    if strip_check:  # an identifier the merchant chose: no control or bidi characters
         refuse_unsafe_identifier(name, result)
     if len(result) > max_len:
         raise InvalidParameter(f"参数 {name} 长度不能超过 {max_len}")

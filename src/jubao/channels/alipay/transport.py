@@ -127,9 +127,9 @@ class Transport:
             response = await self._http.send(request)
         except httpx.TimeoutException:
             raise ChannelUnavailable("支付宝：请求超时") from None
+        except AnswerTooLarge:  # an injected client's is refused below
+            raise ChannelUnavailable("支付宝：应答过大") from None
         except httpx.HTTPError as exc:
-            if isinstance(exc, AnswerTooLarge):  # an injected client's is refused below
-                raise ChannelUnavailable("支付宝：应答过大") from None
             raise ChannelUnavailable(f"支付宝：网络错误（{type(exc).__name__}）") from None
         doc = await self.rsa(self._verified, method, response)
         code = str(doc.get("code", ""))
