@@ -24,7 +24,7 @@ from jubao.http1 import Answer, AnswerTooLarge, Http1Client, Outbound
 from jubao.httppool import parsed_url
 from tests.notify.tls import self_signed
 from tests.support.rawhttp import read_request
-from tests.support.recording import ok
+from tests.support.recording import ok, serving
 from tests.support.servers import listening_socket
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Wire"], Awaitable[None]]
@@ -70,12 +70,8 @@ class Wire:
 @contextlib.asynccontextmanager
 async def wire(script: Script) -> AsyncIterator[tuple[str, Wire]]:
     server_side = Wire(script)
-    sock = listening_socket()
-    server = await asyncio.start_server(server_side.handle, sock=sock)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", server_side
-    finally:
-        server.close()
+    async with serving(server_side.handle) as base:
+        yield base, server_side
 
 
 def answering(*answers: bytes, close: bool = False) -> Script:
@@ -299,9 +295,9 @@ async def test_a_connection_closed_as_it_is_handed_to_a_waiter_is_not_used(
     w = Wire(answer_and_close)
     sock = listening_socket()
     cert, key, _ = self_signed("localhost", tmp_path)
-    serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    serving.load_cert_chain(cert, key)
-    server = await asyncio.start_server(w.handle, sock=sock, ssl=serving if tls else None)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    server = await asyncio.start_server(w.handle, sock=sock, ssl=server_tls if tls else None)
     url = f"{'https' if tls else 'http'}://localhost:{sock.getsockname()[1]}"
     lean = Http1Client(connections=1, ssl_context=ssl.create_default_context(cafile=str(cert)))
     try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from tests.support.rawhttp import read_request
 from tests.support.servers import listening_socket
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class Recorder:
@@ -33,15 +35,22 @@ class Recorder:
 
 
 @contextlib.asynccontextmanager
-async def recording(answer: bytes) -> AsyncIterator[tuple[str, Recorder]]:
-    recorder = Recorder(answer)
+async def serving(handle: Handler) -> AsyncIterator[str]:
+    """A loopback server calling ``handle`` for each connection; yields its base URL."""
     sock = listening_socket()
-    server = await asyncio.start_server(recorder.handle, sock=sock)
+    server = await asyncio.start_server(handle, sock=sock)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", recorder
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.close()
         await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def recording(answer: bytes) -> AsyncIterator[tuple[str, Recorder]]:
+    recorder = Recorder(answer)
+    async with serving(recorder.handle) as base:
+        yield base, recorder
 
 
 def ok(body: bytes, *extra: bytes) -> bytes:
