@@ -10,7 +10,7 @@ import contextlib
 import gzip
 import json
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,7 @@ from jubao.http1 import Answer, AnswerTooLarge, Http1Client, Outbound
 from jubao.httppool import parsed_url
 from tests.notify.tls import tls_merchant
 from tests.support.rawhttp import read_request
-from tests.support.recording import head_lines, ok, recording
+from tests.support.recording import head_lines, ok, recording, serving
 from tests.support.servers import listening_socket
 
 HEADERS = [
@@ -33,24 +33,12 @@ HEADERS = [
 PATH = "/v3/pay/partner/transactions/out-trade-no/%E4%B8%AD%E6%96%87"
 PARAMS = {"sp_mchid": "1900000001", "sub_mchid": "1900000101"}
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
 
 def outbound(
     url: str, *, method: str = "GET", content: bytes = b"", timeout: float = 5
 ) -> Outbound:
     headers = [*HEADERS, ("Content-Type", "application/json")] if content else HEADERS
     return Outbound(method, parsed_url(url), headers, content, timeout)
-
-
-@contextlib.asynccontextmanager
-async def serving(handler: Handler) -> AsyncIterator[str]:
-    sock = listening_socket()
-    server = await asyncio.start_server(handler, sock=sock)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.close()
 
 
 @contextlib.asynccontextmanager
