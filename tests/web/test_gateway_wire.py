@@ -649,6 +649,33 @@ async def test_after_a_body_timeout_a_silent_connection_is_closed_at_keep_alive(
         writer.close()
 
 
+async def test_processing_past_the_deadline_answers_timeout_and_the_next_is_served(
+    tmp_path: Path,
+) -> None:
+    """TIMEOUT at the deadline while the work goes on; the exchange counts as answered: a
+    pipelined request is served before that work ends, and its late outcome never reaches the
+    wire."""
+    async with running(tmp_path, deadline=0.3) as served:
+        served.channel.gate = asyncio.Event()
+        reader, writer = await served.connect()
+        await send(
+            writer,
+            post("/gateway", served.mina("WIRE-LATE-1"), "X-Request-Id: late")
+            + post("/gateway", served.signed(), "X-Request-Id: quick"),
+        )
+        answer = await read_answer(reader)
+        assert_gateway_answer(answer, "late")
+        message = "处理超时，结果未知：请用相同参数重试或查询订单状态"
+        assert_failure(answer, "TIMEOUT", message)
+        assert_time(await read_answer(reader), "quick")
+        assert not served.channel.gate.is_set()  # the first request's work is still waiting
+        served.channel.gate.set()
+        assert await still_open(reader, 0.5)  # nothing more: its outcome is dropped
+        await send(writer, post("/gateway", served.signed(), "X-Request-Id: after"))
+        assert_time(await read_answer(reader), "after")
+        writer.close()
+
+
 # ---- 7. a client that goes away -----------------------------------------------------------------
 
 
@@ -790,6 +817,21 @@ async def test_a_query_string_or_an_escape_is_still_the_gateway(tmp_path: Path, 
         reader, writer = await served.connect()
         await send(writer, post(path, served.signed()))
         assert_time(await read_answer(reader))
+        writer.close()
+
+
+async def test_a_request_the_parser_refuses_gets_uvicorns_400_and_a_close(tmp_path: Path) -> None:
+    async with running(tmp_path) as served:
+        reader, writer = await served.connect()
+        await send(writer, post("/gateway", served.signed()))
+        assert_time(await read_answer(reader))
+        await send(writer, b"GARBAGE\x01 /gateway HTTP/1.1\r\n\r\n")
+        refused = await read_answer(reader)
+        assert refused.status_line == "HTTP/1.1 400 Bad Request"
+        assert refused.names() == sorted(["content-length", "content-type", "connection", "date"])
+        assert refused.header("connection") == "close"
+        assert refused.body == b"Invalid HTTP request received."
+        assert await closed(reader)
         writer.close()
 
 
