@@ -30,11 +30,13 @@ __all__ = ["create_app"]
 
 class _Fronted(Starlette):
     """Starlette behind the gateway's front: ``/gateway`` never enters Starlette or its
-    middleware (``web/fastpath.py``); everything else is served as Starlette serves it."""
+    middleware (``web/fastpath.py``); everything else is served as Starlette serves it. POSTs to
+    the endpoints' exact paths may come over jubao's lighter request cycle (``web/lane.py``)."""
 
     def __init__(self, endpoints: dict[str, Endpoint], **options: Any) -> None:
         super().__init__(**options)
         self._front = GatewayFront(super().__call__, endpoints)
+        self.lane_paths = frozenset(path.encode("ascii") for path in endpoints)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._front(scope, receive, send)

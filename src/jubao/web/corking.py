@@ -1,4 +1,6 @@
-"""uvicorn's httptools protocol, with an answer's head and body written to the socket at once.
+"""uvicorn's httptools protocol as jubao serves with it: an answer's head and body written to the
+socket at once, a request head bounded, keep-alive without a timer per answer, and the gateway's
+lane (``web/lane.py``).
 
 uvicorn writes the head when the app sends ``http.response.start`` and the body when it sends
 ``http.response.body``: two ``send`` system calls, two TCP segments and two wake-ups of the
@@ -7,6 +9,13 @@ turn of the event loop and writes it as one, at the end of that turn (or at once
 ``FLUSH_BYTES``, so a streamed answer is not held back and uvicorn's flow control still sees
 it). The gateway sends both parts without yielding in between, so they leave together: query
 on SQLite 0.247 → 0.209 ms of CPU per request side by side (docs/benchmarks.md).
+
+Keep-alive: uvicorn arms a timer after every answer and cancels it when the next request's bytes
+arrive, a timer made and dropped per request. Here one timer per idle spell is armed and, when it
+fires, looks at when the connection last went idle: it closes a connection idle for the whole
+``timeout_keep_alive`` and re-arms for the rest otherwise, so a busy connection costs an attribute
+write per request. A new connection counts as idle too (uvicorn leaves it be until its first
+answer).
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from jubao.web.lane import LaneCycle, lane_paths_of
 
 __all__ = ["PROTOCOL", "CorkedHttpToolsProtocol", "CorkedTransport"]
 
@@ -80,11 +91,20 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
     counted, after the parser has seen them, so a body never counts as head; the bound may be
     passed by one read (a head that begins in the middle of one)."""
 
+    _idle_since: float | None = None  # when the connection last went idle; None while busy
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._max_head = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD_BYTES
         self._head_bytes = 0
         self._in_head = True
+        self._lane_paths = lane_paths_of(self.app)
         super().connection_made(CorkedTransport(transport, self.loop))  # type: ignore[arg-type]
+        # idle from the start: uvicorn arms its timer only after a first answer, so a connection
+        # that never sends a byte would hold its slot for ever
+        self._idle_since = self.loop.time()
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self._keep_alive_due
+        )
 
     def data_received(self, data: bytes) -> None:
         was_in_head = self._in_head
@@ -101,4 +121,81 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        super().on_headers_complete()
+        if self.url in self._lane_paths and self._lane_open():
+            self._start_lane()
+        else:
+            super().on_headers_complete()
+
+    # ---- the gateway's lane (web/lane.py) ----------------------------------------------------
+
+    def _lane_open(self) -> bool:
+        """A POST with nothing that needs uvicorn's own cycle (pipelined behind another request,
+        100-continue, an upgrade, the concurrency limit, the access log, a root path)."""
+        limit = self.limit_concurrency
+        return (
+            self.parser.get_method() == b"POST"
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.pipeline
+            and not self.expect_100_continue
+            and not self.parser.should_upgrade()
+            and not self.access_log
+            and not self.root_path
+            and (limit is None or (len(self.connections) < limit and len(self.tasks) < limit))
+        )
+
+    def _start_lane(self) -> None:
+        http_version = self.parser.get_http_version()
+        scope = self.scope
+        scope["method"] = "POST"
+        if http_version != "1.1":
+            scope["http_version"] = http_version
+        scope["path"] = self.url.decode("ascii")
+        scope["raw_path"] = self.url
+        scope["query_string"] = b""
+        self.cycle = LaneCycle(
+            scope,
+            self.transport,
+            self.flow,
+            self.logger,
+            self.server_state.default_headers,
+            http_version != "1.0" and self.parser.should_keep_alive(),
+            self.on_response_complete,
+        )
+        self._start_asgi_task(self.cycle, self.app)
+
+    # ---- keep-alive: one timer per idle spell ------------------------------------------------
+
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle_since = None  # bytes arrived: busy (uvicorn cancels its timer here)
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self._keep_alive_due
+            )
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        if self._idle_since is None or self.transport.is_closing():
+            return  # busy: the next answer arms it again
+        left = self._idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+        else:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
