@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,3 +147,26 @@ def test_rsa_share_is_the_signatures_part_of_the_gateways_cpu() -> None:
     result = ProductionResult(load, 100, gateway_cpu_ms=4.0, simulator_cpu_ms=1.0)
     assert result.rsa_share(signature_ms=0.5) == 0.25
     assert result.rsa_share(signature_ms=1.0, signatures=3) == 0.75
+
+
+@pytest.mark.slow
+def test_the_instruction_count_harness_drives_real_queries(tmp_path: Path) -> None:
+    """``bench.instructions`` counts what ``bench.drive`` does: the driver must really answer
+    queries through jubao's protocol (it stops if a query fails); valgrind itself is not run."""
+    import subprocess
+    import sys
+
+    from bench.instructions import paid_orders
+    from bench.servers import REPO
+
+    data = paid_orders(tmp_path)
+    assert len((data / "bench-paid-orders").read_text("utf-8").split()) == 64
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.drive", str(data), "20", "30"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.fullmatch(r"[\d.]+ us of CPU per query over 20\n", done.stdout), done.stdout
