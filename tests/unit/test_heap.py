@@ -40,6 +40,7 @@ async def test_serve_settles_once_its_app_is_built(
 ) -> None:
     """``jubao serve``'s processes build their app in uvicorn's lifespan (``ServedApp``)."""
     from jubao.config import Settings
+    from jubao.web.lane import lane_paths_of
     from jubao.web.served import ServedApp
 
     events: list[str] = []
@@ -58,8 +59,12 @@ async def test_serve_settles_once_its_app_is_built(
             inbox.put_nowait({"type": "lifespan.shutdown"})
 
     scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    await ServedApp(configured)(scope, inbox.get, send)
+    served = ServedApp(configured)
+    assert lane_paths_of(served) == frozenset()  # nothing to take the lane to before it is built
+    await served(scope, inbox.get, send)
     assert events == ["settled", "lifespan.startup.complete", "lifespan.shutdown.complete"]
+    # once built, serve's connections take the gateway's lane as the sandbox's do (web/lane.py)
+    assert lane_paths_of(served) == {b"/gateway", b"/gateway/agent"}
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from jubao.runtime import (
     with_master_key,
 )
 from jubao.web.app import create_app
+from jubao.web.lane import lane_paths_of
 
 __all__ = ["ServedApp", "app_from_environment"]
 
@@ -31,6 +32,12 @@ class ServedApp:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._app: ASGIApp | None = None
+
+    @property
+    def lane_paths(self) -> frozenset[bytes]:
+        """The built app's lane paths (``web/lane.py``); none before it is built. uvicorn's
+        protocol asks once per connection, and connections open after the lifespan started."""
+        return lane_paths_of(self._app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
