@@ -45,6 +45,11 @@ def lane_paths_of(app: Any) -> frozenset[bytes]:
     return paths if isinstance(paths, frozenset) else _NO_PATHS
 
 
+def _tokens(value: bytes) -> list[bytes]:
+    """A ``connection`` header's tokens, as uvicorn's cycle reads them."""
+    return [token.strip() for token in value.lower().split(b",")]
+
+
 class LaneCycle(RequestResponseCycle):
     """uvicorn's request cycle for an app that answers with ``content-length`` and trusted headers
     (see the module's docstring); ``receive`` and ``run_asgi`` are uvicorn's own."""
@@ -100,6 +105,7 @@ class LaneCycle(RequestResponseCycle):
     def _start(self, status: int, headers: Any) -> list[bytes]:
         head = [STATUS_LINE[status]]
         length: int | None = None
+        says_close = False
         for name, value in (*self.default_headers, *headers):
             # The app made these itself; a line break is the one thing that could still split
             # the head, so it alone is checked.
@@ -107,13 +113,14 @@ class LaneCycle(RequestResponseCycle):
                 raise RuntimeError("Invalid HTTP header.")
             if name == b"content-length":
                 length = int(value)
-            elif name == b"connection" and b"close" in value.lower():
+            elif name == b"connection" and b"close" in _tokens(value):
                 self.keep_alive = False
+                says_close = True  # uvicorn then adds no second "connection: close"
             head += (name, b": ", value, b"\r\n")
         if length is None:
             raise RuntimeError("The lane answers with a content-length only.")
         self.expected_content_length = length
-        if not self.keep_alive:
+        if not self.keep_alive and not says_close:
             head.append(b"connection: close\r\n")
         head.append(b"\r\n")
         return head
