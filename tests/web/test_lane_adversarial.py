@@ -616,6 +616,28 @@ async def test_shutdown_answers_the_lanes_requests_in_flight_and_closes_the_idle
     assert answered[3][0].endswith(b"[halfway]") and answered[3][1]
 
 
+async def test_a_lane_request_cancelled_by_the_graceful_shutdowns_timeout_is_answered_500() -> None:
+    async def stuck(scope: Any, receive: Any, send: Any) -> None:
+        await read_body(receive)
+        await asyncio.Event().wait()  # never answers: the shutdown's timeout cancels it
+
+    async def scenario(serving: Served) -> tuple[bytes, bool]:
+        reader, writer = await connect(serving.port)
+        writer.write(post())
+        await asyncio.sleep(0.1)
+        serving.server.should_exit = True
+        got, closed = await read_until_quiet(reader, 2)
+        writer.close()
+        return without_date(got), closed
+
+    lane, reference = await on_both(stuck, scenario, timeout_graceful_shutdown=0.3)
+    assert lane[1] == ["lane"]
+    assert lane[0] == reference[0]
+    assert lane[0][0].startswith(b"HTTP/1.1 500 Internal Server Error\r\n") and lane[0][1]
+    assert lane[0][0].count(b"connection: close") == 1
+    assert lane[2] == reference[2] != []
+
+
 # ---- the keep-alive timer ---------------------------------------------------------------------
 
 
@@ -735,3 +757,26 @@ async def test_the_concurrency_limit_refuses_the_lanes_requests_as_uvicorn_does(
     assert lane[0][0][0].endswith(digest(b"[alone]")) and not lane[0][0][1]
     assert lane[0][1][0].startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert lane[2] == reference[2] == ["WARNING Exceeded concurrency limit."]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        post(extra=b"transfer-encoding: chunked\r\n"),  # both framings: a smuggling attempt
+        post() + b"GARBAGE\r\n\r\n",  # bytes past the body: a next request the parser refuses
+    ],
+    ids=["length-and-chunked", "past-the-body"],
+)
+async def test_requests_the_parser_refuses_are_refused_alike(raw: bytes) -> None:
+    async def scenario(serving: Served) -> tuple[bytes, bool]:
+        reader, writer = await connect(serving.port)
+        writer.write(raw)
+        got, closed = await read_until_quiet(reader)
+        writer.close()
+        return without_date(got), closed
+
+    lane, reference = await on_both(echo, scenario)
+    assert lane[0] == reference[0]
+    assert lane[1] == ["lane"] * len(reference[1])  # what was served before the refusal
+    assert lane[2] == reference[2]
+    assert b"HTTP/1.1 400 Bad Request\r\n" in lane[0][0] and lane[0][1]
