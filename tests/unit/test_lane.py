@@ -238,3 +238,25 @@ async def test_a_request_longer_than_the_keep_alive_timeout_is_answered_then_idl
         assert not await closed_within(reader, 0.6)  # idle 0.6 s of its 1 s
         assert await closed_within(reader, 1.5)
         writer.close()
+
+
+class Raising(App):
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            raise ValueError("no answer")  # uvicorn's cycle answers 500 with "connection: close"
+        await super().__call__(scope, receive, send)
+
+
+@pytest.mark.parametrize("app_class", [App, Raising])
+async def test_a_connection_close_from_the_app_is_written_once_as_uvicorn_writes_it(
+    app_class: type[App],
+) -> None:
+    answers = []
+    for lane in (True, False):
+        app = app_class(lane=lane)
+        app.headers = [(b"content-length", b"%d" % len(BODY)), (b"connection", b"close")]
+        async with served(app) as port:
+            got, closed = await exchange(port, post())
+            answers.append((without_date(got[0]), closed))
+    assert answers[0] == answers[1]
+    assert answers[0][0].count(b"connection: close\r\n") == 1 and answers[0][1]

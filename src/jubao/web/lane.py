@@ -45,6 +45,11 @@ def lane_paths_of(app: Any) -> frozenset[bytes]:
     return paths if isinstance(paths, frozenset) else _NO_PATHS
 
 
+def _tokens(value: bytes) -> list[bytes]:
+    """A ``connection`` header's tokens, as uvicorn's cycle reads them."""
+    return [token.strip() for token in value.lower().split(b",")]
+
+
 class LaneCycle(RequestResponseCycle):
     """uvicorn's request cycle for an app that answers with ``content-length`` and trusted headers
     (see the module's docstring); ``receive`` and ``run_asgi`` are uvicorn's own."""
@@ -100,21 +105,24 @@ class LaneCycle(RequestResponseCycle):
     def _start(self, status: int, headers: Any) -> list[bytes]:
         lines: list[bytes] = []
         length: int | None = None
+        says_close = False
         for name, value in (*self.default_headers, *headers):
             if name == b"content-length":
                 length = int(value)
-            elif name == b"connection" and b"close" in value.lower():
+            elif name == b"connection" and b"close" in _tokens(value):
                 self.keep_alive = False
+                says_close = True  # uvicorn then adds no second "connection: close"
             lines += (name, b": ", value, b"\r\n")
         if length is None:
             raise RuntimeError("The lane answers with a content-length only.")
-        if not self.keep_alive:
+        added = not self.keep_alive and not says_close
+        if added:
             lines.append(b"connection: close\r\n")
         block = b"".join(lines)
         # The app made these headers itself; a line break inside one is the one thing that could
         # still split the head, so only that is checked: one per line, each a CRLF. (Counted over
         # the block: ``bytes in bytes`` first tries the needle as an integer, an exception each.)
-        ends = len(lines) // 4 + (not self.keep_alive)
+        ends = len(lines) // 4 + added
         if block.count(b"\n") != ends or block.count(b"\r") != ends or block.count(b"\r\n") != ends:
             raise RuntimeError("Invalid HTTP header.")
         self.expected_content_length = length
