@@ -11,7 +11,10 @@ uvicorn's cycle for exactly that: the same ``receive`` (it inherits it), the sam
 (keep-alive, ``connection: close``, a client gone, flow control, the server's default headers such
 as ``date``), and a ``send`` that writes the head and the body as one. Anything else it is sent
 (no ``content-length``, a body longer or shorter than announced, a message out of order) is an
-error, as in uvicorn: the connection is closed.
+error, as in uvicorn: the connection is closed. Two differences, both outside what the front
+sends (``tests/web/test_lane_adversarial.py`` pins them): a head is held until its body, so an
+app that fails between the two leaves nothing written where uvicorn wrote the head alone; and
+header names are taken as sent, lower-case (``web/answer.py``'s), where uvicorn lower-cases them.
 
 An app opts in by naming the raw request targets it serves this way (``lane_paths``); the protocol
 takes the lane only for a POST to exactly one of them with nothing unusual about it (no
