@@ -7,7 +7,8 @@ keep-alive timer, served by real uvicorn on loopback and spoken to in raw HTTP/1
 - what the lane refuses to write (no ``content-length``, a wrong length, a line break in a header)
   closes the connection and never reaches the wire as a split head;
 - keep-alive: an idle connection is closed after ``timeout_keep_alive`` (one that never sent a
-  request too), a busy one is not, nor is one whose request takes longer than that."""
+  request too), a busy one is not, nor is one whose request takes longer than that; a request head
+  must be whole within ``timeout_keep_alive`` of its first byte."""
 
 from __future__ import annotations
 
@@ -260,3 +261,41 @@ async def test_a_connection_close_from_the_app_is_written_once_as_uvicorn_writes
             answers.append((without_date(got[0]), closed))
     assert answers[0] == answers[1]
     assert answers[0][0].count(b"connection: close\r\n") == 1 and answers[0][1]
+
+
+async def test_a_head_left_unfinished_is_closed_after_the_timeout() -> None:
+    """uvicorn cancels its timer on any byte: a partial head kept a connection for ever."""
+    async with served(App(), timeout_keep_alive=1) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(post()[:20])
+        assert not await closed_within(reader, 0.7)
+        assert await closed_within(reader, 1.5)
+        writer.close()
+
+
+async def test_a_head_trickled_past_the_timeout_is_cut_whatever_the_pace() -> None:
+    app = App()
+    async with served(app, timeout_keep_alive=1) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        cut = False
+        for byte in post()[:40]:  # one byte each 0.1 s: 4 s for what must be whole in 1
+            writer.write(bytes([byte]))
+            if await closed_within(reader, 0.1):
+                cut = True
+                break
+        writer.close()
+    assert cut and app.carriers == []
+
+
+async def test_a_head_in_pieces_within_the_timeout_of_its_first_byte_is_served() -> None:
+    async with served(App(), timeout_keep_alive=1) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(post())
+        assert (await read_answer(reader)).endswith(BODY)
+        await asyncio.sleep(0.7)  # idle 0.7 s of 1, then a head over 0.6 s: 1.3 s after the answer
+        raw = post()
+        for piece in (raw[:10], raw[10:30], raw[30:]):
+            writer.write(piece)
+            await asyncio.sleep(0.3)
+        assert (await read_answer(reader)).endswith(BODY)
+        writer.close()

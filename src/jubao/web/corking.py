@@ -15,7 +15,8 @@ arrive, a timer made and dropped per request. Here one timer per idle spell is a
 fires, looks at when the connection last went idle: it closes a connection idle for the whole
 ``timeout_keep_alive`` and re-arms for the rest otherwise, so a busy connection costs an attribute
 write per request. A new connection counts as idle too (uvicorn leaves it be until its first
-answer).
+answer), and so does one whose next head has begun but is not whole: a head must be whole within
+``timeout_keep_alive`` of its first byte.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
     passed by one read (a head that begins in the middle of one)."""
 
     _idle_since: float | None = None  # when the connection last went idle; None while busy
+    _bytes_while_idle = False  # bytes arrived since the connection last went idle
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._max_head = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD_BYTES
@@ -121,6 +123,8 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._idle_since = None  # a request: busy until it is answered
+        self._bytes_while_idle = False
         if self.url in self._lane_paths and self._lane_open():
             self._start_lane()
         else:
@@ -166,13 +170,22 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
     # ---- keep-alive: one timer per idle spell ------------------------------------------------
 
     def _unset_keepalive_if_required(self) -> None:
-        self._idle_since = None  # bytes arrived: busy (uvicorn cancels its timer here)
+        # Bytes arrived (uvicorn cancels its timer here). The first bytes after the connection
+        # went idle (a new head, or the rest of a body already answered) restart the idle clock
+        # and later ones do not: a head must be whole within timeout_keep_alive of its first
+        # byte, so a client trickling a byte at a time cannot hold its slot for ever (uvicorn's
+        # timer never fires for one). A request whose head is whole is busy
+        # (on_headers_complete) until it is answered.
+        if self._idle_since is not None and not self._bytes_while_idle:
+            self._idle_since = self.loop.time()
+            self._bytes_while_idle = True
 
     def on_response_complete(self) -> None:
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
         self._idle_since = None
+        self._bytes_while_idle = False
         self.flow.resume_reading()
         if self.pipeline:
             cycle, app = self.pipeline.pop()
