@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from tests.support.rawhttp import post, without_date
 from tests.support.servers import listening_socket
 
 from jubao.web.corking import PROTOCOL
@@ -106,17 +107,6 @@ async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
         return await asyncio.wait_for(reader.read(1), seconds) == b""
     except TimeoutError:
         return False
-
-
-def post(path: bytes = b"/gateway", body: bytes = b"{}", extra: bytes = b"") -> bytes:
-    return (
-        b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-        b"content-length: %d\r\n%s\r\n%s" % (path, len(body), extra, body)
-    )
-
-
-def without_date(answer: bytes) -> bytes:
-    return re.sub(rb"date: [^\r]*\r\n", b"", answer)
 
 
 async def test_posts_to_the_apps_exact_paths_take_the_lane_and_nothing_else_does() -> None:

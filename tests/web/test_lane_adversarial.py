@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -27,6 +28,7 @@ import uvicorn
 
 from jubao.web.corking import CorkedHttpToolsProtocol, CorkedTransport
 from jubao.web.lane import LaneCycle
+from tests.support.rawhttp import post, without_date
 from tests.support.servers import serve_uvicorn
 
 pytestmark = pytest.mark.slow
@@ -121,19 +123,22 @@ async def served(app: Any, **options: Any) -> AsyncIterator[Served]:
             yield Served(int(url.rsplit(":", 1)[1]), server, logs)
 
 
-def post(path: bytes = b"/gateway", body: bytes = b"{}", extra: bytes = b"") -> bytes:
-    return (
-        b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-        b"content-length: %d\r\n%s\r\n%s" % (path, len(body), extra, body)
-    )
-
-
-def without_date(raw: bytes) -> bytes:
-    return re.sub(rb"date: [^\r]*\r\n", b"", raw)
-
-
 async def connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.open_connection("127.0.0.1", port)
+
+
+async def one_exchange(serving: Served, raw: bytes) -> tuple[bytes, bool]:
+    """Writes ``raw`` on a new connection: what came back (without ``date``) and whether the
+    server closed."""
+    reader, writer = await connect(serving.port)
+    writer.write(raw)
+    got, closed = await read_until_quiet(reader)
+    writer.close()
+    return without_date(got), closed
+
+
+async def one_post(serving: Served) -> tuple[bytes, bool]:
+    return await one_exchange(serving, post())
 
 
 async def read_until_quiet(reader: asyncio.StreamReader, quiet: float = 0.3) -> tuple[bytes, bool]:
@@ -489,12 +494,7 @@ async def answer_after_yielding(scope: Any, receive: Any, send: Any) -> None:
 async def test_what_an_app_does_wrong_reaches_the_wire_as_uvicorn_writes_it(
     handler: Handler,
 ) -> None:
-    async def scenario(serving: Served) -> tuple[bytes, bool]:
-        reader, writer = await connect(serving.port)
-        writer.write(post())
-        got, closed = await read_until_quiet(reader)
-        writer.close()
-        return without_date(got), closed
+    scenario = one_post
 
     lane, reference = await on_both(handler, scenario)
     assert lane[1] == ["lane"]
@@ -530,12 +530,7 @@ async def test_a_head_never_followed_by_its_body_is_not_written_on_the_lane(
     the lane holds the head for the body and so only closes; the client is told as much either
     way (no complete answer), and the error is logged alike."""
 
-    async def scenario(serving: Served) -> tuple[bytes, bool]:
-        reader, writer = await connect(serving.port)
-        writer.write(post())
-        got, closed = await read_until_quiet(reader)
-        writer.close()
-        return without_date(got), closed
+    scenario = one_post
 
     lane, reference = await on_both(handler, scenario)
     assert lane[1] == ["lane"]
@@ -554,12 +549,7 @@ async def test_a_header_name_not_in_lower_case_is_refused_on_the_lane() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": BODY})
 
-    async def scenario(serving: Served) -> tuple[bytes, bool]:
-        reader, writer = await connect(serving.port)
-        writer.write(post())
-        got, closed = await read_until_quiet(reader)
-        writer.close()
-        return without_date(got), closed
+    scenario = one_post
 
     lane, reference = await on_both(capitalised, scenario)
     assert reference[0] == (b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n" + BODY, False)
@@ -724,12 +714,7 @@ def chunked(body: bytes, extra: bytes = b"") -> bytes:
 async def test_odd_requests_on_the_lane_are_answered_as_uvicorn_answers_them(
     raw: bytes, carrier: str
 ) -> None:
-    async def scenario(serving: Served) -> tuple[bytes, bool]:
-        reader, writer = await connect(serving.port)
-        writer.write(raw)
-        got, closed = await read_until_quiet(reader)
-        writer.close()
-        return without_date(got), closed
+    scenario = functools.partial(one_exchange, raw=raw)
 
     lane, reference = await on_both(echo, scenario)
     assert lane[0] == reference[0]
@@ -768,12 +753,7 @@ async def test_the_concurrency_limit_refuses_the_lanes_requests_as_uvicorn_does(
     ids=["length-and-chunked", "past-the-body"],
 )
 async def test_requests_the_parser_refuses_are_refused_alike(raw: bytes) -> None:
-    async def scenario(serving: Served) -> tuple[bytes, bool]:
-        reader, writer = await connect(serving.port)
-        writer.write(raw)
-        got, closed = await read_until_quiet(reader)
-        writer.close()
-        return without_date(got), closed
+    scenario = functools.partial(one_exchange, raw=raw)
 
     lane, reference = await on_both(echo, scenario)
     assert lane[0] == reference[0]
