@@ -19,7 +19,8 @@ header names are taken as sent, lower-case (``web/answer.py``'s), where uvicorn 
 An app opts in by naming the raw request targets it serves this way (``lane_paths``); the protocol
 takes the lane only for a POST to exactly one of them with nothing unusual about it (no
 ``Expect: 100-continue``, no upgrade, no request in flight before it on the connection, no
-concurrency limit reached, no access log); every other request goes through uvicorn's cycle.
+concurrency limit reached, no access log, no root path); every other request goes through
+uvicorn's cycle.
 Measured: docs/benchmarks.md, round five.
 """
 
@@ -33,10 +34,7 @@ from typing import Any
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
-__all__ = ["LANE_PATHS_ATTRIBUTE", "LaneCycle", "lane_paths_of"]
-
-# The attribute of an ASGI app naming the raw paths it serves on the lane (a frozenset of bytes)
-LANE_PATHS_ATTRIBUTE = "lane_paths"
+__all__ = ["LaneCycle", "lane_paths_of"]
 
 _NO_PATHS: frozenset[bytes] = frozenset()
 
@@ -44,7 +42,7 @@ _NO_PATHS: frozenset[bytes] = frozenset()
 def lane_paths_of(app: Any) -> frozenset[bytes]:
     """The raw request targets ``app`` takes on the lane; none for an app that did not opt in (one
     wrapped by uvicorn's forwarded-headers middleware, say: that one must see every request)."""
-    paths = getattr(app, LANE_PATHS_ATTRIBUTE, _NO_PATHS)
+    paths = getattr(app, "lane_paths", _NO_PATHS)
     return paths if isinstance(paths, frozenset) else _NO_PATHS
 
 
