@@ -4,20 +4,25 @@ Decoding keeps numbers exact (``Decimal``), refuses duplicate keys (two parsers 
 different values from one signed body) and survives hostile nesting. Encoding writes ``Decimal``
 as a JSON number in its exact text, and refuses a float.
 
-Encoding is done by the standard library's C encoder (a tenth of the CPU of an ``order.query``
-went to encoding it in Python): each ``Decimal`` is handed to it as a marker string it cannot
-otherwise produce, then the markers are replaced by the exact numbers. Whatever the fast path is
-not sure to write exactly as the Python writer (``_write``) does, it leaves to it: a key that is
-not a ``str``, a string holding a lone surrogate.
+Encoding is done by orjson where it is installed (``jubao[server]``; the SDK alone does without
+it): each ``Decimal`` becomes a ``Fragment`` of its exact text. orjson took a query's answer from
+20 to 4 us (docs/benchmarks.md, round six). Whatever it is not sure to write exactly as the
+Python writer (``_write``) does, it leaves to it: a float (refused there), a key that is not a
+``str``, an enum, a string holding a lone surrogate, an integer beyond 64 bits.
 """
 
 from __future__ import annotations
 
 import json
-import json.encoder
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
+
+try:
+    import orjson
+
+    _ORJSON = True
+except ImportError:  # the SDK installed without jubao[server]: the Python writer alone
+    _ORJSON = False
 
 __all__ = ["JsonError", "dumpb", "dumps", "is_utf8", "loads", "preview"]
 
@@ -137,20 +142,17 @@ def _encode_str(value: str) -> str:
 
 def dumps(value: Any) -> str:
     """Compact JSON; ``Decimal`` values are written as exact JSON numbers."""
-    text = _fast(value)
-    if text is not None and is_utf8(text):
-        return text
+    encoded = _fast(value)
+    if encoded is not None:
+        return encoded.decode("utf-8")
     return _slow(value)
 
 
 def dumpb(value: Any) -> bytes:
     """``dumps(value)`` as UTF-8."""
-    text = _fast(value)
-    if text is not None:
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate: the Python writer escapes its string
-            pass
+    encoded = _fast(value)
+    if encoded is not None:
+        return encoded
     return _slow(value).encode("utf-8")
 
 
@@ -160,81 +162,47 @@ def _slow(value: Any) -> str:
     return "".join(parts)
 
 
-# A lone low surrogate: the C encoder (ensure_ascii off) writes it raw, and no string it writes
-# raw can be an answer (it cannot be UTF-8 encoded), so a marker is never mistaken for text.
-_MARK = "\udc80"
-_QUOTED_MARK = f'"{_MARK}"'
-_Encoder = Callable[[Any, int], Iterator[str]]
-_make_encoder: Callable[..., _Encoder] | None = getattr(json.encoder, "c_make_encoder", None)
-_encode_basestring = json.encoder.encode_basestring  # the C one when the module is built
-_SCALARS = frozenset({str, int, bool, type(None)})
+def _fragment(value: Any) -> Any:
+    """orjson's hook for what it does not know: ``_plain`` has let through only ``Decimal``."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError("non-finite Decimal")  # orjson raises; _write then says it
 
 
-def _marker(value: Any) -> str:
-    """What the C encoder writes for a value it does not know: ``_plain`` has checked that it
-    can only be a finite ``Decimal``, noted in order."""
-    if isinstance(value, Decimal):
-        return _MARK
-    _default(value)
-    raise AssertionError  # unreachable: _default raises
-
-
-# Built once: without a markers dict (no cycle check: answers are trees) it keeps no state
-# between calls.
-_c_encode = (
-    _make_encoder(None, _marker, _encode_basestring, None, ":", ",", False, False, False)
-    if _make_encoder is not None
-    else None
-)
-
-
-def _fast(value: Any) -> str | None:
-    """``value`` through the C encoder, or None where only ``_write`` is sure to be exact."""
-    if _c_encode is None:
+def _fast(value: Any) -> bytes | None:
+    """``value`` through orjson, or None where only ``_write`` is sure to be right: a value of a
+    type outside ``_plain``'s (a float is refused there), a string holding a lone surrogate, an
+    integer beyond 64 bits, a non-finite ``Decimal``."""
+    if not _ORJSON or not _plain(value):
         return None
-    found: list[Decimal] = []
-    if not _plain(value, found):
+    try:
+        return orjson.dumps(value, default=_fragment)
+    except TypeError:  # orjson.JSONEncodeError
         return None
-    text = "".join(_c_encode(value, 0))
-    if not found:
-        return text
-    pieces = text.split(_QUOTED_MARK)
-    if len(pieces) != len(found) + 1:
-        return None  # a caller's string was the marker itself: let _write say it
-    out = [pieces[0]]
-    for number, after in zip(found, pieces[1:], strict=True):
-        out.append(format(number, "f"))
-        out.append(after)
-    return "".join(out)
 
 
-def _plain(value: Any, found: list[Decimal]) -> bool:
-    """Notes each ``Decimal`` in the order the encoder meets it; False if a key is not a ``str``
-    (``_write`` writes ``str(key)``, the C encoder does not always); a float or a non-finite
-    ``Decimal`` is refused, as ``_write`` refuses it."""
-    if isinstance(value, dict):
+_SCALARS = frozenset({str, int, bool, type(None), Decimal})
+_NESTS = frozenset({dict, list, tuple})
+
+
+def _plain(value: Any) -> bool:
+    """Only ``str``-keyed dicts, lists, tuples and the exact types of ``_SCALARS``: what orjson
+    writes as ``_write`` does. A float (which orjson would write) is not among them, nor an enum
+    or a subclass (``_write`` writes them by what they subclass)."""
+    kind = type(value)
+    if kind is dict:
         for key, item in value.items():
             if type(key) is not str:
                 return False
             kind = type(item)
             if kind in _SCALARS:
                 continue
-            if kind is Decimal:  # the usual amount, without a call
-                if not item.is_finite():
-                    raise TypeError("non-finite Decimal")
-                found.append(item)
-            elif not _plain(item, found):
+            if kind not in _NESTS or not _plain(item):
                 return False
         return True
-    if isinstance(value, list | tuple):
-        return all(type(item) in _SCALARS or _plain(item, found) for item in value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise TypeError("non-finite Decimal")
-        found.append(value)
-    elif isinstance(value, float):
-        _default(value)
-    return True
+    if kind is list or kind is tuple:
+        return all(type(item) in _SCALARS or _plain(item) for item in value)
+    return kind in _SCALARS
 
 
 def _write(value: Any, out: list[str]) -> None:
