@@ -2,13 +2,16 @@
 
 ``from_row`` is the one place a database row becomes a record, so a renamed column or a new state
 fails here (and in mypy), not in a view three layers up.
+
+Records are ``NamedTuple``s, not frozen dataclasses: a frozen dataclass sets each of an order's 30
+fields through ``object.__setattr__``, 11 of the 18 us ``from_row`` took, a tuple is built in one
+call (docs/benchmarks.md, round six). Change one with ``_replace``.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from jubao.channels.base import ChannelBinding
 from jubao.kinds import ApiVersion, ChannelName, Scene
@@ -39,8 +42,7 @@ _STATES = _members(OrderState)
 _VERSIONS = _members(ApiVersion)
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRecord:
+class OrderRecord(NamedTuple):
     order_id: int
     order_sn: str
     merchant_id: int
@@ -120,8 +122,7 @@ class OrderRecord:
         return Fen(self.total_fen - self.refunded_fen)
 
 
-@dataclass(frozen=True, slots=True)
-class RefundRecord:
+class RefundRecord(NamedTuple):
     refund_id: int
     refund_sn: str
     order_id: int

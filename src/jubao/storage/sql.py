@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 __all__ = ["Query", "Result", "Row", "Tx", "execute", "fetch_all", "fetch_one"]
 
@@ -28,8 +28,7 @@ Row = dict[str, Any]
 Mode = Literal["execute", "one", "all"]
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):  # a tuple: built per statement, in one call
     sql: str
     params: tuple[Any, ...]
     mode: Mode
