@@ -19,10 +19,14 @@ __all__ = [
     "wallet_answer",
 ]
 
+_NO_YUAN = fen_to_yuan(0)  # 0.00 (a Decimal is immutable: one serves every answer)
+
 
 def order_view(order: OrderRecord) -> dict[str, Any]:
     """The fields of ``openapi.payment.order.query`` (reference 5.6); also the notification data."""
-    fee = 0  # jubao charges no fee of its own; the channel's fee is settled outside this API
+    # jubao charges no fee of its own (the channel's is settled outside this API): the net is the
+    # total, and nothing is discounted
+    total = fen_to_yuan(order.total_fen)
     paid = order.state == OrderState.SUCCESS
     return {
         "merchant_order_sn": order.merchant_order_sn,
@@ -30,11 +34,11 @@ def order_view(order: OrderRecord) -> dict[str, Any]:
         "trade_no": order.order_sn,
         "platform_order_no": order.channel_trade_no or "",
         "trade_state": order.state.value,
-        "total_fee": fen_to_yuan(order.total_fen),
-        "fee": fen_to_yuan(fee),
-        "net_money": fen_to_yuan(order.total_fen - fee),
-        "buyer_pay_amount": fen_to_yuan(order.total_fen if paid else 0),
-        "discount_money": fen_to_yuan(0),
+        "total_fee": total,
+        "fee": _NO_YUAN,
+        "net_money": total,
+        "buyer_pay_amount": total if paid else _NO_YUAN,
+        "discount_money": _NO_YUAN,
         "pay_time": (order.paid_at // 1000) if order.paid_at else 0,
         "store_id": order.store_id,
         "cashier_id": order.cashier_id,
