@@ -1,11 +1,14 @@
-"""``jsonwire.dumps``/``dumpb``: the C encoder's fast path writes exactly what the Python writer
+"""``jsonwire.dumps``/``dumpb``: orjson's fast path writes exactly what the Python writer
 (``_write``) writes: Decimals as their exact numbers, a string holding a lone surrogate escaped,
-nesting kept; a float or a non-finite Decimal is refused either way."""
+nesting kept; a float or a non-finite Decimal is refused either way. Without orjson (the SDK
+installed alone) the Python writer answers."""
 
 from __future__ import annotations
 
 import enum
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +35,27 @@ def test_an_order_answer_is_exact() -> None:
     assert jsonwire.dumps(payload) == expected
     assert jsonwire.dumpb(payload) == expected.encode("utf-8")
     assert jsonwire._fast(payload) == expected.encode()  # served by orjson, not the fallback
+
+
+def test_without_orjson_the_python_writer_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = {"total_fee": fen_to_yuan(1234), "body": "测试", "n": [1, None, True]}
+    expected = '{"total_fee":12.34,"body":"测试","n":[1,null,true]}'
+    monkeypatch.setattr(jsonwire, "_ORJSON", False)
+    assert jsonwire._fast(payload) is None
+    assert jsonwire.dumps(payload) == expected
+    assert jsonwire.dumpb(payload) == expected.encode("utf-8")
+
+
+def test_the_module_imports_without_orjson() -> None:
+    code = (
+        "import sys; sys.modules['orjson'] = None\n"  # import orjson now raises ImportError
+        "from decimal import Decimal\n"
+        "from jubao.protocol import jsonwire\n"
+        "assert not jsonwire._ORJSON\n"
+        "print(jsonwire.dumps({'a': Decimal('0.10')}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == '{"a":0.10}'
 
 
 @pytest.mark.parametrize(
