@@ -85,9 +85,21 @@ class NewOrder:
     vendor_sn: str | None = None
 
 
+_event_counters: dict[str, Any] = {}
+
+
+def _count_event(kind: str) -> None:
+    """``ORDER_EVENTS.labels(kind)`` looked up once per kind (``labels()`` takes a lock and checks
+    its arguments on every call); the kinds are this module's own few names."""
+    counter = _event_counters.get(kind)
+    if counter is None:
+        counter = _event_counters[kind] = ORDER_EVENTS.labels(kind)
+    counter.inc()
+
+
 def add_event(order_id: int, now: int, kind: str, detail: str = "") -> Tx[None]:
     # counted as the unit runs: a unit whose commit then fails (rare) is still counted
-    ORDER_EVENTS.labels(kind).inc()
+    _count_event(kind)
     yield execute(
         "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?, ?, ?, ?)",
         order_id,
@@ -130,7 +142,7 @@ def _written_with_event(
     if dialect == "postgresql":
         row = (yield fetch_one(_with_event(write, kind), *values, now, detail, alone=True)).first
         if row is not None:
-            ORDER_EVENTS.labels(kind).inc()  # as add_event counts
+            _count_event(kind)  # as add_event counts
         return row
     row = (yield fetch_one(write, *values)).first
     if row is not None:
