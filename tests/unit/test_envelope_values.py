@@ -4,10 +4,15 @@ can store; other JSON values are signed as their text, and PHP's variant prints 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from jubao.errors import InvalidParameter
+from jubao.errors import InvalidParameter, JubaoError
+from jubao.protocol import envelope, jsonwire
 from jubao.protocol.envelope import parse_envelope
 
 
@@ -44,3 +49,45 @@ def test_other_values_are_signed_as_their_text_and_printed_as_php_prints_them() 
     }  # fmt: skip
     assert parsed.php_params["f"] == "1.5" and parsed.php_params["t"] == "1"
     assert parsed.php_params["n"] == "12" and parsed.php_params["z"] is None
+
+
+# Parameters on either side of each check (case, & and =, NUL, a lone surrogate, non-ASCII,
+# empty, other JSON types), mostly usual: the shortcut is taken and missed about equally.
+_keys = st.sampled_from(["a", "b_c", "nonce", "x1", "", "A", "Nonce", "a&b", "a=b", "门"])
+_values = st.sampled_from(
+    ["v", "门店", "", "1", "0", "a=b", "a&b", "x\x00", "\ud800", None, True, 12, Decimal("1.50")]
+)
+
+
+def _outcome(raw: dict[str, Any]) -> object:
+    body = jsonwire.dumpb({**raw, "sign": raw.get("sign", "S")})
+    try:
+        parsed = parse_envelope(body)
+    except JubaoError as exc:
+        return (type(exc).__name__, exc.message)
+    return (parsed.signed_params, parsed.php_params, parsed.app_id, parsed.method)
+
+
+@settings(max_examples=400)
+@given(
+    st.dictionaries(_keys, _values, max_size=3),
+    st.sampled_from(["app_id", "app_id", "app_id", "APP_ID"]),
+    st.sampled_from(['{"k":"v"}', '{"k":"门店"}', '{"url":"https://m.example/n?a=1&b=2"}']),
+)
+def test_the_usual_envelopes_shortcut_decides_as_the_checks_of_each_parameter(
+    extra: dict[str, Any], app_key: str, biz: str
+) -> None:
+    raw: dict[str, Any] = {app_key: "a1", "method": "m", "biz_content": biz, **extra}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(envelope, "_usual", lambda raw: False)
+        expected = _outcome(raw)
+    assert _outcome(raw) == expected
+
+
+def test_the_usual_envelope_takes_the_shortcut() -> None:
+    raw = {"app_id": "a1", "method": "m", "nonce": "n1", "biz_content": '{"k":"门店"}', "sign": "S"}
+    assert envelope._usual(raw)
+    unusual: list[dict[str, Any]] = [{"App_id": "a1"}, {"x": "a=b"}, {"x": "a&b"}, {"a=b": "v"}]
+    unusual += [{"x": "\x00"}, {"x": "\ud800"}, {"门": "v"}, {"x": 1}, {"x": None}, {"": "v"}]
+    for extra in unusual:
+        assert not envelope._usual({**raw, **extra}), extra
