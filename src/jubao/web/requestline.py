@@ -104,20 +104,22 @@ def finish(facts: GatewayFacts, payload: Mapping[str, Any], total: float, upstre
         series.upstream.observe(upstream)
     if not log.isEnabledFor(logging.INFO):
         return
+    gateway_ms, upstream_ms = round(gateway_ms, 2), round(upstream_ms, 2)
+    text = (
+        f"method={facts.method} app_id={facts.app_id} "
+        f"merchant_order_sn={facts.merchant_order_sn} sub_code={sub_code} "
+        f"gateway_ms={gateway_ms} upstream_ms={upstream_ms}"
+    )
+    # the request id is on every record already (jubao.observe.logs); repeated in the text
+    request_id = current_request_id()
+    if write_info_directly(log, f"gateway {text} request_id={request_id}"):
+        return
     fields = {
         "method": facts.method,
         "app_id": facts.app_id,
         "merchant_order_sn": facts.merchant_order_sn,
         "sub_code": sub_code,
-        "gateway_ms": round(gateway_ms, 2),
-        "upstream_ms": round(upstream_ms, 2),
+        "gateway_ms": gateway_ms,
+        "upstream_ms": upstream_ms,
     }
-    text = (
-        f"method={facts.method} app_id={facts.app_id} "
-        f"merchant_order_sn={facts.merchant_order_sn} sub_code={sub_code} "
-        f"gateway_ms={fields['gateway_ms']} upstream_ms={fields['upstream_ms']}"
-    )
-    # the request id is on every record already (jubao.observe.logs); repeated in the text
-    request_id = current_request_id()
-    if not write_info_directly(log, f"gateway {text} request_id={request_id}"):
-        log.info("gateway %s request_id=%s", text, request_id, extra=fields)
+    log.info("gateway %s request_id=%s", text, request_id, extra=fields)
