@@ -76,9 +76,13 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+# one encoder for every request: json.dumps with options builds a new one each call
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _dump(payload: Mapping[str, Any]) -> bytes:
     # Serialised once: these exact bytes are both signed and sent.
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return _encode(payload).encode()
 
 
 @dataclass(frozen=True, slots=True)
