@@ -1,7 +1,8 @@
 """The sandbox's app driven through jubao's HTTP protocol in one process, without sockets:
 pre-signed ``order.query`` requests fed to ``CorkedHttpToolsProtocol.data_received`` one after
 another, each answer taken from a transport that keeps what is written. ``bench.instructions``
-runs it under callgrind; alone it prints CPU per query.
+runs it under callgrind; alone it prints CPU per query. ``feed`` and ``wire`` serve
+``bench.drive_mina`` too.
 
     python -m bench.drive DATA_DIR REQUESTS [SIGNED]
 
@@ -19,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,22 +61,56 @@ class Transport:
 def requests(data_dir: Path, count: int) -> list[bytes]:
     merchant = scenarios.merchant_of_dir(data_dir)
     sns = (data_dir / "bench-paid-orders").read_text("utf-8").split()
+    return wire(signer.query_bodies(merchant, sns, count))
+
+
+def wire(bodies: Iterable[str]) -> list[bytes]:
+    """Each body as a whole ``POST /gateway`` request, as a client sends it."""
     return [
         b"POST /gateway HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
         b"content-length: %d\r\n\r\n%s" % (len(body), body)
-        for body in (text.encode() for text in signer.query_bodies(merchant, sns, count))
+        for body in (text.encode() for text in bodies)
     ]
+
+
+async def feed(
+    config: Any, app_state: dict[str, Any], requests: list[bytes], warm_up: int, count: int
+) -> float:
+    """Feed ``requests[:warm_up]``, check that the last answer is a success, then feed the next
+    ``count`` one at a time, each once the previous one's answer is written. Returns CPU seconds
+    per measured request."""
+    from uvicorn.server import ServerState
+
+    from jubao.web.corking import CorkedHttpToolsProtocol
+
+    loop = asyncio.get_running_loop()
+    protocol = CorkedHttpToolsProtocol(config, ServerState(), app_state, loop)
+    transport = Transport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+
+    async def one(request: bytes) -> None:
+        transport.written.clear()
+        protocol.data_received(request)
+        await transport.written.wait()
+
+    for request in requests[:warm_up]:
+        await one(request)
+    answer = transport.out[-1]
+    if b'"result_code":200' not in answer:
+        raise SystemExit(f"the request failed: {answer[:300]!r}")
+    started = time.process_time()
+    for request in requests[warm_up : warm_up + count]:
+        await one(request)
+    return (time.process_time() - started) / count
 
 
 async def drive(data_dir: Path, count: int, signed: int) -> float:
     import uvicorn
-    from uvicorn.server import ServerState
 
     from jubao.cli.servers import _uvicorn_options
     from jubao.config import Settings
     from jubao.runtime import with_master_key
     from jubao.sandbox import build_sandbox
-    from jubao.web.corking import CorkedHttpToolsProtocol
 
     configured = with_master_key(Settings.from_env())
     app, runtime, _simulator, _info = await build_sandbox(configured)
@@ -86,26 +122,9 @@ async def drive(data_dir: Path, count: int, signed: int) -> float:
     options.pop("http")
     config = uvicorn.Config(app, **options, log_level="warning")
     config.load()
-    wire = requests(data_dir, WARM_UP + max(count, signed))
+    queries = requests(data_dir, WARM_UP + max(count, signed))
     async with app.router.lifespan_context(app):
-        protocol = CorkedHttpToolsProtocol(config, ServerState(), {}, asyncio.get_running_loop())
-        transport = Transport()
-        protocol.connection_made(transport)  # type: ignore[arg-type]
-
-        async def one(request: bytes) -> None:
-            transport.written.clear()
-            protocol.data_received(request)
-            await transport.written.wait()
-
-        for request in wire[:WARM_UP]:
-            await one(request)
-        answer = transport.out[-1]
-        if b'"result_code":200' not in answer:
-            raise SystemExit(f"the query failed: {answer[:300]!r}")
-        started = time.process_time()
-        for request in wire[WARM_UP : WARM_UP + count]:
-            await one(request)
-        return (time.process_time() - started) / count
+        return await feed(config, {}, queries, WARM_UP, count)
 
 
 def main() -> None:

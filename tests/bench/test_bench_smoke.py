@@ -170,3 +170,32 @@ def test_the_instruction_count_harness_drives_real_queries(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert re.fullmatch(r"[\d.]+ us of CPU per query over 20\n", done.stdout), done.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_mina_instruction_harness_places_real_orders(
+    bench_postgres: str, tmp_path: Path
+) -> None:
+    """``bench.instructions --scenario mina`` counts what ``bench.drive_mina`` does: ``jubao
+    serve``'s app must really place orders with the simulator (the driver stops if the last
+    warm-up order fails); valgrind itself is not run."""
+    import os
+    import subprocess
+    import sys
+
+    from bench.instructions import mina_deployment
+    from bench.servers import REPO
+
+    with mina_deployment(tmp_path, bench_postgres) as (env, merchant):
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.drive_mina", str(merchant), "smoke", "3", "5"],
+            cwd=REPO,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.fullmatch(r"[\d.]+ ms of CPU per order over 3\n", done.stdout), done.stdout
+    assert done.stderr.count("sub_code=SUCCESS") == 33  # 30 warm-up orders, then 3: all placed
