@@ -191,8 +191,8 @@ def main() -> None:
         signature = per_signature(work)
         print(f"RSA-2048: {signature:,} instructions per signature", flush=True)
         with scenarios.postgres_database() as url, mina_deployment(work, url) as deployed:
-            for tree, (name, source) in enumerate(zip(args.sources, sources, strict=True)):
-                count = per_order(source, tree, deployed, requests, work)
+            for index, (name, source) in enumerate(zip(args.sources, sources, strict=True)):
+                count = per_order(source, index, deployed, requests, work)
                 share = 2 * signature / count
                 print(
                     f"{name}: {count:,} instructions per mina order, rsa_share {share:.3f}",

@@ -36,7 +36,7 @@ _name = operator.itemgetter(0)  # of a column's description
 
 def _row_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     # built in C (an order's row has 30 columns): a comprehension ran a Python step per column
-    return dict(zip(map(_name, cursor.description), row))
+    return dict(zip(map(_name, cursor.description), row, strict=True))
 
 
 def _connect(path: str) -> sqlite3.Connection:
