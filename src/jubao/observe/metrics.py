@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,6 +26,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -39,7 +41,23 @@ __all__ = [
     "ORDER_EVENTS",
     "UPSTREAM_SECONDS",
     "exposition",
+    "labelled",
 ]
+
+M = TypeVar("M", bound=MetricWrapperBase)
+_children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: M, *values: str) -> M:
+    """``metric.labels(*values)``, looked up once per label set: ``labels()`` takes a lock and
+    checks its arguments on every call, and the gateway counts per request. Label sets are
+    bounded (above), so this cache is too."""
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
 
 # no `*_created` series: a timestamp per label set that no dashboard or alert of ours reads
 disable_created_metrics()  # type: ignore[no-untyped-call]

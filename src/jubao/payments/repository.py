@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jubao.kinds import ApiVersion, ChannelName, Scene
-from jubao.observe.metrics import ORDER_EVENTS
+from jubao.observe.metrics import ORDER_EVENTS, labelled
 from jubao.payments.records import OrderRecord, RefundRecord
 from jubao.payments.states import (
     OrderState,
@@ -85,21 +85,9 @@ class NewOrder:
     vendor_sn: str | None = None
 
 
-_event_counters: dict[str, Any] = {}
-
-
-def _count_event(kind: str) -> None:
-    """``ORDER_EVENTS.labels(kind)`` looked up once per kind (``labels()`` takes a lock and checks
-    its arguments on every call); the kinds are this module's own few names."""
-    counter = _event_counters.get(kind)
-    if counter is None:
-        counter = _event_counters[kind] = ORDER_EVENTS.labels(kind)
-    counter.inc()
-
-
 def add_event(order_id: int, now: int, kind: str, detail: str = "") -> Tx[None]:
     # counted as the unit runs: a unit whose commit then fails (rare) is still counted
-    _count_event(kind)
+    labelled(ORDER_EVENTS, kind).inc()
     yield execute(
         "INSERT INTO order_events (order_id, at, kind, detail) VALUES (?, ?, ?, ?)",
         order_id,
@@ -142,7 +130,7 @@ def _written_with_event(
     if dialect == "postgresql":
         row = (yield fetch_one(_with_event(write, kind), *values, now, detail, alone=True)).first
         if row is not None:
-            _count_event(kind)  # as add_event counts
+            labelled(ORDER_EVENTS, kind).inc()  # as add_event counts
         return row
     row = (yield fetch_one(write, *values)).first
     if row is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from jubao.observe import metrics
 from jubao.observe.logs import current_request_id, write_info_directly
+from jubao.observe.metrics import labelled
 from jubao.protocol.jsonwire import preview
 from jubao.web.methods_v1 import HANDLERS
 
@@ -62,46 +63,16 @@ def note_biz(biz: Mapping[str, Any]) -> None:
         facts.merchant_order_sn = _clean(order)
 
 
-class _Series:
-    """The labelled metrics of one method (and of one sub_code), looked up once: ``labels()``
-    takes a lock and checks its arguments on every call. Both label sets are bounded (the method
-    table, the error tree's sub_codes), so these caches are too."""
-
-    __slots__ = ("gateway", "requests", "upstream")
-
-    def __init__(self, method: str) -> None:
-        self.gateway = metrics.GATEWAY_SECONDS.labels(method)
-        self.upstream = metrics.UPSTREAM_SECONDS.labels(method)
-        self.requests: dict[str, Any] = {}
-
-    def count(self, method: str, sub_code: str) -> None:
-        counter = self.requests.get(sub_code)
-        if counter is None:
-            counter = self.requests[sub_code] = metrics.GATEWAY_REQUESTS.labels(method, sub_code)
-        counter.inc()
-
-
-_series: dict[str, _Series] = {}
-
-
-def _series_of(method: str) -> _Series:
-    series = _series.get(method)
-    if series is None:
-        series = _series[method] = _Series(method)
-    return series
-
-
 def finish(facts: GatewayFacts, payload: Mapping[str, Any], total: float, upstream: float) -> None:
     sub_code = str(payload.get("sub_code") or "SUCCESS")
     gateway_ms = (total - upstream) * 1000
     upstream_ms = upstream * 1000
     # a metric label must come from a bounded set: unknown methods are counted together
     label = facts.method if facts.method in HANDLERS else "other"
-    series = _series_of(label)
-    series.count(label, sub_code)
-    series.gateway.observe(max(total - upstream, 0.0))
+    labelled(metrics.GATEWAY_REQUESTS, label, sub_code).inc()
+    labelled(metrics.GATEWAY_SECONDS, label).observe(max(total - upstream, 0.0))
     if upstream > 0:  # requests that waited on a channel: a query answered locally adds no 0
-        series.upstream.observe(upstream)
+        labelled(metrics.UPSTREAM_SECONDS, label).observe(upstream)
     if not log.isEnabledFor(logging.INFO):
         return
     gateway_ms, upstream_ms = round(gateway_ms, 2), round(upstream_ms, 2)
