@@ -30,6 +30,7 @@ from jubao.config import Settings
 from jubao.kinds import ChannelName
 from jubao.merchants.directory import MerchantDirectory
 from jubao.merchants.models import Merchant, MerchantChannel
+from jubao.private_keys import load_proven
 from jubao.runtime import Runtime, build_runtime, with_master_key
 from jubao.sandbox_alipay import (
     ALIPAY_PREFIX,
@@ -98,7 +99,7 @@ def load_or_create_credentials(folder: Path) -> SandboxCredentials:
         write_secret_file(meta_file, json.dumps(meta, indent=2))
     meta = json.loads(meta_file.read_text("utf-8"))
     private_pem = key_file.read_bytes()
-    private_key = serialization.load_pem_private_key(private_pem, password=None)
+    private_key = load_proven(private_pem)
     public_pem = private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -21,6 +21,7 @@ CHANNEL_ALLOWED = (
     "jubao.http1",
     "jubao.httppool",
     "jubao.kinds",
+    "jubao.private_keys",
 )
 
 

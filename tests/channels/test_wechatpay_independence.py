@@ -19,6 +19,7 @@ ALLOWED_PREFIXES = (
     "jubao.http1",
     "jubao.httppool",
     "jubao.kinds",
+    "jubao.private_keys",
 )
 ALLOWED_NAMES = {"jubao", "jubao.__version__"}
 

@@ -56,15 +56,13 @@ class _Base(BaseSettings):
 
 
 # The validating model: the fields of Settings with their annotated constraints.
+_HINTS = get_type_hints(Settings, include_extras=True)  # once: each call evaluates every field
 _Schema = cast(
     type[BaseSettings],
     create_model(  # type: ignore[call-overload]
         "SettingsSchema",
         __base__=_Base,
-        **{
-            item.name: (get_type_hints(Settings, include_extras=True)[item.name], item.default)
-            for item in fields(Settings)
-        },
+        **{item.name: (_HINTS[item.name], item.default) for item in fields(Settings)},
     ),
 )
 _FIELDS = frozenset(item.name for item in fields(Settings))

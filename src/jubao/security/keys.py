@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 
 from jubao.errors import SealingError
+from jubao.private_keys import load_proven
 from jubao.secure_files import create_secret_file, private_dir, private_file
 from jubao.security.sealing import Sealer, new_master_key_text
 
@@ -59,7 +60,7 @@ def private_key_pem(path: Path, passphrase: str) -> bytes:
             f"{path} is an encrypted private key: set JUBAO_SP_PRIVATE_KEY_PASSPHRASE"
         )
     try:
-        key = serialization.load_pem_private_key(data, password=passphrase.encode("utf-8"))
+        key = load_proven(data, password=passphrase.encode("utf-8"))
     except (ValueError, TypeError) as exc:
         raise SealingError(f"{path}: wrong passphrase or unreadable private key") from exc
     return key.private_bytes(

@@ -9,6 +9,8 @@ import binascii
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from jubao.private_keys import load_proven
+
 __all__ = ["load_private_key", "load_public_key"]
 
 
@@ -24,7 +26,7 @@ def load_private_key(text: str | bytes) -> rsa.RSAPrivateKey:
     """The app's private key; PKCS#8 (Java tools) and PKCS#1 (the Python SDK) both work."""
     raw = _der(text.decode("ascii") if isinstance(text, bytes) else text)
     try:
-        key = serialization.load_der_private_key(raw, password=None)
+        key = load_proven(raw, der=True)
     except (ValueError, TypeError) as exc:
         raise ValueError("private key is not an unencrypted RSA key") from exc
     if not isinstance(key, rsa.RSAPrivateKey):

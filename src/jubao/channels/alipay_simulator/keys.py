@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from jubao.private_keys import load_proven
+
 __all__ = ["AlipaySandboxKeys", "generate_sandbox_keys", "private_key", "public_key", "public_text"]
 
 
@@ -17,7 +19,7 @@ def _der(text: str) -> bytes:
 
 
 def private_key(text: str) -> rsa.RSAPrivateKey:
-    key = serialization.load_der_private_key(_der(text), password=None)
+    key = load_proven(_der(text), der=True)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA private key")
     return key

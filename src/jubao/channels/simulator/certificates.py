@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from jubao.channels.simulator.ids import rfc3339
 from jubao.channels.simulator.signing import encrypt_resource
+from jubao.private_keys import load_proven
 from jubao.secure_files import write_secret_file
 
 __all__ = ["CERTIFICATES_FILE", "PlatformCertificate", "PlatformCertificates"]
@@ -130,7 +131,7 @@ class PlatformCertificates:
             return []
         items = []
         for record in json.loads(self._file.read_text("utf-8")):
-            key = serialization.load_pem_private_key(base64.b64decode(record["key"]), None)
+            key = load_proven(base64.b64decode(record["key"]))
             if not isinstance(key, rsa.RSAPrivateKey):
                 raise ValueError(f"{self._file} holds a key that is not RSA")
             certificate = x509.load_pem_x509_certificate(record["certificate"].encode("ascii"))

@@ -12,6 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from jubao.private_keys import load_proven
 from jubao.secure_files import private_dir, write_secret_file
 
 __all__ = ["PlatformKey", "load_or_create_platform_key"]
@@ -48,7 +49,7 @@ def load_or_create_platform_key(data_dir: Path | None) -> PlatformKey:
     private_dir(data_dir)
     key_file, id_file = data_dir / PRIVATE_KEY_FILE, data_dir / KEY_ID_FILE
     if key_file.exists() and id_file.exists():
-        loaded = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        loaded = load_proven(key_file.read_bytes())
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise ValueError(f"{key_file} does not hold an RSA private key")
         return PlatformKey(loaded, _public_pem(loaded), id_file.read_text("ascii").strip())

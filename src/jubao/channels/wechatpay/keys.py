@@ -8,6 +8,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import load_pem_x509_certificate
 
+from jubao.private_keys import load_proven
+
 __all__ = ["generate_sp_credentials", "load_private_key", "load_public_key"]
 
 RSA_KEY_BITS = 2048
@@ -17,7 +19,7 @@ def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
     """An unencrypted RSA private key from PEM, PKCS#8 (``BEGIN PRIVATE KEY``, what the merchant
     portal's ``apiclient_key.pem`` holds) or PKCS#1 (``BEGIN RSA PRIVATE KEY``)."""
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
+        key = load_proven(pem)
     except (ValueError, TypeError) as exc:
         raise ValueError("private key is not an unencrypted PEM key") from exc
     if not isinstance(key, rsa.RSAPrivateKey):
