@@ -40,7 +40,7 @@ from jubao.kinds import ChannelName, Scene
 from jubao.runtime import Runtime, attach_dispatcher, build_runtime
 from jubao.sandbox import build_sandbox
 from jubao.web.app import create_app
-from jubao.web.console import console_routes
+from jubao.web.console.routes import console_routes
 from tests.support.sandbox import RunningSandbox
 from tests.support.servers import free_port, serve_asgi
 

@@ -16,12 +16,13 @@ from jubao.runtime import Runtime
 from jubao.web.admin import admin_routes
 from jubao.web.cashier_page import CashierPage
 from jubao.web.channel_callback import ChannelCallback
-from jubao.web.console import console_routes
+from jubao.web.console import PREFIX as CONSOLE
 from jubao.web.fastpath import Endpoint, GatewayFront
 from jubao.web.gateway import Gateway
 from jubao.web.gateway_agent import AgentGateway
 from jubao.web.health import health_routes
 from jubao.web.official_account import official_account_for
+from jubao.web.ondemand import OnDemand
 from jubao.web.paypage import paypage_routes
 from jubao.web.requestid import RequestIdMiddleware
 
@@ -67,7 +68,7 @@ def create_app(
         *paypage_routes(runtime.db),
         *CashierPage(cashier_codes_for(runtime.payments), runtime.channels).routes(),
         *admin_routes(runtime, on_resend=runtime.poke_dispatcher),
-        *console_routes(runtime, payer_url=payer_url),
+        OnDemand(CONSOLE, lambda: _console(runtime, payer_url)),
         *extra_routes,
     ]
 
@@ -87,3 +88,9 @@ def create_app(
     )
     app.state.runtime = runtime
     return app
+
+
+def _console(runtime: Runtime, payer_url: str | None) -> list[BaseRoute]:
+    from jubao.web.console.routes import console_routes  # on the first request (web/ondemand.py)
+
+    return console_routes(runtime, payer_url=payer_url)

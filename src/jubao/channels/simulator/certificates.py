@@ -16,29 +16,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from jubao.channels.simulator.ids import rfc3339
 from jubao.channels.simulator.signing import encrypt_resource
 from jubao.private_keys import load_proven
 from jubao.secure_files import write_secret_file
 
+if TYPE_CHECKING:  # x509 is imported where it is used: it is 25 ms of a start
+    from cryptography import x509
+
 __all__ = ["CERTIFICATES_FILE", "PlatformCertificate", "PlatformCertificates"]
 
 CERTIFICATES_FILE = "platform_certificates.json"
-_SUBJECT = x509.Name(
-    [
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Tenpay.com"),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Tenpay.com CA Center"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com sign (jubao simulator)"),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -77,14 +70,25 @@ class PlatformCertificate:
 
 
 def _issue(not_before: float, days: float) -> PlatformCertificate:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Tenpay.com"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Tenpay.com CA Center"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com sign (jubao simulator)"),
+        ]
+    )
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     # 160 bits with the top nibble set: always 40 hex digits, like WeChat's serials.
     serial = secrets.randbits(159) | (1 << 158)
     start = datetime.fromtimestamp(int(not_before), UTC)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(_SUBJECT)
-        .issuer_name(_SUBJECT)
+        .subject_name(subject)
+        .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(serial)
         .not_valid_before(start)
@@ -129,6 +133,8 @@ class PlatformCertificates:
     def _load(self) -> list[PlatformCertificate]:
         if self._file is None or not self._file.exists():
             return []
+        from cryptography import x509
+
         items = []
         for record in json.loads(self._file.read_text("utf-8")):
             key = load_proven(base64.b64decode(record["key"]))

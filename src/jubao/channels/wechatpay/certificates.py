@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jubao.channels.wechatpay import aesgcm, mapping
@@ -60,6 +59,9 @@ def _certificate(entry: object, apiv3_key: bytes) -> PlatformCertificate:
         str(sealed.get("associated_data") or ""),
         _text(sealed, "ciphertext"),
     )
+    # imported here, not at start: x509 is 25 ms of a start, and most merchants use the public key
+    from cryptography import x509
+
     try:
         certificate = x509.load_pem_x509_certificate(pem)
         announced = int(serial_no, 16)

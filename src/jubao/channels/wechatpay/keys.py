@@ -6,7 +6,6 @@ import secrets
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509 import load_pem_x509_certificate
 
 from jubao.private_keys import load_proven
 
@@ -33,6 +32,8 @@ def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
     key: object
     try:
         if b"BEGIN CERTIFICATE" in pem:
+            from cryptography.x509 import load_pem_x509_certificate  # rare: its import is 25 ms
+
             key = load_pem_x509_certificate(pem).public_key()
         else:
             key = serialization.load_pem_public_key(pem)

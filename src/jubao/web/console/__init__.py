@@ -1,5 +1,8 @@
-"""The web console (``/console``): server-rendered pages for operators, behind the admin token."""
+"""The web console (``/console``): server-rendered pages for operators, behind the admin token.
 
-from jubao.web.console.routes import console_routes
+Light on purpose: the app mounts the console by its prefix and imports ``routes`` (with the pages,
+templates and jinja2) on the first request under it (``web/ondemand.py``)."""
 
-__all__ = ["console_routes"]
+PREFIX = "/console"
+
+__all__ = ["PREFIX"]

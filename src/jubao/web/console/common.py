@@ -19,12 +19,12 @@ from jubao.clock import CHINA
 from jubao.errors import InvalidParameter
 from jubao.money import fen_to_yuan_text
 from jubao.web.bodies import read_form
+from jubao.web.console import PREFIX
 from jubao.web.console.auth import ConsoleAuth, Session
 from jubao.web.console.i18n import LANG_COOKIE, Translator, choose_language
 
 __all__ = ["PREFIX", "Ctx", "Guard", "Renderer", "redirect", "translator"]
 
-PREFIX = "/console"
 _PATH_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # the shape of every id a console path names
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
