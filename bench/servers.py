@@ -180,4 +180,5 @@ def python_argv(*args: str) -> list[str]:
 
 
 def jubao_argv(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from jubao.cli import main; main()", *args]
+    # what the installed `jubao` script runs
+    return [sys.executable, "-c", "from jubao.__main__ import run; run()", *args]

@@ -45,6 +45,11 @@ def env_var(name: str) -> str:
     return f"{PREFIX}{name.upper()}"
 
 
+# A pydantic plugin (an entry point of any installed package) would see every setting, secrets
+# included, and looking for them reads every installed distribution's metadata at each start.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+
 class _Base(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=PREFIX,
