@@ -17,6 +17,12 @@ fires, looks at when the connection last went idle: it closes a connection idle 
 write per request. A new connection counts as idle too (uvicorn leaves it be until its first
 answer), and so does one whose next head has begun but is not whole: a head must be whole within
 ``timeout_keep_alive`` of its first byte.
+
+A body must be whole within ``BODY_SECONDS`` of its head, whatever the route, or the connection
+is closed (the app reads a disconnect: ``web/bodies.py`` ends the request quietly). uvicorn has
+no such bound: a client declaring a body and sending a byte now and then held its connection for
+ever. The timer is armed only when a read ends with a body still owed, so a request that arrives
+whole costs nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from jubao.web.lane import LaneCycle, lane_paths_of
 __all__ = ["PROTOCOL", "CorkedHttpToolsProtocol", "CorkedTransport"]
 
 FLUSH_BYTES = 64 * 1024
+# Longer than the gateway's own deadline (JUBAO_REQUEST_TIMEOUT_SECONDS, 30), which answers a
+# late body with TIMEOUT first; every body jubao reads is at most 64 KiB (~1 KB/s suffices).
+BODY_SECONDS = 60.0
 DEFAULT_MAX_HEAD_BYTES = 16 * 1024  # h11's default bound, where none is configured
 # For uvicorn's ``http`` option (an import path: the workers of ``serve`` import it themselves)
 PROTOCOL = "jubao.web.corking:CorkedHttpToolsProtocol"
@@ -94,6 +103,8 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
 
     _idle_since: float | None = None  # when the connection last went idle; None while busy
     _bytes_while_idle = False  # bytes arrived since the connection last went idle
+    _body_owed = False  # a head is whole and its body is not
+    _body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._max_head = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD_BYTES
@@ -115,6 +126,8 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
             if self._head_bytes > self._max_head and not self.transport.is_closing():
                 self.send_400_response("Request head too large")
+        if self._body_owed and self._body_timer is None and not self.transport.is_closing():
+            self._body_timer = self.loop.call_later(BODY_SECONDS, self._body_due)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -123,12 +136,26 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._body_owed = True  # until on_message_complete, in this read or a later one
         self._idle_since = None  # a request: busy until it is answered
         self._bytes_while_idle = False
         if self.url in self._lane_paths and self._lane_open():
             self._start_lane()
         else:
             super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._body_owed = False
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+        super().on_message_complete()
+
+    def _body_due(self) -> None:
+        self._body_timer = None
+        if self._body_owed and not self.transport.is_closing():
+            self.logger.debug("a body not whole %.0f s after its head: closed", BODY_SECONDS)
+            self.transport.close()
 
     # ---- the gateway's lane (web/lane.py) ----------------------------------------------------
 
@@ -212,3 +239,6 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
         if self.timeout_keep_alive_task is not None:
             self.timeout_keep_alive_task.cancel()
             self.timeout_keep_alive_task = None
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
