@@ -487,6 +487,25 @@ async def test_pipelined_after_connection_close_only_the_first_is_answered(
         writer.close()
 
 
+async def test_requests_pipelined_before_garbage_are_answered_then_refused(tmp_path: Path) -> None:
+    """uvicorn wrote its 400 and closed at once: the requests before the refused bytes ran (an
+    ``order.mina`` made its order) and their answers were dropped. Now they come first."""
+    async with running(tmp_path) as served:
+        reader, writer = await served.connect()
+        await send(
+            writer,
+            post("/gateway", served.signed(), "X-Request-Id: first")
+            + post("/gateway", served.signed(), "X-Request-Id: second")
+            + b"GARBAGE\r\n\r\n",
+        )
+        assert_time(await read_answer(reader), "first")
+        assert_time(await read_answer(reader), "second")
+        refused = await read_answer(reader)
+        assert refused.status == 400 and refused.header("connection") == "close"
+        assert await closed(reader)
+        writer.close()
+
+
 # ---- 4. bodies in pieces, too large, chunked ----------------------------------------------------
 
 

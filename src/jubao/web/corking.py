@@ -22,7 +22,8 @@ A body must be whole within ``BODY_SECONDS`` of its head, whatever the route, or
 is closed (the app reads a disconnect: ``web/bodies.py`` ends the request quietly). uvicorn has
 no such bound: a client declaring a body and sending a byte now and then held its connection for
 ever. The timer is armed only when a read ends with a body still owed, so a request that arrives
-whole costs nothing.
+whole costs nothing. Bytes the parser refuses are answered 400 after the answers of the requests
+before them (``send_400_response``).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
     _idle_since: float | None = None  # when the connection last went idle; None while busy
     _bytes_while_idle = False  # bytes arrived since the connection last went idle
     _body_owed = False  # a head is whole and its body is not
+    _refusal: str | None = None  # a 400 owed once the answers in flight are written
     _body_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -120,6 +122,8 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
         )
 
     def data_received(self, data: bytes) -> None:
+        if self._refusal is not None:
+            return  # the parser has failed: nothing after the refused bytes is read
         was_in_head = self._in_head
         super().data_received(data)
         if was_in_head and self._in_head:  # a read that began and ended inside one head
@@ -143,6 +147,20 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
             self._start_lane()
         else:
             super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn writes the 400 and closes at once, dropping the answers of the requests before
+        the refused bytes that are still in flight or queued, though the app runs them (an
+        ``order.mina`` pipelined with garbage made its order and its caller never heard). Here
+        the 400 follows their answers, as HTTP/1.1 wants answers in request order."""
+        in_flight = self.cycle is not None and not self.cycle.response_complete
+        # (a body the parser refuses, a bad chunk say, is the request's own fault: refused now)
+        if in_flight and not self._body_owed and not self.transport.is_closing():
+            if self._refusal is None:
+                self._refusal = msg
+                self.flow.pause_reading()
+            return
+        super().send_400_response(msg)
 
     def on_message_complete(self) -> None:
         self._body_owed = False
@@ -217,6 +235,9 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
         if self.pipeline:
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
+            return
+        if self._refusal is not None:  # every answer before the refused bytes is written
+            super().send_400_response(self._refusal)
             return
         self._idle_since = self.loop.time()
         if self.timeout_keep_alive_task is None:
