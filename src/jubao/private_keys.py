@@ -2,7 +2,7 @@
 
 OpenSSL's check of an RSA key on load (p and q prime, every CRT part consistent) costs 70-100 ms
 of CPU per 2048-bit key, and a start loads up to five (the sandbox: its SP key, the simulators'
-platform keys, Alipay's app and platform keys): a third of the time to the first answer
+platform keys, Alipay's app and platform keys): a quarter of the sandbox's time to a first answer
 (docs/benchmarks.md, "Round seven"). What the gateway needs of a key is that its signatures verify
 under its public half; one signature and one verification (~1.3 ms) prove that, and a key that
 fails them is refused at start, as an inconsistent key was before.
