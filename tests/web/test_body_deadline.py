@@ -1,6 +1,6 @@
 """A request body must be whole within ``corking.BODY_SECONDS`` of its head, on the lane and on
 uvicorn's own cycle alike (uvicorn has no such bound: a body trickled a byte now and then held its
-connection for ever). Real uvicorn on loopback, raw HTTP/1.1; the bound is shortened to 1 s."""
+connection for ever). Real uvicorn on loopback, raw HTTP/1.1; the bound is shortened to 2 s."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.support.servers import serve_uvicorn
 
 pytestmark = pytest.mark.slow
 
-BOUND = 1.0
+BOUND = 2.0
 AS_JUBAO: dict[str, Any] = {
     "lifespan": "off",
     "access_log": False,
@@ -86,14 +86,14 @@ async def test_a_body_trickled_past_the_bound_is_cut_and_the_app_sees_the_client
         raw = post(PATHS[carrier], body)
         writer.write(raw[: len(raw) - len(body)])  # the whole head
         cut_after = None
-        for sent in range(len(body)):  # a byte each 0.1 s: 10 s for what must be whole in 1
+        for sent in range(len(body)):  # a byte each 0.1 s: 10 s for what must be whole in 2
             writer.write(body[sent : sent + 1])
             if await closed_within(reader, 0.1):
                 cut_after = sent
                 break
         writer.close()
         await asyncio.sleep(0.1)
-    assert cut_after is not None and 5 <= cut_after <= 14  # ~1 s of 0.1 s steps
+    assert cut_after is not None and 10 <= cut_after <= 40  # ~2 s of 0.1 s steps (and waits)
     assert app.seen == [(carrier, "disconnect")]
 
 
@@ -101,8 +101,8 @@ async def test_a_body_trickled_past_the_bound_is_cut_and_the_app_sees_the_client
 async def test_a_body_in_pieces_within_the_bound_is_served_and_a_long_answer_is_not_cut(
     carrier: str,
 ) -> None:
-    """The body comes in three pieces over 0.6 s of the 1 s; the app then takes 1.5 s more."""
-    app = Reader(delay=1.5)
+    """The body comes in three pieces over 0.6 s of the 2 s; the app then takes 2.5 s more."""
+    app = Reader(delay=2.5)
     body = b"y" * 90
     async with asyncio.timeout(10), serve_uvicorn(app, **AS_JUBAO) as (url, _server):
         port = int(url.rsplit(":", 1)[1])
