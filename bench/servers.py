@@ -180,5 +180,6 @@ def python_argv(*args: str) -> list[str]:
 
 
 def jubao_argv(*args: str) -> list[str]:
-    # what the installed `jubao` script runs
+    # what the installed `jubao` script runs (a tree from before `run`, as bench.ab may be given,
+    # runs its command on importing jubao.__main__, before the name is looked up)
     return [sys.executable, "-c", "from jubao.__main__ import run; run()", *args]
