@@ -43,7 +43,12 @@ from jubao.sandbox_alipay import (
     sandbox_alipay_simulator,
 )
 from jubao.sandbox_learning import answer_again_after_learning
-from jubao.secure_files import create_secret_file, private_dir, write_secret_file
+from jubao.secure_files import (
+    create_secret_file,
+    private_dir,
+    update_secret_file,
+    write_secret_file,
+)
 from jubao.security.keys import sealer_for
 from jubao.security.simulator_guard import guard_simulator
 from jubao.storage.database import open_database
@@ -299,13 +304,16 @@ def update_channel_env(data_dir: Path, env: dict[str, str]) -> Path:
     """Set ``env`` in ``DATA_DIR/channel.env``, keeping the other channel's lines (each simulator
     writes its own settings there, standalone or in the sandbox)."""
     path = data_dir / "channel.env"
-    kept = []
-    if path.exists():
-        for line in path.read_text("utf-8").splitlines():
-            if line.strip() and line.split("=", 1)[0] not in env:
-                kept.append(line + "\n")
-    lines = "".join(f"{key}={value}\n" for key, value in env.items())
-    write_secret_file(path, "".join(kept) + lines)
+
+    def change(text: str) -> str:
+        kept = [
+            line + "\n"
+            for line in text.splitlines()
+            if line.strip() and line.split("=", 1)[0] not in env
+        ]
+        return "".join(kept) + "".join(f"{key}={value}\n" for key, value in env.items())
+
+    update_secret_file(path, change)
     return path
 
 

@@ -12,9 +12,11 @@ security all write files through it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "private_dir",
     "private_file",
     "private_sqlite_files",
+    "update_secret_file",
     "write_secret_file",
 ]
 
@@ -61,6 +64,21 @@ def write_secret_file(path: Path, data: bytes | str) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     private_dir(path.parent)
     os.replace(_temporary(path, raw), path)
+
+
+def update_secret_file(path: Path, change: Callable[[str], str]) -> None:
+    """Replace the text of ``path`` (mode 600; "" while it does not exist) by ``change(text)``,
+    one process at a time: two processes updating it together (two simulators starting at once,
+    each with its lines of ``channel.env``) would each write over the other's change. The lock is
+    an ``flock`` on ``path.lock``, released when its descriptor is closed."""
+    # created like every file here (600, exclusively), then opened only to hold the lock
+    lock = os.open(private_file(path.with_name(path.name + ".lock")), os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        text = path.read_text("utf-8") if path.exists() else ""
+        write_secret_file(path, change(text))
+    finally:
+        os.close(lock)
 
 
 def create_secret_file(path: Path, data: bytes | str) -> bool:

@@ -4,6 +4,7 @@ are 700, the SQLite files 600; a file from an older deployment is narrowed when 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import stat
 import sys
@@ -18,6 +19,7 @@ from jubao.secure_files import (
     private_dir,
     private_file,
     private_sqlite_files,
+    update_secret_file,
     write_secret_file,
 )
 from jubao.storage.database import open_database
@@ -125,6 +127,31 @@ def test_the_helpers(tmp_path: Path) -> None:
         assert mode(shared) == 0o700
     finally:
         os.umask(old_umask)
+
+
+def _add_lines(path: str, who: int, count: int) -> None:
+    for n in range(count):
+
+        def change(text: str, line: str = f"K{who}_{n}=v\n") -> str:
+            return text + line
+
+        update_secret_file(Path(path), change)
+
+
+def test_updates_from_processes_at_once_lose_nothing(tmp_path: Path) -> None:
+    """Four processes each add 25 lines, every one a read, a change and a replace of the file
+    (as each simulator updates channel.env): without the lock, updates overwrite each other."""
+    path = tmp_path / "channel.env"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_add_lines, args=(str(path), who, 25)) for who in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    lines = path.read_text("utf-8").splitlines()
+    assert sorted(lines) == sorted(f"K{who}_{n}=v" for who in range(4) for n in range(25))
+    assert mode(path) == 0o600 and mode(tmp_path / "channel.env.lock") == 0o600
 
 
 async def test_sqlite_wal_files_copy_the_private_mode(tmp_path: Path) -> None:
