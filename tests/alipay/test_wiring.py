@@ -82,18 +82,16 @@ async def test_serve_with_both_standalone_simulators(tmp_path: Path) -> None:
     common = {**base, "JUBAO_DATA_DIR": str(data_dir), "JUBAO_DATABASE_URL": database_url}
     wechat_port, alipay_port, gateway_port = free_port(), free_port(), free_port()
     with managed() as started:
-        for name, port, extra in (
-            ("wechat", wechat_port, []),
-            ("alipay", alipay_port, ["--channel", "alipay"]),
+        for name, port, extra, ready in (  # ready: it has written its lines of channel.env
+            ("wechat", wechat_port, [], "/control/behaviour"),
+            ("alipay", alipay_port, ["--channel", "alipay"], "/control/merchants"),
         ):
             sim = Managed(
                 f"{name}-simulator",
                 ["simulator", "--port", str(port), *extra],
                 common,
                 tmp_path / f"{name}.log",
-                health_url=f"http://127.0.0.1:{port}/control/merchants"
-                if name == "alipay"
-                else None,
+                health_url=f"http://127.0.0.1:{port}{ready}",
             )
             sim.start()
             started.append(sim)
