@@ -119,6 +119,20 @@ def test_verify_signed_headers_window_is_strict(key: rsa.RSAPrivateKey) -> None:
             )  # fmt: skip
 
 
+def test_signed_headers_are_found_in_any_case_in_every_kind_of_mapping() -> None:
+    """The channel's client keys answers' headers in lower case, Starlette's look up in any case,
+    a plain dict keeps whatever case it was given: each is read alike."""
+    from starlette.datastructures import Headers
+
+    named = {"Wechatpay-Timestamp": "1000", "WECHATPAY-NONCE": "n", "wechatpay-signature": "s"}
+    lowered = {key.lower(): value for key, value in named.items()}
+    starlette = Headers(raw=[(k.encode(), v.encode()) for k, v in named.items()])
+    for headers in (named, lowered, starlette):
+        signed = signing.SignedHeaders(headers)
+        assert (signed.timestamp, signed.nonce, signed.signature) == ("1000", "n", "s")
+        assert signed.serial == ""  # absent: empty, and refused by verify_signed_headers_by
+
+
 # ---- AES-GCM ------------------------------------------------------------------------------------
 
 

@@ -167,3 +167,18 @@ def test_loads_keeps_the_standard_librarys_rules() -> None:
         jsonwire.loads('{"a": 1, "a": 2}')
     with pytest.raises(jsonwire.JsonError, match="NaN"):
         jsonwire.loads('{"a": NaN}')
+
+
+@pytest.mark.parametrize("with_orjson", [True, False])
+def test_plain_loads_reads_as_the_json_module(
+    monkeypatch: pytest.MonkeyPatch, with_orjson: bool
+) -> None:
+    """What jubao stored itself (payments/instructions.py): read back as ``json.loads`` reads
+    it, with orjson or without it."""
+    monkeypatch.setattr(jsonwire, "_ORJSON", with_orjson)
+    stored = {"wallet": {"appId": "wx1", "package": "prepay_id=wx2", "body": "订单 \u2028"}}
+    assert jsonwire.plain_loads(jsonwire.dumps(stored)) == stored
+    assert jsonwire.plain_loads(jsonwire.dumpb(stored)) == stored
+    assert jsonwire.plain_loads(b'{"a":1.5,"a":2}') == {"a": 2}  # not the caller-input guards
+    with pytest.raises(ValueError, match=r"\S"):
+        jsonwire.plain_loads(b'{"a":')

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from jubao.channels.base import ChannelTradeNo, QrContent, RedirectUrl, WalletPackage
@@ -44,5 +46,5 @@ def test_states_read_back_and_junk_is_refused() -> None:
         with pytest.raises(ValueError, match="not a stored payment instruction"):
             instructions.decode(junk, "p")
     for broken in ("", "{"):
-        with pytest.raises(ValueError, match="Expecting"):
+        with pytest.raises(json.JSONDecodeError):  # orjson's is one too
             instructions.decode(broken, "p")

@@ -40,6 +40,15 @@ __all__ = [
 
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
+# immutable: made once, not for each of the three RSA operations of every order
+_PKCS1 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
+_SIGNED_HEADERS = (
+    "wechatpay-timestamp",
+    "wechatpay-nonce",
+    "wechatpay-signature",
+    "wechatpay-serial",
+)
 
 
 class VerificationFailed(ValueError):
@@ -70,14 +79,14 @@ def pay_sign_message(app_id: str, timestamp: str, nonce: str, package: str) -> b
 
 
 def sign(private_key: rsa.RSAPrivateKey, message: bytes) -> str:
-    signature = private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    signature = private_key.sign(message, _PKCS1, _SHA256)
     return base64.b64encode(signature).decode("ascii")
 
 
 def verify(public_key: rsa.RSAPublicKey, message: bytes, signature_b64: str) -> bool:
     try:
         signature = base64.b64decode(signature_b64, validate=True)
-        public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        public_key.verify(signature, message, _PKCS1, _SHA256)
     except (InvalidSignature, binascii.Error, ValueError):
         return False
     return True
@@ -98,11 +107,13 @@ class SignedHeaders:
     __slots__ = ("nonce", "serial", "signature", "timestamp")
 
     def __init__(self, headers: Mapping[str, str]) -> None:
-        lowered = {key.lower(): value for key, value in headers.items()}
-        self.timestamp = lowered.get("wechatpay-timestamp", "")
-        self.nonce = lowered.get("wechatpay-nonce", "")
-        self.signature = lowered.get("wechatpay-signature", "")
-        self.serial = lowered.get("wechatpay-serial", "")
+        # The channel's client keys headers in lower case and Starlette's look up in any case:
+        # both answer at once. Another mapping is lowered whole when a name is not found.
+        values = [headers.get(name) for name in _SIGNED_HEADERS]
+        if None in values:
+            lowered = {key.lower(): value for key, value in headers.items()}
+            values = [lowered.get(name) for name in _SIGNED_HEADERS]
+        self.timestamp, self.nonce, self.signature, self.serial = (v or "" for v in values)
 
 
 def verify_signed_headers(
