@@ -135,11 +135,17 @@ def _depth(value: Any, level: int = 0) -> int:
 
 
 def plain_loads(data: str | bytes) -> Any:
-    """JSON that jubao wrote itself, with ``json.loads``'s types (no ``Decimal``, no duplicate-key
-    guard: none of it is caller input), by orjson where installed: 8x faster (docs/benchmarks.md,
-    round eight). orjson also refuses NaN, Infinity and integers beyond 64 bits, which jubao
-    never writes."""
-    return orjson.loads(data) if _ORJSON else json.loads(data)
+    """``json.loads``, for JSON that jubao wrote itself (stored payment instructions: objects of
+    strings): no ``Decimal``, no duplicate-key guard, none of it being caller input. orjson reads
+    it where installed, 8x faster (docs/benchmarks.md, round eight); what orjson refuses and the
+    json module reads (an escaped lone surrogate, NaN) is read by the json module. Not for
+    integers beyond 64 bits, which orjson reads as floats."""
+    if _ORJSON:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # read again below: the json module's value, or its error
+    return json.loads(data)
 
 
 def _default(value: Any) -> Any:
