@@ -14,7 +14,7 @@ from jubao.payments import repository as repo
 from jubao.payments.states import RefundReservation
 from jubao.payments.views import order_view
 from jubao.storage.database import open_database
-from jubao.storage.sql import Tx, execute, fetch_one
+from jubao.storage.sql import Row, Tx, execute, fetch_all, fetch_one
 
 
 async def test_migrations_are_idempotent_and_constraints_hold(database_url: str) -> None:
@@ -81,5 +81,34 @@ async def test_migrations_are_idempotent_and_constraints_hold(database_url: str)
             return int(row["refunded_fen"])
 
         assert await db.read(refunded) == 300
+    finally:
+        await db.close()
+
+
+async def test_rows_are_dicts_alike_with_a_repeated_name_keeping_its_last_value(
+    database_url: str,
+) -> None:
+    """Both drivers make a row a dict of its select list in order (storage/sqlite.py's row factory,
+    storage/postgres.py's ``_execute``), so a name the list repeats keeps its last value."""
+    db = await open_database(database_url)
+    try:
+
+        def one() -> Tx[Row | None]:
+            return (yield fetch_one("SELECT 1 AS a, 'x' AS b, 2 AS a")).first
+
+        def every() -> Tx[list[Row]]:
+            rows = (
+                yield fetch_all("SELECT 1 AS a, 2 AS a UNION ALL SELECT 3 AS a, 4 AS a ORDER BY 1")
+            ).rows
+            return rows
+
+        def none() -> Tx[tuple[Row | None, list[Row]]]:
+            first = (yield fetch_one("SELECT 1 AS a WHERE 1 = 0")).first
+            rows = (yield fetch_all("SELECT 1 AS a WHERE 1 = 0")).rows
+            return first, rows
+
+        assert await db.read(one) == {"a": 2, "b": "x"}
+        assert await db.read(every) == [{"a": 2}, {"a": 4}]
+        assert await db.read(none) == (None, [])
     finally:
         await db.close()
