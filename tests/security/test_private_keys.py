@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -67,7 +65,7 @@ def test_an_inconsistent_key_is_refused(inconsistent: bytes) -> None:
         load_proven(inconsistent)
 
 
-def test_the_channels_refuse_an_inconsistent_key(inconsistent: bytes, tmp_path: Path) -> None:
+def test_the_channels_refuse_an_inconsistent_key(inconsistent: bytes) -> None:
     with pytest.raises(ValueError, match="not an unencrypted PEM key"):
         wechat_private_key(inconsistent)
     with pytest.raises(ValueError, match="not an unencrypted RSA key"):
